@@ -1,0 +1,72 @@
+/* node/config_new.c -- the commented config `hie-node init` writes. */
+#include "node/config.h"
+
+#include <stdlib.h>
+
+/* Same keys and comments as conf/hie-node.ini.example, with the values a
+ * new node needs filled in. */
+static const char template[] =
+    "; hienode node configuration, written by `hie-node init`.\n"
+    "; Relative paths are relative to the directory of this file.\n"
+    "; `hie-node --check -c FILE` validates it and names any bad key.\n"
+    "\n"
+    "[node]\n"
+    "; Short name; also the TLS server name peers check (certificate DNS SAN).\n"
+    "name = %s\n"
+    "; This organization's homeCommunityId (urn:oid:...).\n"
+    "community = %s\n"
+    "; repositoryUniqueId (OID); empty: the community OID with \".1\" appended.\n"
+    "repository_id =\n"
+    "; LMDB environment: registry, repository, MPI, replay cache, audit log.\n"
+    "data_dir = data\n"
+    "; debug, info, warn or error.\n"
+    "log_level = info\n"
+    "\n"
+    "[listen]\n"
+    "; Peer link (nng REQ/REP, mutual TLS).  Loopback unless you change it.\n"
+    "peer = tls+tcp://127.0.0.1:%d\n"
+    "; HTTP: /health, /metrics, /api/query, POST /xca/iti38.  No login: keep\n"
+    "; it on loopback or behind a TLS reverse proxy.\n"
+    "http = http://127.0.0.1:%d\n"
+    "\n"
+    "[tls]\n"
+    "; Certificate and private key (the key must be mode 0600).\n"
+    "cert = node.crt\n"
+    "key = node.key\n"
+    "; The network CA; peers must present a certificate it signed.\n"
+    "ca = ca.crt\n"
+    "; Optional CRL (PEM) from the network CA.\n"
+    "crl =\n"
+    "\n"
+    "[peers]\n"
+    "; Peer directory: one [section] per peer with community= and address=.\n"
+    "directory = peers.ini\n"
+    "\n"
+    "[query]\n"
+    "peer_deadline_ms = 5000\n"
+    "overall_deadline_ms = 8000\n"
+    "\n"
+    "[limits]\n"
+    "max_results = 5000\n"
+    "max_message_bytes = 16777216\n"
+    "max_xml_depth = 64\n"
+    "max_xml_attrs = 64\n"
+    "max_xml_name = 256\n"
+    "\n"
+    "[storage]\n"
+    "map_size_mb = 1024\n";
+
+hie_err
+node_config_write_new(const char *path, const char *name, const char *community,
+    int peer_port, int http_port)
+{
+	hie_buf b;
+	hie_err e;
+
+	hie_buf_init(&b, 1 << 16);
+	e = hie_buf_printf(&b, template, name, community, peer_port, http_port);
+	if (e == HIE_OK)
+		e = hie_write_file(path, b.data, b.len, 0644);
+	hie_buf_free(&b);
+	return e;
+}

@@ -1,0 +1,199 @@
+/*
+ * node/daemon.c -- the node's life: start every part, wait for signals,
+ * reload on SIGHUP, shut down in order on SIGTERM/SIGINT.
+ *
+ * Signals are blocked in every thread (nng's threads inherit the mask) and
+ * taken synchronously with sigwait in the main thread, so no work ever runs
+ * in a signal handler.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "node/daemon.h"
+#include "node/store.h"
+
+static hie_log_level
+level_of(const char *s)
+{
+	if (strcmp(s, "debug") == 0)
+		return HIE_LOG_DEBUG;
+	if (strcmp(s, "warn") == 0)
+		return HIE_LOG_WARN;
+	if (strcmp(s, "error") == 0)
+		return HIE_LOG_ERR;
+	return HIE_LOG_INFO;
+}
+
+xca_fanout *
+node_fanout_get(struct node *n)
+{
+	xca_fanout *fo;
+
+	nng_mtx_lock(n->mtx);
+	fo = n->fanout;
+	xca_fanout_hold(fo);
+	nng_mtx_unlock(n->mtx);
+	return fo;
+}
+
+/* Builds a fan-out from the peer directory and the TLS material. */
+static hie_err
+make_fanout(struct node *n, const struct node_tls_material *tls, xca_fanout **out)
+{
+	struct node_peers     peers;
+	struct xca_fanout_cfg fc;
+	hie_err               e;
+
+	if ((e = node_peers_load(n->cfg.peers_file, n->cfg.community, &peers, stderr)) != HIE_OK)
+		return e;
+	memset(&fc, 0, sizeof(fc));
+	fc.peers = &peers;
+	fc.tls = tls;
+	fc.home = n->cfg.community;
+	fc.peer_deadline_ms = n->cfg.peer_deadline_ms;
+	fc.overall_deadline_ms = n->cfg.overall_deadline_ms;
+	fc.max_results = (size_t) n->cfg.max_results;
+	fc.max_message_bytes = (size_t) n->cfg.max_message_bytes;
+	fc.lim = n->lim;
+	e = xca_fanout_new(&fc, out);
+	if (e == HIE_OK)
+		hie_log(HIE_LOG_INFO, "node", "HIE-NODE-PEERS", NULL, "peer directory %s: %zu peers", n->cfg.peers_file,
+		    peers.n);
+	node_peers_free(&peers);
+	return e;
+}
+
+/*
+ * SIGHUP: re-read the certificate, key, CA, CRL and peer directory, and swap
+ * in a new fan-out.  Queries in flight keep the old one (they hold a
+ * reference) and finish on it.  Anything that fails leaves the running
+ * configuration untouched.
+ */
+static void
+reload(struct node *n)
+{
+	struct node_tls_material tls;
+	xca_fanout              *fo, *old;
+	hie_err                  e;
+
+	if ((e = node_tls_load(n->cfg.cert, n->cfg.key, n->cfg.ca, n->cfg.crl, &tls)) != HIE_OK) {
+		hie_log(HIE_LOG_ERR, "node", "HIE-NODE-RELOAD", NULL, "certificates: %s; keeping the old ones",
+		    hie_strerror(e));
+		return;
+	}
+	if ((e = make_fanout(n, &tls, &fo)) != HIE_OK) {
+		hie_log(HIE_LOG_ERR, "node", "HIE-NODE-RELOAD", NULL, "peer directory: %s; keeping the old one",
+		    hie_strerror(e));
+		node_tls_free(&tls);
+		return;
+	}
+	nng_mtx_lock(n->mtx);
+	old = n->fanout;
+	n->fanout = fo;
+	nng_mtx_unlock(n->mtx);
+	xca_fanout_release(old);
+	/* The fan-out built its TLS configs from tls; nng copied what it needs. */
+	node_tls_free(&n->tls);
+	n->tls = tls;
+	hie_log(HIE_LOG_INFO, "node", "HIE-NODE-RELOAD", NULL,
+	    "reloaded peer directory and client certificates (the listener keeps its certificate until restart)");
+}
+
+static void
+shutdown_node(struct node *n)
+{
+	/* Order: stop taking new work (HTTP, peer link), let queries in
+	 * flight finish on their references, then close storage. */
+	node_http_stop(n);
+	node_peerlink_stop(n);
+	if (n->mtx != NULL) {
+		xca_fanout_release(n->fanout);
+		n->fanout = NULL;
+		nng_mtx_free(n->mtx);
+	}
+	reg_close(n->reg);
+	hie_store_close(n->env);
+	node_tls_free(&n->tls);
+}
+
+int
+node_run(const char *config_path)
+{
+	struct node n;
+	sigset_t    set;
+	hie_err     e;
+	int         sig;
+
+	memset(&n, 0, sizeof(n));
+	n.started_ms = hie_now_ms();
+	if (node_config_load(config_path, &n.cfg, stderr) != HIE_OK) {
+		fprintf(stderr, "hie-node: configuration is invalid; not starting\n");
+		return 1;
+	}
+	hie_log_set_level(level_of(n.cfg.log_level));
+	node_config_xml_limits(&n.cfg, &n.lim);
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+
+	hie_xml_init();
+	if ((e = hie_store_open(n.cfg.data_dir, n.cfg.map_size_mb, &n.env)) != HIE_OK) {
+		fprintf(stderr, "hie-node: data_dir %s: %s\n", n.cfg.data_dir, hie_strerror(e));
+		goto fail;
+	}
+	if ((e = reg_open(n.env, &n.reg)) != HIE_OK) {
+		fprintf(stderr, "hie-node: registry: %s\n", hie_strerror(e));
+		goto fail;
+	}
+	n.responder.home = n.cfg.community;
+	n.responder.reg = n.reg;
+	n.responder.lim = n.lim;
+	n.responder.max_results = (size_t) n.cfg.max_results;
+	if ((e = node_tls_load(n.cfg.cert, n.cfg.key, n.cfg.ca, n.cfg.crl, &n.tls)) != HIE_OK) {
+		fprintf(stderr, "hie-node: certificates: %s\n", hie_strerror(e));
+		goto fail;
+	}
+	if (nng_mtx_alloc(&n.mtx) != 0)
+		goto fail;
+	if ((e = make_fanout(&n, &n.tls, &n.fanout)) != HIE_OK) {
+		fprintf(stderr, "hie-node: peers: %s\n", hie_strerror(e));
+		goto fail;
+	}
+	if ((e = node_peerlink_start(&n)) != HIE_OK) {
+		fprintf(stderr, "hie-node: listen.peer %s: %s\n", n.cfg.listen_peer,
+		    e == HIE_EBUSY ? "address already in use" : hie_strerror(e));
+		goto fail;
+	}
+	if ((e = node_http_start(&n)) != HIE_OK) {
+		fprintf(stderr, "hie-node: listen.http %s: %s\n", n.cfg.listen_http,
+		    e == HIE_EBUSY ? "address already in use" : hie_strerror(e));
+		goto fail;
+	}
+	hie_log(HIE_LOG_INFO, "node", "HIE-NODE-START", NULL, "node=%s community=%s peer=%s http=%s", n.cfg.name,
+	    n.cfg.community, n.cfg.listen_peer, n.cfg.listen_http);
+
+	for (;;) {
+		if (sigwait(&set, &sig) != 0)
+			continue;
+		if (sig == SIGHUP) {
+			reload(&n);
+			continue;
+		}
+		if (sig == SIGINT || sig == SIGTERM)
+			break;
+	}
+	hie_log(HIE_LOG_INFO, "node", "HIE-NODE-STOP", NULL, "signal %d: shutting down", sig);
+	shutdown_node(&n);
+	hie_xml_shutdown();
+	return 0;
+fail:
+	shutdown_node(&n);
+	hie_xml_shutdown();
+	return 1;
+}

@@ -1,0 +1,52 @@
+/*
+ * node/daemon.h -- the running node, shared by the files of the hie-node
+ * program (daemon.c, peerlink.c, http.c, metrics.c).  Not a library API.
+ */
+#ifndef NODE_DAEMON_H
+#define NODE_DAEMON_H
+
+#include <lmdb.h>
+#include <nng/nng.h>
+#include <nng/supplemental/http/http.h>
+#include <nng/supplemental/util/platform.h>
+#include <stdatomic.h>
+
+#include "node/config.h"
+#include "node/hie.h"
+#include "node/tls.h"
+#include "registry/registry.h"
+#include "xca/xca.h"
+
+struct node {
+	struct node_config       cfg;
+	struct hie_xml_limits    lim;
+	MDB_env                 *env;
+	reg                     *reg;
+	struct xca_responder     responder;
+	struct node_tls_material tls;
+	nng_mtx                 *mtx;    /* guards fanout */
+	xca_fanout              *fanout; /* swapped on SIGHUP */
+	struct peerlink         *peerlink;
+	nng_http_server         *http;
+	int64_t                  started_ms;
+};
+
+/* Runs the daemon until SIGTERM/SIGINT.  Returns the exit status. */
+int node_run(const char *config_path);
+
+/* The current fan-out with a reference the caller releases. */
+xca_fanout *node_fanout_get(struct node *n);
+
+/* Peer link: REP over mutual TLS, answering with xca_respond. */
+hie_err node_peerlink_start(struct node *n);
+void    node_peerlink_stop(struct node *n);
+
+/* HTTP: /health, /metrics, /api/patients/{id}/documents, POST /xca/iti38. */
+hie_err node_http_start(struct node *n);
+void    node_http_stop(struct node *n);
+
+/* Commands of the hie-node program besides running the daemon. */
+int node_cmd_init(int argc, char **argv);
+int node_cmd_import(int argc, char **argv);
+
+#endif /* NODE_DAEMON_H */

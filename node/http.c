@@ -1,0 +1,341 @@
+/*
+ * node/http.c -- the node's HTTP listener (nng's HTTP server):
+ *   GET  /health                           JSON health
+ *   GET  /metrics                          Prometheus text
+ *   GET  /api/patients/{cx}/documents      clinician query (fan-out), JSON
+ *   POST /xca/iti38                        ITI-38 over SOAP/HTTP
+ * Bound to loopback unless configured otherwise: it has no login of its own.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mpi/mpi.h"
+#include "node/daemon.h"
+#include "node/metrics.h"
+#include "node/store.h"
+
+static struct node *
+handler_node(nng_aio *aio)
+{
+	return nng_http_handler_get_data(nng_aio_get_input(aio, 1));
+}
+
+static void
+reply(nng_aio *aio, uint16_t status, const char *ctype, const void *body, size_t len)
+{
+	nng_http_res *res;
+
+	if (nng_http_res_alloc(&res) != 0) {
+		nng_aio_finish(aio, NNG_ENOMEM);
+		return;
+	}
+	nng_http_res_set_status(res, status);
+	nng_http_res_set_header(res, "Content-Type", ctype);
+	nng_http_res_set_header(res, "Cache-Control", "no-store");
+	if (nng_http_res_copy_data(res, body, len) != 0) {
+		nng_http_res_free(res);
+		nng_aio_finish(aio, NNG_ENOMEM);
+		return;
+	}
+	nng_aio_set_output(aio, 0, res);
+	nng_aio_finish(aio, 0);
+}
+
+static void
+reply_json_error(nng_aio *aio, uint16_t status, const char *msg)
+{
+	hie_buf b;
+
+	hie_buf_init(&b, 4096);
+	hie_buf_addstr(&b, "{\"error\":");
+	hie_buf_json_str(&b, msg);
+	hie_buf_addstr(&b, "}");
+	reply(aio, status, "application/json", b.data, b.len);
+	hie_buf_free(&b);
+}
+
+static void
+h_health(nng_aio *aio)
+{
+	struct node *n = handler_node(aio);
+	xca_fanout  *fo = node_fanout_get(n);
+	hie_buf      b;
+	size_t       docs = 0;
+	int          db_ok = hie_store_check(n->env) == HIE_OK && reg_count(n->reg, &docs) == HIE_OK;
+
+	hie_buf_init(&b, 1 << 20);
+	hie_buf_addstr(&b, "{\"node\":");
+	hie_buf_json_str(&b, n->cfg.name);
+	hie_buf_addstr(&b, ",\"community\":");
+	hie_buf_json_str(&b, n->cfg.community);
+	hie_buf_printf(&b, ",\"status\":\"%s\",\"lmdb\":\"%s\",\"documents\":%zu,\"uptime_s\":%lld,\"peers\":[",
+	    db_ok ? "ok" : "degraded", db_ok ? "ok" : "error", docs,
+	    (long long) ((hie_now_ms() - n->started_ms) / 1000));
+	for (size_t i = 0; i < xca_fanout_npeers(fo); i++) {
+		const char *name;
+		int         up = xca_fanout_peer_connected(fo, i, &name);
+		hie_buf_printf(&b, "%s{\"name\":", i ? "," : "");
+		hie_buf_json_str(&b, name);
+		hie_buf_printf(&b, ",\"reachable\":%s}", up ? "true" : "false");
+	}
+	hie_buf_addstr(&b, "]}");
+	xca_fanout_release(fo);
+	reply(aio, db_ok ? 200 : 503, "application/json", b.data, b.len);
+	hie_buf_free(&b);
+}
+
+static void
+h_metrics(nng_aio *aio)
+{
+	hie_buf b;
+
+	hie_buf_init(&b, 4 << 20);
+	if (node_metrics_render(&b) != HIE_OK) {
+		hie_buf_free(&b);
+		reply(aio, 500, "text/plain", "metrics too large\n", 18);
+		return;
+	}
+	reply(aio, 200, "text/plain; version=0.0.4", b.data, b.len);
+	hie_buf_free(&b);
+}
+
+/* ---- /api/patients/{cx}/documents ---- */
+
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = tolower(c);
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* Percent-decodes src[len] into dst[cap]; 0 on a bad escape, NUL or
+ * overflow. */
+static int
+pct_decode(const char *src, size_t len, char *dst, size_t cap)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		int c = (unsigned char) src[i];
+		if (c == '%') {
+			int hi, lo;
+			if (i + 2 >= len || (hi = hexval(src[i + 1])) < 0 || (lo = hexval(src[i + 2])) < 0)
+				return 0;
+			c = hi * 16 + lo;
+			i += 2;
+		} else if (c == '+') {
+			c = ' ';
+		}
+		if (c == 0 || n + 1 >= cap)
+			return 0;
+		dst[n++] = (char) c;
+	}
+	dst[n] = '\0';
+	return 1;
+}
+
+/* Reads ?type=A,B&since=YYYYMMDD into q.  0 on a bad parameter. */
+static int
+query_params(const char *qs, struct reg_query *q, char *why, size_t whycap)
+{
+	char        val[512];
+	const char *p = qs;
+
+	while (p != NULL && *p != '\0') {
+		const char *amp = strchr(p, '&');
+		const char *eq = strchr(p, '=');
+		size_t      plen = amp ? (size_t) (amp - p) : strlen(p);
+		if (eq == NULL || eq > p + plen ||
+		    !pct_decode(eq + 1, plen - (size_t) (eq + 1 - p), val, sizeof(val))) {
+			snprintf(why, whycap, "malformed query string");
+			return 0;
+		}
+		if ((size_t) (eq - p) == 4 && strncmp(p, "type", 4) == 0) {
+			for (char *tok = strtok(val, ","); tok != NULL; tok = strtok(NULL, ",")) {
+				if (q->n_type_codes == REG_MAX_CODES || strlen(tok) >= sizeof(q->type_codes[0]) ||
+				    strspn(tok, "0123456789-") != strlen(tok)) {
+					snprintf(why, whycap, "type must be up to %d LOINC codes", REG_MAX_CODES);
+					return 0;
+				}
+				hie_strlcpy(q->type_codes[q->n_type_codes++], tok, sizeof(q->type_codes[0]));
+			}
+		} else if ((size_t) (eq - p) == 5 && strncmp(p, "since", 5) == 0) {
+			if (strspn(val, "0123456789") != strlen(val) || strlen(val) < 4 || strlen(val) > 14) {
+				snprintf(why, whycap, "since must be a date YYYY[MM[DD...]]");
+				return 0;
+			}
+			hie_strlcpy(q->creation_from, val, sizeof(q->creation_from));
+		} else {
+			snprintf(why, whycap, "unknown parameter");
+			return 0;
+		}
+		p = amp ? amp + 1 : NULL;
+	}
+	return 1;
+}
+
+struct api_call {
+	nng_aio *aio;
+	int64_t  t0;
+	char     rid[33];
+};
+
+static void
+api_done(struct xca_result *res, void *arg)
+{
+	struct api_call *ac = arg;
+	hie_buf          b;
+	size_t           ok = 0;
+
+	for (size_t i = 0; i < res->npeers; i++) {
+		node_metrics_peer(res->peers[i].name, xca_status_name(res->peers[i].status), res->peers[i].ms);
+		ok += res->peers[i].status == XCA_OK;
+	}
+	hie_buf_init(&b, 64u << 20);
+	if (xca_result_json(res, &b) == HIE_OK) {
+		reply(ac->aio, 200, "application/json", b.data, b.len);
+	} else {
+		reply_json_error(ac->aio, 500, "result too large");
+	}
+	hie_buf_free(&b);
+	node_metrics_request("api-query", "ok", hie_now_ms() - ac->t0);
+	hie_log(HIE_LOG_INFO, "http", "HIE-API-QUERY", ac->rid, "peers=%zu ok=%zu documents=%zu ms=%lld",
+	    res->npeers, ok, res->docs.n, (long long) res->ms);
+	xca_result_free(res);
+	free(ac);
+}
+
+static void
+h_patients(nng_aio *aio)
+{
+	struct node     *n = handler_node(aio);
+	nng_http_req    *req = nng_aio_get_input(aio, 0);
+	const char      *uri = nng_http_req_get_uri(req);
+	const char      *id = uri + strlen("/api/patients/");
+	const char      *slash = strchr(id, '/');
+	const char      *qs;
+	struct reg_query q;
+	struct mpi_cx    cx;
+	struct api_call *ac;
+	xca_fanout      *fo;
+	char             why[128];
+	hie_err          e;
+
+	memset(&q, 0, sizeof(q));
+	q.approved_only = 1;
+	q.max_results = (size_t) n->cfg.max_results;
+	if (slash == NULL || strncmp(slash, "/documents", 10) != 0 || (slash[10] != '\0' && slash[10] != '?')) {
+		reply_json_error(aio, 404, "use /api/patients/{patient id}/documents");
+		return;
+	}
+	if (!pct_decode(id, (size_t) (slash - id), q.patient_id, sizeof(q.patient_id)) ||
+	    mpi_cx_parse(q.patient_id, &cx) != HIE_OK) {
+		reply_json_error(aio, 400, "patient id must be ID^^^&OID&ISO (percent-encoded)");
+		return;
+	}
+	qs = slash[10] == '?' ? slash + 11 : NULL;
+	if (qs != NULL && !query_params(qs, &q, why, sizeof(why))) {
+		reply_json_error(aio, 400, why);
+		return;
+	}
+	if ((ac = calloc(1, sizeof(*ac))) == NULL) {
+		nng_aio_finish(aio, NNG_ENOMEM);
+		return;
+	}
+	ac->aio = aio;
+	ac->t0 = hie_now_ms();
+	hie_request_id(ac->rid);
+	fo = node_fanout_get(n);
+	e = xca_fanout_query(fo, &q, ac->rid, api_done, ac);
+	xca_fanout_release(fo);
+	if (e != HIE_OK) {
+		free(ac);
+		reply_json_error(aio, 500, hie_strerror(e));
+	}
+	/* Otherwise api_done answers when the last peer is in. */
+}
+
+/* ---- POST /xca/iti38 ---- */
+
+static void
+h_soap(nng_aio *aio)
+{
+	struct node       *n = handler_node(aio);
+	nng_http_req      *req = nng_aio_get_input(aio, 0);
+	struct xca_outcome out;
+	void              *body;
+	size_t             len, rlen;
+	char              *resp;
+	char               rid[33];
+	int64_t            t0 = hie_now_ms();
+
+	hie_request_id(rid);
+	nng_http_req_get_data(req, &body, &len);
+	if (xca_respond(&n->responder, body, len, rid, &resp, &rlen, &out) != HIE_OK) {
+		nng_aio_finish(aio, NNG_ENOMEM);
+		return;
+	}
+	node_metrics_request(out.transaction, out.status, hie_now_ms() - t0);
+	hie_log(HIE_LOG_INFO, "http", "HIE-SOAP-REQ", rid, "transaction=%s status=%s%s%s", out.transaction,
+	    out.status, out.detail[0] ? " detail=" : "", out.detail);
+	reply(aio, strcmp(out.status, "fault") == 0 ? 400 : 200, "application/soap+xml; charset=utf-8", resp, rlen);
+	free(resp);
+}
+
+hie_err
+node_http_start(struct node *n)
+{
+	static const struct {
+		const char *path, *method;
+		void (*fn)(nng_aio *);
+		int tree, body;
+	} routes[] = {
+		{ "/health", "GET", h_health, 0, 0 },
+		{ "/metrics", "GET", h_metrics, 0, 0 },
+		{ "/api/patients", "GET", h_patients, 1, 0 },
+		{ "/xca/iti38", "POST", h_soap, 0, 1 },
+	};
+	nng_url *url;
+	int      rv;
+
+	if ((rv = nng_url_parse(&url, n->cfg.listen_http)) != 0)
+		return HIE_ECONFIG;
+	rv = nng_http_server_hold(&n->http, url);
+	nng_url_free(url);
+	if (rv != 0)
+		return HIE_ENOMEM;
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		nng_http_handler *h;
+		if (nng_http_handler_alloc(&h, routes[i].path, routes[i].fn) != 0)
+			return HIE_ENOMEM;
+		nng_http_handler_set_method(h, routes[i].method);
+		nng_http_handler_set_data(h, n, NULL);
+		if (routes[i].tree)
+			nng_http_handler_set_tree(h);
+		/* Bodies are collected up to the message limit, no further. */
+		nng_http_handler_collect_body(h, routes[i].body != 0, (size_t) n->cfg.max_message_bytes);
+		if (nng_http_server_add_handler(n->http, h) != 0) {
+			nng_http_handler_free(h);
+			return HIE_ENOMEM;
+		}
+	}
+	if ((rv = nng_http_server_start(n->http)) != 0) {
+		hie_log(HIE_LOG_ERR, "http", "HIE-HTTP-LISTEN", NULL, "%s: %s", n->cfg.listen_http, nng_strerror(rv));
+		return rv == NNG_EADDRINUSE ? HIE_EBUSY : HIE_ENET;
+	}
+	return HIE_OK;
+}
+
+void
+node_http_stop(struct node *n)
+{
+	if (n->http == NULL)
+		return;
+	nng_http_server_stop(n->http);
+	nng_http_server_release(n->http);
+	n->http = NULL;
+}

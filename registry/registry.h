@@ -1,0 +1,138 @@
+/*
+ * registry/registry.h -- the XDS.b document registry and repository.
+ *
+ * Storage: LMDB named databases inside the node's environment (the node
+ * opens the environment once, see node/store.h, and hands it here):
+ *   reg.entry  entryUUID            -> DocumentEntry (tag-length-value)
+ *   reg.uid    uniqueId             -> entryUUID
+ *   reg.pat    patientId \0 entryUUID -> ""   (FindDocuments index)
+ *   repo.doc   uniqueId             -> document bytes
+ * A registration is one write transaction (entry, both indexes, bytes):
+ * all of it is stored or none, and reg_put returns only after the commit
+ * is on disk (LMDB syncs on commit: the environment is never opened with
+ * MDB_NOSYNC), so a success answer sent after it is never lost.
+ *
+ * Threading: a reg handle may be used from any thread (the environment is
+ * opened with MDB_NOTLS; each call runs its own transaction).
+ *
+ * Also here: C-CDA header extraction (reg_ccda_extract) and the ebRIM XML
+ * of DocumentEntries and stored-query parameters, shared by the ITI-18
+ * engine, the XCA responder and the fan-out coordinator.
+ */
+#ifndef REGISTRY_REGISTRY_H
+#define REGISTRY_REGISTRY_H
+
+#include <libxml/tree.h>
+#include <lmdb.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "node/hie.h"
+#include "node/xml.h"
+
+/* One XDS DocumentEntry (ITI TF-3 4.2.3.2), the fields this node keeps. */
+struct reg_entry {
+	char     entry_uuid[64];      /* urn:uuid:... */
+	char     unique_id[128];      /* OID or OID^extension */
+	char     repository_id[128];  /* repositoryUniqueId */
+	char     home_community[128]; /* set on results, not stored */
+	char     patient_id[256];     /* CX: id^^^&oid&ISO */
+	char     source_patient_id[256];
+	char     status[16];          /* "Approved" or "Deprecated" */
+	char     class_code[64];
+	char     class_scheme[64];
+	char     class_display[128];
+	char     type_code[64];
+	char     type_scheme[64];
+	char     type_display[128];
+	char     format_code[128];
+	char     format_scheme[64];
+	char     confidentiality[16];
+	char     mime_type[64];
+	char     language[16];
+	char     creation_time[16];   /* UTC YYYYMMDD[HHMMSS] */
+	char     service_start[16];
+	char     service_stop[16];
+	char     title[256];
+	char     author[256];         /* XCN: family^given */
+	char     hash[41];            /* SHA-1, hex */
+	uint64_t size;
+};
+
+/* FindDocuments parameters this node answers (ITI TF-2a 3.18.4.1.2.3.7.1). */
+#define REG_MAX_CODES 16
+struct reg_query {
+	char   patient_id[256];          /* required */
+	char   type_codes[REG_MAX_CODES][64]; /* OR; empty: any */
+	size_t n_type_codes;
+	char   creation_from[16];        /* inclusive, "" = open */
+	char   creation_to[16];          /* exclusive, "" = open */
+	int    approved_only;            /* status Approved (default 1) */
+	size_t max_results;              /* more matches: HIE_ETOOBIG */
+};
+
+struct reg_result {
+	struct reg_entry *v; /* owned; free with reg_result_free */
+	size_t            n;
+};
+
+typedef struct reg reg;
+
+/* Opens the registry's databases in env (creating them). */
+hie_err reg_open(MDB_env *env, reg **out);
+void    reg_close(reg *r);
+
+/*
+ * Registers one document: e (its entry_uuid is filled in if empty) and the
+ * bytes doc[len].  e->hash and e->size must match the bytes
+ * (HIE_EMETADATA otherwise).  HIE_EDUPLICATE if the uniqueId is known with
+ * other content; registering the same uniqueId with identical bytes again
+ * is HIE_EEXIST (callers may treat it as success).  Durable on HIE_OK.
+ */
+hie_err reg_put(reg *r, struct reg_entry *e, const void *doc, size_t len);
+
+/* FindDocuments.  Results sorted newest creationTime first. */
+hie_err reg_find_documents(reg *r, const struct reg_query *q, struct reg_result *out);
+void    reg_result_free(struct reg_result *res);
+
+/* Fetches a document's bytes (*doc malloc'd, caller frees) and entry. */
+hie_err reg_get_document(reg *r, const char *unique_id, struct reg_entry *e,
+    char **doc, size_t *len);
+
+/* Number of registered entries (health, metrics). */
+hie_err reg_count(reg *r, size_t *n);
+
+/* ---- C-CDA ---- */
+
+/* Derives the DocumentEntry of a C-CDA document from its header. */
+hie_err reg_ccda_extract(const char *doc, size_t len, const struct hie_xml_limits *lim,
+    const char *repository_id, struct reg_entry *e, char *why, size_t whycap);
+
+/* ---- ebRIM ---- */
+
+#define REG_NS_RIM "urn:oasis:names:tc:ebxml-regrep:xsd:rim:3.0"
+#define REG_NS_QUERY "urn:oasis:names:tc:ebxml-regrep:xsd:query:3.0"
+#define REG_NS_RS "urn:oasis:names:tc:ebxml-regrep:xsd:rs:3.0"
+#define REG_SQ_FIND_DOCUMENTS "urn:uuid:14d4debf-8f97-4251-9a74-a90016b0af0d"
+
+/* Appends a query:AdhocQueryRequest for q to parent (the SOAP Body). */
+hie_err reg_ebrim_query_build(xmlNode *parent, const struct reg_query *q,
+    const char *home_community);
+/* Reads a query:AdhocQueryRequest (FindDocuments only for now).
+ * HIE_ENOTFOUND: unknown stored query id; HIE_EINVAL: parameter error, with
+ * the reason in why. */
+hie_err reg_ebrim_query_parse(const xmlNode *req, struct reg_query *q,
+    char *why, size_t whycap);
+
+/* Appends a query:AdhocQueryResponse with the entries to parent. */
+hie_err reg_ebrim_response_build(xmlNode *parent, const struct reg_result *res,
+    const char *home_community);
+/* Appends a Failure AdhocQueryResponse with one RegistryError (errorCode
+ * such as "XDSStoredQueryParamNumber", codeContext a human reason). */
+hie_err reg_ebrim_error_build(xmlNode *parent, const char *code, const char *context);
+/* Reads a query:AdhocQueryResponse.  Entries beyond max are HIE_ETOOBIG.
+ * A Failure status with errors is HIE_EPEER with the first error in why. */
+hie_err reg_ebrim_response_parse(const xmlNode *resp, size_t max, struct reg_result *out,
+    char *why, size_t whycap);
+
+#endif /* REGISTRY_REGISTRY_H */

@@ -1,0 +1,113 @@
+/* xca/responder.c -- the responding gateway's dispatch table and ITI-38. */
+#include "xca/xca.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "node/soap.h"
+
+typedef hie_err (*txn_fn)(const struct xca_responder *r, const struct soap_msg *m,
+    xmlNode *resp_body, struct xca_outcome *out);
+
+/* ITI-38: FindDocuments against the local registry. */
+static hie_err
+iti38(const struct xca_responder *r, const struct soap_msg *m, xmlNode *body, struct xca_outcome *out)
+{
+	struct reg_query  q;
+	struct reg_result res;
+	char              why[256];
+	hie_err           e;
+
+	e = reg_ebrim_query_parse(m->body, &q, why, sizeof(why));
+	if (e == HIE_ENOTFOUND) {
+		snprintf(out->detail, sizeof(out->detail), "%s", why);
+		return reg_ebrim_error_build(body, "XDSUnknownStoredQuery", why);
+	}
+	if (e != HIE_OK) {
+		snprintf(out->detail, sizeof(out->detail), "%s", why);
+		return reg_ebrim_error_build(body, "XDSStoredQueryParamNumber", why);
+	}
+	q.max_results = r->max_results;
+	e = reg_find_documents(r->reg, &q, &res);
+	if (e == HIE_ETOOBIG) {
+		snprintf(out->detail, sizeof(out->detail), "more than %zu entries match", r->max_results);
+		return reg_ebrim_error_build(body, "XDSTooManyResults", out->detail);
+	}
+	if (e != HIE_OK) {
+		snprintf(out->detail, sizeof(out->detail), "registry: %s", hie_strerror(e));
+		return reg_ebrim_error_build(body, "XDSRegistryError", "registry unavailable");
+	}
+	e = reg_ebrim_response_build(body, &res, r->home);
+	reg_result_free(&res);
+	return e;
+}
+
+/* The transactions this node answers.  Dispatch, logs and metrics read
+ * this table; ITI-39, ITI-55 and the XDS.b transactions join it. */
+static const struct {
+	const char *action;
+	const char *response_action;
+	const char *name;
+	txn_fn      fn;
+} transactions[] = {
+	{ SOAP_ACTION_ITI38, SOAP_ACTION_ITI38_RESP, "ITI-38", iti38 },
+};
+
+static hie_err
+fault(const char *code, const char *subcode, const char *reason, const char *relates_to,
+    char **resp, size_t *rlen, struct xca_outcome *out)
+{
+	out->status = "fault";
+	snprintf(out->detail, sizeof(out->detail), "%s", reason);
+	return soap_fault(code, subcode, reason, relates_to, resp, rlen);
+}
+
+hie_err
+xca_respond(const struct xca_responder *r, const char *req, size_t len, const char *rid, char **resp,
+    size_t *rlen, struct xca_outcome *out)
+{
+	struct soap_msg m;
+	xmlDoc         *doc;
+	xmlNode        *body;
+	hie_err         e;
+	size_t          i;
+
+	(void) rid;
+	*resp = NULL;
+	*rlen = 0;
+	out->transaction = "unknown";
+	out->status = "ok";
+	out->detail[0] = '\0';
+	if ((e = soap_parse(req, len, &r->lim, &m)) != HIE_OK) {
+		const char *sub = e == HIE_EXMLHOSTILE || e == HIE_ETOOBIG ? "s:HostileOrOversized" : NULL;
+		return fault("Sender", sub, hie_strerror(e), NULL, resp, rlen, out);
+	}
+	for (i = 0; i < sizeof(transactions) / sizeof(transactions[0]); i++)
+		if (strcmp(m.action, transactions[i].action) == 0)
+			break;
+	if (i == sizeof(transactions) / sizeof(transactions[0])) {
+		e = fault("Sender", "a:ActionNotSupported", "this node does not serve that wsa:Action",
+		    m.message_id, resp, rlen, out);
+		soap_msg_free(&m);
+		return e;
+	}
+	out->transaction = transactions[i].name;
+	if ((e = soap_envelope_new(transactions[i].response_action, NULL,
+	         m.message_id != NULL ? m.message_id : SOAP_WSA_ANONYMOUS, &doc, &body, NULL)) != HIE_OK) {
+		soap_msg_free(&m);
+		return e;
+	}
+	e = transactions[i].fn(r, &m, body, out);
+	if (e == HIE_OK) {
+		if (out->detail[0] != '\0')
+			out->status = "error"; /* an ebRS error response, still a valid answer */
+		e = hie_xml_dump(doc, resp, rlen);
+	}
+	xmlFreeDoc(doc);
+	if (e != HIE_OK && e != HIE_ENOMEM) {
+		free(*resp);
+		e = fault("Receiver", NULL, hie_strerror(e), m.message_id, resp, rlen, out);
+	}
+	soap_msg_free(&m);
+	return e;
+}

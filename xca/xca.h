@@ -1,0 +1,119 @@
+/*
+ * xca/xca.h -- the cross-community gateway: the responding side (answers
+ * ITI-38 from the local registry) and the fan-out coordinator (asks every
+ * peer in parallel and aggregates).
+ *
+ * Responder: xca_respond() takes the bytes of one inbound SOAP request and
+ * always produces the bytes of one SOAP response (a Fault for anything it
+ * cannot answer).  It dispatches on wsa:Action through one table of the
+ * transactions this node serves.  Thread-safe; it blocks only on LMDB reads.
+ *
+ * Fan-out: one REQ socket per peer (REQ would load-balance among the pipes
+ * of one socket), dialed over tls+tcp with mutual TLS; each query opens an
+ * nng context per peer and drives it with an aio callback, so no thread
+ * waits on a peer.  Each peer call is bounded by the peer deadline and by
+ * the overall deadline; the final result always lists every peer with its
+ * status and time.  A fan-out object is reference counted: a query holds
+ * it, so a SIGHUP that swaps in a new peer directory never pulls sockets
+ * from under a query in flight.
+ */
+#ifndef XCA_XCA_H
+#define XCA_XCA_H
+
+#include <nng/nng.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "node/config.h"
+#include "node/hie.h"
+#include "node/tls.h"
+#include "node/xml.h"
+#include "registry/registry.h"
+
+/* ---- responding gateway ---- */
+
+struct xca_responder {
+	const char           *home;          /* our homeCommunityId */
+	reg                  *reg;           /* the local registry */
+	struct hie_xml_limits lim;
+	size_t                max_results;
+};
+
+/* The outcome of one inbound transaction, for logs, metrics and audit. */
+struct xca_outcome {
+	const char *transaction; /* "ITI-38", or "unknown" */
+	const char *status;      /* "ok", "fault", "error" */
+	char        detail[256]; /* why, when not ok; no patient data */
+};
+
+/*
+ * Answers req[len].  *resp is malloc'd (caller frees) and holds a SOAP
+ * response or Fault.  Returns HIE_OK whenever *resp was produced, whatever
+ * it says; only HIE_ENOMEM leaves *resp NULL.
+ */
+hie_err xca_respond(const struct xca_responder *r, const char *req, size_t len,
+    const char *rid, char **resp, size_t *rlen, struct xca_outcome *out);
+
+/* ---- fan-out coordinator ---- */
+
+enum xca_status { XCA_OK, XCA_NO_MATCH, XCA_TIMEOUT, XCA_ERROR, XCA_REFUSED };
+/* "ok", "no-match", "timeout", "error", "refused" */
+const char *xca_status_name(enum xca_status s);
+
+struct xca_peer_result {
+	char            name[NODE_STR];
+	char            community[NODE_STR];
+	enum xca_status status;
+	int64_t         ms;
+	size_t          documents;
+	char            error[256];
+};
+
+struct xca_result {
+	char                    patient[256];
+	struct xca_peer_result *peers; /* one per directory entry */
+	size_t                  npeers;
+	struct reg_result       docs;  /* deduplicated, newest first */
+	int64_t                 ms;
+};
+
+struct xca_fanout_cfg {
+	const struct node_peers        *peers;
+	const struct node_tls_material *tls;
+	const char                     *home;
+	int                             peer_deadline_ms;
+	int                             overall_deadline_ms;
+	size_t                          max_results;
+	size_t                          max_message_bytes;
+	struct hie_xml_limits           lim;
+};
+
+typedef struct xca_fanout xca_fanout;
+
+/* Creates the peer sockets and starts dialing (non-blocking).  The new
+ * object has one reference, owned by the caller. */
+hie_err xca_fanout_new(const struct xca_fanout_cfg *cfg, xca_fanout **out);
+void    xca_fanout_hold(xca_fanout *fo);
+/* Drops a reference; the last one closes the sockets. */
+void    xca_fanout_release(xca_fanout *fo);
+
+/* Number of peers and whether peer i has a live TLS connection. */
+size_t xca_fanout_npeers(const xca_fanout *fo);
+int    xca_fanout_peer_connected(const xca_fanout *fo, size_t i, const char **name);
+
+/*
+ * Done callback: called exactly once per query, from an nng thread, with a
+ * result the callee owns (xca_result_free).  It must not block.
+ */
+typedef void (*xca_done_fn)(struct xca_result *res, void *arg);
+
+/* Starts a FindDocuments fan-out.  On HIE_OK done will be called; on an
+ * error it will not. */
+hie_err xca_fanout_query(xca_fanout *fo, const struct reg_query *q, const char *rid,
+    xca_done_fn done, void *arg);
+
+/* The result as the JSON object hie-query prints (see README). */
+hie_err xca_result_json(const struct xca_result *res, hie_buf *out);
+void    xca_result_free(struct xca_result *res);
+
+#endif /* XCA_XCA_H */
