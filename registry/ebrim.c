@@ -64,6 +64,12 @@ static const struct {
 #define N(a) (sizeof(a) / sizeof(a[0]))
 #define FIELD(e, off) ((char *) (e) + (off))
 
+static xmlNode *
+first_value(const xmlNode *slot)
+{
+	return hie_xml_child(hie_xml_child(slot, REG_NS_RIM, "ValueList"), REG_NS_RIM, "Value");
+}
+
 static xmlNs *
 ns_rim(xmlNode *n)
 {
@@ -193,8 +199,7 @@ reg_ebrim_error_build(xmlNode *parent, const char *code, const char *context)
 static void
 read_slot_value(const xmlNode *slot, char *dst, size_t cap)
 {
-	xmlNode *v = hie_xml_child(hie_xml_child(slot, REG_NS_RIM, "ValueList"), REG_NS_RIM, "Value");
-	hie_xml_text(v, dst, cap);
+	hie_xml_text(first_value(slot), dst, cap);
 }
 
 static void
@@ -312,7 +317,7 @@ reg_ebrim_response_parse(const xmlNode *resp, size_t max, struct reg_result *out
  * on a syntax error or when more than max values are given.
  */
 static int
-sq_values(const char *s, char out[][64], int max)
+sq_values(const char *s, char *out, size_t itemcap, int max)
 {
 	int n = 0, list = 0;
 
@@ -338,11 +343,11 @@ sq_values(const char *s, char out[][64], int max)
 					break;
 				s++;
 			}
-			if (len + 1 >= 64)
+			if (len + 1 >= itemcap)
 				return -1;
-			out[n][len++] = *s;
+			out[(size_t) n * itemcap + len++] = *s;
 		}
-		out[n++][len] = '\0';
+		out[(size_t) n++ * itemcap + len] = '\0';
 		s++;
 		while (*s == ' ')
 			s++;
@@ -367,12 +372,11 @@ slot_values(const xmlNode *slot, char out[][64], int max)
 	int  n = 0;
 	char text[4096];
 
-	for (xmlNode *v = hie_xml_child(hie_xml_child(slot, REG_NS_RIM, "ValueList"), REG_NS_RIM, "Value"); v;
-	     v = hie_xml_next(v, REG_NS_RIM, "Value")) {
+	for (xmlNode *v = first_value(slot); v != NULL; v = hie_xml_next(v, REG_NS_RIM, "Value")) {
 		int k;
 		if (hie_xml_text(v, text, sizeof(text)) != HIE_OK)
 			return -1;
-		if ((k = sq_values(text, out + n, max - n)) < 0)
+		if ((k = sq_values(text, out[n], sizeof(out[0]), max - n)) < 0)
 			return -1;
 		n += k;
 	}
@@ -386,6 +390,7 @@ reg_ebrim_query_parse(const xmlNode *req, struct reg_query *q, char *why, size_t
 	const char *id;
 	char        vals[REG_MAX_CODES][64];
 	char        pid[1][256];
+	char        text[600];
 	int         n, have_pid = 0, have_status = 0;
 
 	memset(q, 0, sizeof(*q));
@@ -407,17 +412,13 @@ reg_ebrim_query_parse(const xmlNode *req, struct reg_query *q, char *why, size_t
 		if (name == NULL)
 			continue;
 		if (strcmp(name, "$XDSDocumentEntryPatientId") == 0) {
-			/* Patient ids are longer than a code: read them apart. */
-			char text[600];
-			hie_xml_text(hie_xml_child(hie_xml_child(s, REG_NS_RIM, "ValueList"), REG_NS_RIM, "Value"),
-			    text, sizeof(text));
-			n = (int) strlen(text);
-			if (have_pid || n < 3 || text[0] != '\'' || text[n - 1] != '\'' || (size_t) n - 2 >= sizeof(pid[0])) {
+			xmlNode *v = first_value(s);
+			if (have_pid || v == NULL || hie_xml_next(v, REG_NS_RIM, "Value") != NULL ||
+			    hie_xml_text(v, text, sizeof(text)) != HIE_OK || text[0] == '(' ||
+			    sq_values(text, pid[0], sizeof(pid[0]), 1) != 1) {
 				snprintf(why, whycap, "$XDSDocumentEntryPatientId must be one quoted value");
 				return HIE_EINVAL;
 			}
-			memcpy(pid[0], text + 1, (size_t) n - 2);
-			pid[0][n - 2] = '\0';
 			hie_strlcpy(q->patient_id, pid[0], sizeof(q->patient_id));
 			have_pid = 1;
 		} else if (strcmp(name, "$XDSDocumentEntryStatus") == 0) {
@@ -444,11 +445,8 @@ reg_ebrim_query_parse(const xmlNode *req, struct reg_query *q, char *why, size_t
 			}
 		} else if (strcmp(name, "$XDSDocumentEntryCreationTimeFrom") == 0 ||
 		           strcmp(name, "$XDSDocumentEntryCreationTimeTo") == 0) {
-			char  text[64];
 			char *dst = strstr(name, "From") ? q->creation_from : q->creation_to;
-			hie_xml_text(hie_xml_child(hie_xml_child(s, REG_NS_RIM, "ValueList"), REG_NS_RIM, "Value"),
-			    text, sizeof(text));
-			if (strspn(text, "0123456789") != strlen(text) || strlen(text) < 4 || strlen(text) > 14) {
+			if (hie_xml_text(first_value(s), text, sizeof(text)) != HIE_OK || strspn(text, "0123456789") != strlen(text) || strlen(text) < 4 || strlen(text) > 14) {
 				snprintf(why, whycap, "%s must be a DTM", name);
 				return HIE_EINVAL;
 			}

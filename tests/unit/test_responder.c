@@ -1,0 +1,176 @@
+/* tests/unit/test_responder.c -- the responding gateway on a real registry. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "node/soap.h"
+#include "node/store.h"
+#include "testutil.h"
+#include "xca/xca.h"
+
+#define PID "DEMO-1001^^^&1.3.6.1.4.1.21367.13.20.3000&ISO"
+#define HOME "urn:oid:1.2.3.4"
+
+static char                 dir[256];
+static MDB_env             *env;
+static struct xca_responder resp;
+
+static int
+setup(void **state)
+{
+	static const char *demo[] = { "hospital-b-ccd.xml", "hospital-b-discharge.xml", "hospital-c-referral.xml" };
+	(void) state;
+	tu_tmpdir(dir);
+	assert_int_equal(hie_store_open(dir, 64, &env), HIE_OK);
+	assert_int_equal(reg_open(env, &resp.reg), HIE_OK);
+	resp.home = HOME;
+	resp.lim = hie_xml_default_limits;
+	resp.max_results = 100;
+	for (size_t i = 0; i < 3; i++) {
+		char             path[512], why[256], *buf;
+		size_t           len;
+		struct reg_entry e;
+		snprintf(path, sizeof(path), "conf/demo/%s", demo[i]);
+		tu_src(path, sizeof(path), path);
+		buf = tu_slurp(path, &len);
+		assert_int_equal(reg_ccda_extract(buf, len, NULL, "1.2.3.4.1", &e, why, sizeof(why)), HIE_OK);
+		assert_int_equal(reg_put(resp.reg, &e, buf, len), HIE_OK);
+		free(buf);
+	}
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void) state;
+	reg_close(resp.reg);
+	hie_store_close(env);
+	tu_rmtree(dir);
+	return 0;
+}
+
+static char *
+request(const struct reg_query *q, const char *action, char msgid[46], size_t *len)
+{
+	xmlDoc  *doc;
+	xmlNode *body;
+	char    *out;
+
+	assert_int_equal(soap_envelope_new(action, "tls+tcp://127.0.0.1:1", NULL, &doc, &body, msgid), HIE_OK);
+	assert_int_equal(reg_ebrim_query_build(body, q, HOME), HIE_OK);
+	assert_int_equal(hie_xml_dump(doc, &out, len), HIE_OK);
+	xmlFreeDoc(doc);
+	return out;
+}
+
+static void
+ask(const char *req, size_t len, struct soap_msg *m, struct xca_outcome *out)
+{
+	char  *r;
+	size_t rlen;
+
+	assert_int_equal(xca_respond(&resp, req, len, "test", &r, &rlen, out), HIE_OK);
+	assert_int_equal(soap_parse(r, rlen, NULL, m), HIE_OK);
+	free(r);
+}
+
+static void
+test_iti38(void **state)
+{
+	struct reg_query   q;
+	struct reg_result  res;
+	struct soap_msg    m;
+	struct xca_outcome out;
+	char               msgid[46], why[256], *req;
+	size_t             len;
+
+	(void) state;
+	memset(&q, 0, sizeof(q));
+	strcpy(q.patient_id, PID);
+	q.approved_only = 1;
+	req = request(&q, SOAP_ACTION_ITI38, msgid, &len);
+	ask(req, len, &m, &out);
+	free(req);
+	assert_string_equal(out.transaction, "ITI-38");
+	assert_string_equal(out.status, "ok");
+	assert_string_equal(m.action, SOAP_ACTION_ITI38_RESP);
+	assert_string_equal(m.relates_to, msgid);
+	assert_int_equal(reg_ebrim_response_parse(m.body, 100, &res, why, sizeof(why)), HIE_OK);
+	assert_int_equal(res.n, 3);
+	for (size_t i = 0; i < res.n; i++)
+		assert_string_equal(res.v[i].home_community, HOME);
+	reg_result_free(&res);
+	soap_msg_free(&m);
+}
+
+static void
+test_errors(void **state)
+{
+	struct reg_query   q;
+	struct soap_msg    m;
+	struct xca_outcome out;
+	char               msgid[46], why[256], reason[256], sub[64], *req;
+	size_t             len;
+	struct reg_result  res;
+
+	(void) state;
+	memset(&q, 0, sizeof(q));
+	strcpy(q.patient_id, PID);
+	q.approved_only = 1;
+
+	/* Too many matches: an ebRS error, not a truncated list. */
+	resp.max_results = 2;
+	req = request(&q, SOAP_ACTION_ITI38, msgid, &len);
+	ask(req, len, &m, &out);
+	resp.max_results = 100;
+	assert_int_equal(reg_ebrim_response_parse(m.body, 100, &res, why, sizeof(why)), HIE_EPEER);
+	assert_non_null(strstr(why, "XDSTooManyResults"));
+	soap_msg_free(&m);
+
+	/* An action we do not serve. */
+	ask(req, len, &m, &out);
+	soap_msg_free(&m);
+	free(req);
+	req = request(&q, "urn:ihe:iti:2007:Nonsense", msgid, &len);
+	ask(req, len, &m, &out);
+	assert_true(m.is_fault);
+	soap_fault_reason(&m, reason, sizeof(reason), sub, sizeof(sub));
+	assert_string_equal(sub, "a:ActionNotSupported");
+	assert_string_equal(m.relates_to, msgid);
+	soap_msg_free(&m);
+	free(req);
+}
+
+static void
+test_hostile(void **state)
+{
+	static const char *bad[] = {
+		"",
+		"garbage \x01\x02",
+		"<!DOCTYPE x [<!ENTITY e SYSTEM 'file:///etc/passwd'>]><x>&e;</x>",
+		"<s:Envelope xmlns:s='http://www.w3.org/2003/05/soap-envelope'><s:Body><x/></s:Body></s:Envelope>",
+	};
+	struct soap_msg    m;
+	struct xca_outcome out;
+
+	(void) state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ask(bad[i], strlen(bad[i]), &m, &out);
+		assert_true(m.is_fault);
+		assert_string_equal(out.status, "fault");
+		soap_msg_free(&m);
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_iti38),
+		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_hostile),
+	};
+	hie_xml_init();
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
