@@ -318,7 +318,8 @@ reg_find_documents(reg *r, const struct reg_query *q, struct reg_result *out)
 		reg_result_free(out);
 		return e;
 	}
-	qsort(out->v, out->n, sizeof(*out->v), newest_first);
+	if (out->n > 1)
+		qsort(out->v, out->n, sizeof(*out->v), newest_first);
 	return HIE_OK;
 }
 

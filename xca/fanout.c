@@ -3,6 +3,7 @@
 
 #include <nng/protocol/reqrep0/req.h>
 #include <nng/supplemental/util/platform.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,6 +46,7 @@ struct call {
 	int              ctx_open;
 	int              receiving;
 	int64_t          t0;
+	int64_t          deadline; /* t0 + min(peer deadline, overall deadline) */
 	char             msgid[46];
 	struct reg_result docs;
 };
@@ -58,7 +60,6 @@ struct query_op {
 	xca_done_fn        done;
 	void              *arg;
 	int64_t            t0;
-	int64_t            deadline;
 	char               rid[33];
 };
 
@@ -152,11 +153,9 @@ xca_fanout_hold(xca_fanout *fo)
 	atomic_fetch_add(&fo->refs, 1);
 }
 
-void
-xca_fanout_release(xca_fanout *fo)
+static void
+fanout_destroy(xca_fanout *fo)
 {
-	if (fo == NULL || atomic_fetch_sub(&fo->refs, 1) != 1)
-		return;
 	for (size_t i = 0; i < fo->n; i++) {
 		if (fo->peers[i].sock_open)
 			nng_close(fo->peers[i].sock);
@@ -165,6 +164,30 @@ xca_fanout_release(xca_fanout *fo)
 	}
 	free(fo->peers);
 	free(fo);
+}
+
+static void *
+destroy_thread(void *arg)
+{
+	fanout_destroy(arg);
+	return NULL;
+}
+
+void
+xca_fanout_release(xca_fanout *fo)
+{
+	pthread_t t;
+
+	if (fo == NULL || atomic_fetch_sub(&fo->refs, 1) != 1)
+		return;
+	/* The last reference may be dropped inside an aio callback of one of
+	 * these sockets (the query that outlived a SIGHUP swap), and nng_close
+	 * waits for those callbacks: close from a thread of our own instead. */
+	if (pthread_create(&t, NULL, destroy_thread, fo) == 0) {
+		pthread_detach(t);
+		return;
+	}
+	hie_log(HIE_LOG_ERR, "xca", "HIE-XCA-LEAK", NULL, "cannot start a thread to close peer sockets");
 }
 
 size_t
@@ -213,6 +236,8 @@ aggregate(struct query_op *op)
 		total += op->calls[i].docs.n;
 	if (total > 0 && (res->docs.v = calloc(total, sizeof(*res->docs.v))) != NULL) {
 		for (size_t i = 0; i < res->npeers; i++) {
+			if (op->calls[i].docs.n == 0)
+				continue;
 			memcpy(res->docs.v + k, op->calls[i].docs.v, op->calls[i].docs.n * sizeof(*res->docs.v));
 			k += op->calls[i].docs.n;
 		}
@@ -364,7 +389,7 @@ call_cb(void *arg)
 		return;
 	}
 	c->receiving = 1;
-	left = c->op->deadline - hie_now_ms();
+	left = c->deadline - hie_now_ms();
 	nng_aio_set_timeout(c->aio, left > 0 ? (nng_duration) left : 1);
 	nng_ctx_recv(c->ctx, c->aio);
 }
@@ -421,7 +446,6 @@ xca_fanout_query(xca_fanout *fo, const struct reg_query *q, const char *rid, xca
 	op->done = done;
 	op->arg = arg;
 	op->t0 = now;
-	op->deadline = now + fo->overall_deadline_ms;
 	hie_strlcpy(op->rid, rid != NULL ? rid : "-", sizeof(op->rid));
 	hie_strlcpy(op->res->patient, q->patient_id, sizeof(op->res->patient));
 	op->res->npeers = fo->n;
@@ -438,6 +462,7 @@ xca_fanout_query(xca_fanout *fo, const struct reg_query *q, const char *rid, xca
 		c->op = op;
 		c->idx = i;
 		c->t0 = now;
+		c->deadline = now + timeout;
 		hie_strlcpy(op->res->peers[i].name, pc->p.name, sizeof(op->res->peers[i].name));
 		hie_strlcpy(op->res->peers[i].community, pc->p.community, sizeof(op->res->peers[i].community));
 		if (nng_aio_alloc(&c->aio, call_cb, c) != 0) {

@@ -7,6 +7,7 @@
 #include "testutil.h"
 
 static char dir[256], ca[300], other[300];
+#define PLEN 700
 
 static int
 setup(void **state)
@@ -31,13 +32,13 @@ teardown(void **state)
 static void
 p(char *out, const char *a, const char *b)
 {
-	snprintf(out, 400, "%s/%s", a, b);
+	assert_true(snprintf(out, PLEN, "%s/%s", a, b) < PLEN);
 }
 
 static void
 test_ca(void **state)
 {
-	char        key[400];
+	char        key[PLEN];
 	struct stat sb;
 
 	(void) state;
@@ -50,7 +51,7 @@ test_ca(void **state)
 static void
 test_issue_verify(void **state)
 {
-	char node[400], crt[400], cacrt[400], why[256], comm[128];
+	char node[PLEN], crt[PLEN], cacrt[PLEN], why[256], comm[128];
 
 	(void) state;
 	p(node, dir, "n1");
@@ -70,7 +71,7 @@ test_issue_verify(void **state)
 static void
 test_csr_flow(void **state)
 {
-	char key[400], csr[400], crt[400], cacrt[400], why[256];
+	char key[PLEN], csr[PLEN], crt[PLEN], cacrt[PLEN], why[256];
 
 	(void) state;
 	p(key, dir, "joiner.key");
@@ -91,7 +92,7 @@ test_csr_flow(void **state)
 static void
 test_revoke(void **state)
 {
-	char node[400], crt[400], cacrt[400], crl[400], why[256];
+	char node[PLEN], crt[PLEN], cacrt[PLEN], crl[PLEN], why[256];
 
 	(void) state;
 	p(node, dir, "n2");

@@ -1,0 +1,83 @@
+# scripts/lib/federation.sh -- a federation of real nodes on loopback, made
+# only with the project's own programs.  Sourced by scripts/demo and
+# tests/federation.sh.  Needs BIN (the build directory) and FED (a scratch
+# directory) set by the caller.
+
+PID_OID=1.3.6.1.4.1.21367.13.20.3000
+PATIENT="DEMO-1001^^^&$PID_OID&ISO"
+
+# fed_node NAME COMMUNITY PEER_PORT HTTP_PORT: a node signed by the FED CA.
+fed_node() {
+  "$BIN/node/hie-node" init "$FED/$1" --name "$1" --community "$2" --ca "$FED/ca" \
+    --peer-port "$3" --http-port "$4" >/dev/null
+  echo "$1 $2 $3 $4" >> "$FED/nodes"
+}
+
+# fed_directory: every node gets the whole directory (its own entry is skipped).
+fed_directory() {
+  : > "$FED/peers.ini"
+  while read -r name community pport hport; do
+    printf '[%s]\ncommunity = %s\naddress = tls+tcp://127.0.0.1:%s\n\n' "$name" "$community" "$pport" >> "$FED/peers.ini"
+  done < "$FED/nodes"
+  while read -r name rest; do cp "$FED/peers.ini" "$FED/$name/peers.ini"; done < "$FED/nodes"
+}
+
+# fed_setup BASEPORT: a CA and three nodes; hospital-b and hospital-c hold
+# the demo documents for the demo patient; clinic-a holds none.
+fed_setup() {
+  base=$1
+  mkdir -p "$FED"
+  : > "$FED/nodes"
+  "$BIN/certs/hie-certs" init-ca --ca "$FED/ca" --name "Demo State HIE CA" >/dev/null || return 1
+  fed_node clinic-a   urn:oid:1.3.6.1.4.1.21367.13.20.1000 "$base"         "$((base + 80))" || return 1
+  fed_node hospital-b urn:oid:1.3.6.1.4.1.21367.13.20.2000 "$((base + 10))" "$((base + 90))" || return 1
+  fed_node hospital-c urn:oid:1.3.6.1.4.1.21367.13.20.3000 "$((base + 20))" "$((base + 100))" || return 1
+  fed_directory
+  "$BIN/node/hie-node" import -c "$FED/hospital-b/hie-node.ini" "$HIE_ROOT"/conf/demo/hospital-b-*.xml || return 1
+  "$BIN/node/hie-node" import -c "$FED/hospital-c/hie-node.ini" "$HIE_ROOT"/conf/demo/hospital-c-*.xml || return 1
+}
+
+# fed_http NAME: the node's HTTP address.
+fed_http() { awk -v n="$1" '$1 == n { print "127.0.0.1:" $4 }' "$FED/nodes"; }
+
+# fed_start NAME: starts a node in the background, waits until /health answers.
+fed_start() {
+  "$BIN/node/hie-node" -c "$FED/$1/hie-node.ini" 2>> "$FED/$1.log" &
+  echo $! > "$FED/$1.pid"
+  addr=$(fed_http "$1")
+  for _ in $(seq 1 100); do
+    curl -sf "http://$addr/health" >/dev/null 2>&1 && return 0
+    kill -0 "$(cat "$FED/$1.pid")" 2>/dev/null || { echo "node $1 failed to start:"; tail -5 "$FED/$1.log"; return 1; }
+    sleep 0.1
+  done
+  echo "node $1 did not answer /health"; return 1
+}
+
+# fed_wait_peers NAME N: waits (up to 10 s) until N peers are reachable.
+fed_wait_peers() {
+  addr=$(fed_http "$1")
+  for _ in $(seq 1 100); do
+    n=$(curl -sf "http://$addr/health" | grep -o '"reachable":true' | wc -l || true)
+    [ "$n" -ge "$2" ] && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+# fed_stop NAME [SIGNAL]: stops a node and waits for it to exit.
+fed_stop() {
+  [ -f "$FED/$1.pid" ] || return 0
+  pid=$(cat "$FED/$1.pid")
+  kill -"${2:-TERM}" "$pid" 2>/dev/null
+  wait "$pid" 2>/dev/null && rc=0 || rc=$?
+  rm -f "$FED/$1.pid"
+  return $rc
+}
+
+fed_stop_all() {
+  for f in "$FED"/*.pid; do
+    [ -e "$f" ] || continue
+    kill -CONT "$(cat "$f")" 2>/dev/null
+    fed_stop "$(basename "$f" .pid)"
+  done
+}
