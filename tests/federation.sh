@@ -1,2 +1,159 @@
-#!/bin/sh
-exit 77
+#!/usr/bin/env bash
+# tests/federation.sh BUILD_DIR -- black-box test of real nodes on loopback:
+# three nodes with mutual TLS made by hie-certs/hie-node, the clinician
+# query, a stopped peer, a hung peer, a node from a rogue CA, SIGHUP reload,
+# bad configs, an occupied port, hostile HTTP input, clean shutdown.
+set -uo pipefail
+BIN=$(cd "$1" && pwd)
+HIE_ROOT=${HIE_SOURCE_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
+. "$HIE_ROOT/scripts/lib/federation.sh"
+FED=$(mktemp -d "${TMPDIR:-/tmp}/hie-fed-XXXXXX")
+trap 'fed_stop_all; rm -rf "$FED"' EXIT
+
+pass=0 fail=0
+ok()   { pass=$((pass + 1)); echo "ok   - $*"; }
+bad()  { fail=$((fail + 1)); echo "FAIL - $*"; }
+check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
+
+# json EXPR: evaluates a Python expression over the JSON on stdin (j).
+json() { /usr/bin/python3 -c "import json,sys; j=json.load(sys.stdin); print($1)"; }
+query() { "$BIN/xca/hie-query" -n "$(fed_http clinic-a)" --patient "$PATIENT" --json "$@"; }
+peer_status() { json "{p['name']: p['status'] for p in j['peers']}['$1']"; }
+
+# A base port where nothing listens (checked against /proc/net/tcp).
+listening() {
+  while read -r _ local _ st _; do
+    [ "$st" = 0A ] && printf '%d\n' "0x${local##*:}"
+  done < <(tail -n +2 /proc/net/tcp)
+}
+base=$((20000 + RANDOM % 20000))
+while listening | grep -qxE "$base|$((base + 10))|$((base + 20))|$((base + 80))|$((base + 90))|$((base + 100))"; do
+  base=$((base + 7))
+done
+
+quiet_setup() { fed_setup "$1" >/dev/null; }
+check "federation set up (CA, three nodes, demo documents)" quiet_setup "$base"
+# Tighter deadlines so the hung-peer case runs quickly.
+sed -i 's/^peer_deadline_ms = .*/peer_deadline_ms = 1000/; s/^overall_deadline_ms = .*/overall_deadline_ms = 2000/' \
+  "$FED/clinic-a/hie-node.ini"
+
+# ---- configuration and init ----
+check "--check accepts a node made by init" \
+  bash -c "'$BIN/node/hie-node' --check -c '$FED/clinic-a/hie-node.ini' | grep -qx 'configuration OK'"
+check "node keys are 0600" test "$(stat -c %a "$FED/clinic-a/node.key")" = 600
+check "CA key is 0600" test "$(stat -c %a "$FED/ca/ca.key")" = 600
+cp "$FED/clinic-a/hie-node.ini" "$FED/clinic-a/bad.ini"
+printf '[query]\npeer_deadline_ms = fast\n' >> "$FED/clinic-a/bad.ini"
+out=$("$BIN/node/hie-node" --check -c "$FED/clinic-a/bad.ini" 2>&1); rc=$?
+check "--check names the bad key and exits 1" test $rc = 1 -a -n "$(echo "$out" | grep 'query.peer_deadline_ms')"
+sed 's/^cert = .*/cert = missing.crt/' "$FED/clinic-a/hie-node.ini" > "$FED/clinic-a/nocert.ini"
+out=$("$BIN/node/hie-node" -c "$FED/clinic-a/nocert.ini" 2>&1); rc=$?
+check "a missing certificate is named and the node does not start" \
+  test $rc = 1 -a -n "$(echo "$out" | grep 'tls.cert: file not found')"
+sed 's|^data_dir = .*|data_dir = /proc/hie-cannot-be-here|' "$FED/clinic-a/hie-node.ini" > "$FED/clinic-a/nodata.ini"
+out=$("$BIN/node/hie-node" -c "$FED/clinic-a/nodata.ini" 2>&1); rc=$?
+check "an unusable data dir is named and the node does not start" \
+  test $rc = 1 -a -n "$(echo "$out" | grep 'data_dir /proc/hie-cannot-be-here')"
+out=$("$BIN/node/hie-node" init "$FED/clinic-a" --name clinic-a --community urn:oid:1.2.3 2>&1); rc=$?
+check "init refuses to overwrite a node" test $rc = 1 -a -n "$(echo "$out" | grep 'already exists')"
+out=$("$BIN/node/hie-node" init "$FED/x" --name 'bad name' --community urn:oid:1.2.3 2>&1); rc=$?
+check "init refuses a name that cannot be a DNS name" test $rc = 2
+
+# ---- the clinician query ----
+for n in hospital-b hospital-c clinic-a; do fed_start "$n" || bad "start $n"; done
+check "clinic-a connects to both peers over mutual TLS" fed_wait_peers clinic-a 2
+r=$(query)
+check "query: both peers ok" test "$(echo "$r" | json "[p['status'] for p in j['peers']]")" = "['ok', 'ok']"
+check "query: four documents, newest first" \
+  test "$(echo "$r" | json "[d['typeCode'] for d in j['documents']]")" = "['18842-5', '52521-2', '57133-1', '34133-9']"
+check "query: documents carry their community and repository" \
+  test "$(echo "$r" | json "sorted({d['homeCommunityId'] for d in j['documents']})")" = \
+  "['urn:oid:1.3.6.1.4.1.21367.13.20.2000', 'urn:oid:1.3.6.1.4.1.21367.13.20.3000']"
+r=$(query --type 18842-5)
+check "query --type 18842-5: one discharge summary" test "$(echo "$r" | json "len(j['documents'])")" = 1
+out=$("$BIN/xca/hie-query" -n "$(fed_http clinic-a)" --patient "not-a-cx" 2>&1); rc=$?
+check "a malformed patient id is refused with a reason" test $rc = 1 -a -n "$(echo "$out" | grep 'ID^^^&OID&ISO')"
+check "human-readable table lists both peers" \
+  bash -c "'$BIN/xca/hie-query' -n '$(fed_http clinic-a)' --patient '$PATIENT' | grep -c ' ok ' | grep -qx 2"
+
+# ---- health and metrics ----
+h=$(curl -sf "http://$(fed_http clinic-a)/health")
+check "/health reports node, LMDB and reachable peers" \
+  test "$(echo "$h" | json "(j['node'], j['lmdb'], [p['reachable'] for p in j['peers']])")" = "('clinic-a', 'ok', [True, True])"
+m=$(curl -sf "http://$(fed_http hospital-b)/metrics")
+check "/metrics counts ITI-38 requests" bash -c "echo '$m' | grep -q 'hie_requests_total{transaction=\"ITI-38\",status=\"ok\"}'"
+m=$(curl -sf "http://$(fed_http clinic-a)/metrics")
+check "/metrics has per-peer latency histograms" bash -c "echo '$m' | grep -q 'hie_peer_calls_seconds_bucket{peer=\"hospital-b\"'"
+
+# ---- hostile input over HTTP ----
+code=$(curl -s -o "$FED/fault.xml" -w '%{http_code}' -H 'Content-Type: application/soap+xml' \
+  --data-binary '<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><x>&e;</x>' "http://$(fed_http hospital-b)/xca/iti38")
+check "XXE over HTTP: SOAP fault, nothing read" test "$code" = 400 -a -z "$(grep root: "$FED/fault.xml")"
+head -c 300000 /dev/urandom > "$FED/garbage.bin"
+curl -s -o /dev/null --data-binary @"$FED/garbage.bin" "http://$(fed_http hospital-b)/xca/iti38"
+check "garbage over HTTP: node still answers" curl -sf -o /dev/null "http://$(fed_http hospital-b)/health"
+
+# ---- a stopped peer ----
+fed_stop hospital-c
+t0=$(date +%s%N)
+r=$(query)
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+echo "     stopped peer: query answered in $ms ms"
+check "stopped peer: hospital-b still ok with its 2 documents" \
+  test "$(echo "$r" | json "(j['peers'][0]['status'], len(j['documents']))")" = "('ok', 2)"
+# error when the node has seen the connection drop, timeout if the request
+# was already on its way: either way reported, and bounded.
+check "stopped peer: hospital-c reported as error or timeout" \
+  bash -c "echo '$(echo "$r" | peer_status hospital-c)' | grep -qxE 'error|timeout'"
+check "stopped peer: answered within the overall deadline" test "$ms" -lt 2000
+
+# ---- a hung peer (SIGSTOP: connected, never answers) ----
+kill -STOP "$(cat "$FED/hospital-b.pid")"
+t0=$(date +%s%N)
+r=$(query)
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+kill -CONT "$(cat "$FED/hospital-b.pid")"
+echo "     hung peer: query answered in $ms ms (peer deadline 1000 ms)"
+check "hung peer: reported as timeout" test "$(echo "$r" | peer_status hospital-b)" = timeout
+check "hung peer: the query ends at the deadline, not later" test "$ms" -lt 2000
+
+# ---- the stopped peer comes back ----
+fed_start hospital-c
+fed_wait_peers clinic-a 2
+check "restarted peer answers again" test "$(query | peer_status hospital-c)" = ok
+
+# ---- a node whose certificate is not from the network CA ----
+"$BIN/certs/hie-certs" init-ca --ca "$FED/rogueca" >/dev/null
+"$BIN/node/hie-node" init "$FED/intruder" --name intruder --community urn:oid:1.3.6.1.4.1.21367.13.20.9000 \
+  --ca "$FED/rogueca" --peer-port $((base + 30)) --http-port $((base + 110)) >/dev/null
+cp "$FED/peers.ini" "$FED/intruder/peers.ini"
+echo "intruder urn:oid:1.3.6.1.4.1.21367.13.20.9000 $((base + 30)) $((base + 110))" >> "$FED/nodes"
+fed_start intruder
+sleep 2
+r=$("$BIN/xca/hie-query" -n "$(fed_http intruder)" --patient "$PATIENT" --json)
+check "rogue-CA node cannot connect to any peer" \
+  test "$(echo "$r" | json "sorted({p['status'] for p in j['peers']})")" = "['error']"
+check "rogue-CA node got no documents" test "$(echo "$r" | json "len(j['documents'])")" = 0
+check "the real network is unaffected" test "$(query | json "len(j['documents'])")" = 4
+fed_stop intruder
+
+# ---- SIGHUP reloads the peer directory ----
+awk '/^\[hospital-b\]/{p=1} /^\[hospital-c\]/{p=0} p' "$FED/peers.ini" > "$FED/clinic-a/peers.ini"
+kill -HUP "$(cat "$FED/clinic-a.pid")"
+sleep 1.5
+check "after SIGHUP the query goes to the new directory's peers" \
+  test "$(query | json "[p['name'] for p in j['peers']]")" = "['hospital-b']"
+check "SIGHUP is logged" grep -q HIE-NODE-RELOAD "$FED/clinic-a.log"
+
+# ---- an occupied port ----
+out=$("$BIN/node/hie-node" -c "$FED/hospital-b/hie-node.ini" 2>&1); rc=$?
+check "occupied port: clear error, exit 1" test $rc = 1 -a -n "$(echo "$out" | grep 'address already in use')"
+
+# ---- clean shutdown ----
+fed_stop clinic-a TERM; rc=$?
+check "SIGTERM: exit 0" test $rc = 0
+check "SIGTERM: shutdown logged" grep -q HIE-NODE-STOP "$FED/clinic-a.log"
+
+fed_stop_all
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
