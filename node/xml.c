@@ -111,7 +111,9 @@ hie_xml_parse(const char *buf, size_t len, const struct hie_xml_limits *lim,
 	    XML_PARSE_NONET | XML_PARSE_NOCDATA | XML_PARSE_NOERROR |
 	        XML_PARSE_NOWARNING);
 	hostile = pc->_private != NULL;
-	if (doc == NULL || hostile || !pc->wellFormed) {
+	/* An unbound prefix is only a namespace error to libxml2; for us a
+	 * document whose names we cannot resolve is malformed. */
+	if (doc == NULL || hostile || !pc->wellFormed || !pc->nsWellFormed) {
 		e = hostile ? HIE_EXMLHOSTILE : HIE_EXML;
 		/* libxml2 reports its own depth limit as a parse error. */
 		if (!hostile && pc->lastError.code == XML_ERR_INTERNAL_ERROR)

@@ -25,6 +25,7 @@ static const struct {
 	    HIE_EXMLHOSTILE },
 	{ "parameter entity", "<!DOCTYPE a [<!ENTITY % p SYSTEM 'http://x/'> %p;]><a/>", HIE_EXMLHOSTILE },
 	{ "undeclared entity", "<a>&nope;</a>", HIE_EXML },
+	{ "unbound prefix", "<a><x:b/></a>", HIE_EXML },
 };
 
 static void
