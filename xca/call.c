@@ -1,0 +1,245 @@
+/*
+ * xca/call.c -- one outbound transaction to a set of peers, in parallel,
+ * each call an nng context driven by an aio callback (send, then receive),
+ * each bounded by min(peer deadline, overall deadline).  The transaction's
+ * own parts (request body, response reading, completion) come from its
+ * struct xca_op_kind.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "xca/internal.h"
+
+/* A peer whose socket has had no connection for this long is reported at
+ * once instead of holding the clinician until the deadline. */
+#define CONNECT_GRACE_MS 1500
+
+/* Last call in: the kind hands its results over, then tear down.  The aios
+ * are reaped, not freed: we may be running inside one of their callbacks. */
+static void
+op_complete(struct xca_op *op)
+{
+	op->kind->complete(op);
+	for (size_t i = 0; i < op->ncalls; i++) {
+		struct xca_call *c = &op->calls[i];
+		if (c->aio != NULL)
+			nng_aio_reap(c->aio);
+		reg_result_free(&c->docs);
+		free(c->doc);
+	}
+	xca_fanout_release(op->fo);
+	nng_mtx_free(op->mtx);
+	free(op->calls);
+	free(op);
+}
+
+static void
+op_release(struct xca_op *op)
+{
+	size_t left;
+
+	nng_mtx_lock(op->mtx);
+	left = --op->pending;
+	nng_mtx_unlock(op->mtx);
+	if (left == 0)
+		op_complete(op);
+}
+
+static void call_finish(struct xca_call *c, enum xca_status st, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+call_finish(struct xca_call *c, enum xca_status st, const char *fmt, ...)
+{
+	struct xca_op          *op = c->op;
+	struct xca_peer_result *pr = c->pr;
+	va_list                 ap;
+
+	pr->status = st;
+	pr->ms = hie_now_ms() - c->t0;
+	if (fmt != NULL) {
+		va_start(ap, fmt);
+		vsnprintf(pr->error, sizeof(pr->error), fmt, ap);
+		va_end(ap);
+	}
+	if (st != XCA_OK) {
+		/* A peer that failed contributes nothing, not half of something. */
+		reg_result_free(&c->docs);
+		free(c->doc);
+		c->doc = NULL;
+		c->doclen = 0;
+		pr->documents = 0;
+	}
+	hie_log(st == XCA_OK ? HIE_LOG_INFO : HIE_LOG_WARN, "xca", "HIE-XCA-PEER", op->rid,
+	    "transaction=%s peer=%s status=%s ms=%lld docs=%zu%s%s", op->kind->transaction, pr->name,
+	    xca_status_name(st), (long long) pr->ms, pr->documents, pr->error[0] ? " error=" : "", pr->error);
+	if (c->ctx_open) {
+		nng_ctx_close(c->ctx);
+		c->ctx_open = 0;
+	}
+	op_release(op);
+}
+
+static void
+read_response(struct xca_call *c, nng_msg *msg)
+{
+	struct xca_op  *op = c->op;
+	struct soap_msg m;
+	char            why[256], sub[128];
+	enum xca_status st;
+	hie_err         e;
+
+	e = soap_parse(nng_msg_body(msg), nng_msg_len(msg), &op->fo->lim, &m);
+	nng_msg_free(msg);
+	if (e != HIE_OK) {
+		call_finish(c, XCA_ERROR, "unreadable response: %s", hie_strerror(e));
+		return;
+	}
+	if (m.relates_to == NULL || strcmp(m.relates_to, c->msgid) != 0) {
+		soap_msg_free(&m);
+		call_finish(c, XCA_ERROR, "response does not relate to our request");
+		return;
+	}
+	if (m.is_fault) {
+		soap_fault_reason(&m, why, sizeof(why), sub, sizeof(sub));
+		soap_msg_free(&m);
+		/* Security faults (WS-Security 1.1 section 12) are refusals. */
+		call_finish(c, strstr(sub, "wsse:") != NULL || strstr(sub, "Security") != NULL ? XCA_REFUSED : XCA_ERROR,
+		    "fault: %s", why);
+		return;
+	}
+	if (strcmp(m.action, op->kind->response_action) != 0) {
+		soap_msg_free(&m);
+		call_finish(c, XCA_ERROR, "unexpected wsa:Action in response");
+		return;
+	}
+	why[0] = '\0';
+	st = op->kind->read(op, c, m.body, why, sizeof(why));
+	soap_msg_free(&m);
+	call_finish(c, st, st == XCA_OK ? NULL : "%s", why);
+}
+
+static void
+call_cb(void *arg)
+{
+	struct xca_call *c = arg;
+	int              rv = nng_aio_result(c->aio);
+	int64_t          left;
+
+	if (rv != 0) {
+		if (!c->receiving)
+			nng_msg_free(nng_aio_get_msg(c->aio));
+		if (rv == NNG_ETIMEDOUT)
+			call_finish(c, XCA_TIMEOUT, "no answer within %lld ms", (long long) (hie_now_ms() - c->t0));
+		else
+			call_finish(c, XCA_ERROR, "%s", nng_strerror(rv));
+		return;
+	}
+	if (c->receiving) {
+		read_response(c, nng_aio_get_msg(c->aio));
+		return;
+	}
+	c->receiving = 1;
+	left = c->deadline - hie_now_ms();
+	nng_aio_set_timeout(c->aio, left > 0 ? (nng_duration) left : 1);
+	nng_ctx_recv(c->ctx, c->aio);
+}
+
+static hie_err
+build_request(struct xca_op *op, struct xca_call *c, nng_msg **out)
+{
+	struct peer_conn *pc = &op->fo->peers[c->peer];
+	xmlDoc           *doc;
+	xmlNode          *body;
+	char             *bytes;
+	size_t            len;
+	hie_err           e;
+
+	*out = NULL;
+	if ((e = soap_envelope_new(op->kind->action, pc->p.address, NULL, &doc, &body, c->msgid)) != HIE_OK)
+		return e;
+	if ((e = op->kind->build(op, c, body)) == HIE_OK && (e = hie_xml_dump(doc, &bytes, &len)) == HIE_OK) {
+		if (nng_msg_alloc(out, 0) != 0 || nng_msg_append(*out, bytes, len) != 0) {
+			nng_msg_free(*out);
+			*out = NULL;
+			e = HIE_ENOMEM;
+		}
+		free(bytes);
+	}
+	xmlFreeDoc(doc);
+	return e;
+}
+
+static void
+call_start(struct xca_call *c, int timeout)
+{
+	struct peer_conn *pc = &c->op->fo->peers[c->peer];
+	nng_msg          *msg;
+	hie_err           e;
+
+	if (nng_aio_alloc(&c->aio, call_cb, c) != 0) {
+		call_finish(c, XCA_ERROR, "out of memory");
+		return;
+	}
+	if (atomic_load(&pc->npipes) == 0 && c->t0 - pc->opened_ms > CONNECT_GRACE_MS) {
+		call_finish(c, XCA_ERROR, "not connected (peer down, or TLS handshake refused)");
+		return;
+	}
+	if (nng_ctx_open(&c->ctx, pc->sock) != 0) {
+		call_finish(c, XCA_ERROR, "cannot open context");
+		return;
+	}
+	c->ctx_open = 1;
+	if ((e = build_request(c->op, c, &msg)) != HIE_OK) {
+		call_finish(c, XCA_ERROR, "cannot build request: %s", hie_strerror(e));
+		return;
+	}
+	nng_aio_set_msg(c->aio, msg);
+	nng_aio_set_timeout(c->aio, timeout);
+	nng_ctx_send(c->ctx, c->aio);
+}
+
+hie_err
+xca_op_start(xca_fanout *fo, const struct xca_op_kind *kind, const size_t *peers, size_t n,
+    struct xca_peer_result *results, void *ctx, const char *rid)
+{
+	struct xca_op *op;
+	int64_t        now = hie_now_ms();
+	int            timeout;
+
+	if ((op = calloc(1, sizeof(*op))) == NULL)
+		return HIE_ENOMEM;
+	/* n + 1: never calloc(0). */
+	if ((op->calls = calloc(n + 1, sizeof(*op->calls))) == NULL || nng_mtx_alloc(&op->mtx) != 0) {
+		free(op->calls);
+		free(op);
+		return HIE_ENOMEM;
+	}
+	xca_fanout_hold(fo);
+	op->fo = fo;
+	op->kind = kind;
+	op->ncalls = n;
+	op->ctx = ctx;
+	op->t0 = now;
+	hie_strlcpy(op->rid, rid != NULL ? rid : "-", sizeof(op->rid));
+	timeout = fo->peer_deadline_ms < fo->overall_deadline_ms ? fo->peer_deadline_ms : fo->overall_deadline_ms;
+	for (size_t i = 0; i < n; i++) {
+		struct xca_call *c = &op->calls[i];
+		c->op = op;
+		c->peer = peers[i];
+		c->pr = &results[i];
+		c->t0 = now;
+		c->deadline = now + timeout;
+		hie_strlcpy(c->pr->name, fo->peers[peers[i]].p.name, sizeof(c->pr->name));
+		hie_strlcpy(c->pr->community, fo->peers[peers[i]].p.community, sizeof(c->pr->community));
+	}
+	/* pending starts one high so that no call can complete the operation
+	 * while the others are still being started. */
+	op->pending = n + 1;
+	for (size_t i = 0; i < n; i++)
+		call_start(&op->calls[i], timeout);
+	op_release(op);
+	return HIE_OK;
+}

@@ -1,0 +1,94 @@
+/*
+ * xca/internal.h -- shared by the files of the xca module only: the peer
+ * connections and the generic "call every chosen peer, bounded by deadlines"
+ * machinery that each outbound transaction (ITI-38 query, ITI-39 retrieve)
+ * plugs into with a table of operations.
+ */
+#ifndef XCA_INTERNAL_H
+#define XCA_INTERNAL_H
+
+#include <nng/nng.h>
+#include <nng/supplemental/util/platform.h>
+#include <stdatomic.h>
+
+#include "node/soap.h"
+#include "xca/xca.h"
+
+struct peer_conn {
+	struct node_peer p;
+	nng_socket       sock;
+	int              sock_open;
+	nng_tls_config  *tls;
+	atomic_int       npipes;
+	int64_t          opened_ms;
+};
+
+struct xca_fanout {
+	atomic_int            refs;
+	struct peer_conn     *peers;
+	size_t                n;
+	char                  home[NODE_STR];
+	int                   peer_deadline_ms;
+	int                   overall_deadline_ms;
+	size_t                max_results;
+	size_t                max_message_bytes;
+	struct hie_xml_limits lim;
+};
+
+struct xca_op;
+
+/* One request to one peer. */
+struct xca_call {
+	struct xca_op          *op;
+	size_t                  peer;     /* index in fo->peers */
+	struct xca_peer_result *pr;       /* where the outcome goes */
+	nng_aio                *aio;
+	nng_ctx                 ctx;
+	int                     ctx_open;
+	int                     receiving;
+	int64_t                 t0;
+	int64_t                 deadline; /* t0 + min(peer, overall deadline) */
+	char                    msgid[46];
+	/* What the peer sent, by transaction. */
+	struct reg_result       docs;     /* ITI-38 */
+	char                   *doc;      /* ITI-39, malloc'd */
+	size_t                  doclen;
+	char                    mime[64];
+};
+
+struct xca_op_kind {
+	const char *transaction;     /* "ITI-38", for logs */
+	const char *action;          /* request wsa:Action */
+	const char *response_action; /* expected response wsa:Action */
+	/* Appends the request body for call c. */
+	hie_err (*build)(struct xca_op *op, struct xca_call *c, xmlNode *body);
+	/* Reads a response (not a fault, right action) into c; returns the
+	 * call's status, with the reason in why when not XCA_OK. */
+	enum xca_status (*read)(struct xca_op *op, struct xca_call *c, xmlNode *body, char *why, size_t cap);
+	/* Every call is finished: hand the results over.  Runs once, on an
+	 * nng thread; must not block. */
+	void (*complete)(struct xca_op *op);
+};
+
+struct xca_op {
+	xca_fanout               *fo;
+	const struct xca_op_kind *kind;
+	nng_mtx                  *mtx;
+	size_t                    pending;
+	struct xca_call          *calls;
+	size_t                    ncalls;
+	int64_t                   t0;
+	char                      rid[33];
+	void                     *ctx; /* the kind's own state */
+};
+
+/*
+ * Starts kind's request to each peer in peers[n] (indexes in fo->peers),
+ * each call's outcome going to results[i].  On HIE_OK, kind->complete runs
+ * exactly once when the last call finishes (possibly before this returns);
+ * on an error nothing was started.
+ */
+hie_err xca_op_start(xca_fanout *fo, const struct xca_op_kind *kind, const size_t *peers, size_t n,
+    struct xca_peer_result *results, void *ctx, const char *rid);
+
+#endif /* XCA_INTERNAL_H */

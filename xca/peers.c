@@ -1,0 +1,153 @@
+/* xca/peers.c -- the fan-out's peer connections: one REQ socket per peer,
+ * dialed over tls+tcp with mutual TLS, reference counted. */
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/req.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "xca/internal.h"
+
+const char *
+xca_status_name(enum xca_status s)
+{
+	static const char *const names[] = { "ok", "no-match", "timeout", "error", "refused" };
+	return (unsigned) s < sizeof(names) / sizeof(names[0]) ? names[s] : "error";
+}
+
+static void
+pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+	struct peer_conn *pc = arg;
+	(void) p;
+	if (ev == NNG_PIPE_EV_ADD_POST)
+		atomic_fetch_add(&pc->npipes, 1);
+	else if (ev == NNG_PIPE_EV_REM_POST)
+		atomic_fetch_sub(&pc->npipes, 1);
+}
+
+static hie_err
+peer_open(struct peer_conn *pc, const struct xca_fanout_cfg *cfg)
+{
+	nng_dialer d;
+	hie_err    e;
+	int        rv;
+
+	if ((rv = nng_req0_open(&pc->sock)) != 0)
+		return HIE_ENOMEM;
+	pc->sock_open = 1;
+	pc->opened_ms = hie_now_ms();
+	nng_pipe_notify(pc->sock, NNG_PIPE_EV_ADD_POST, pipe_event, pc);
+	nng_pipe_notify(pc->sock, NNG_PIPE_EV_REM_POST, pipe_event, pc);
+	/* Responses are bounded like every other input. */
+	nng_socket_set_size(pc->sock, NNG_OPT_RECVMAXSZ, cfg->max_message_bytes);
+	nng_socket_set_ms(pc->sock, NNG_OPT_RECONNMINT, 100);
+	nng_socket_set_ms(pc->sock, NNG_OPT_RECONNMAXT, 1000);
+	/* A request is never resent to another pipe behind our back. */
+	nng_socket_set_ms(pc->sock, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
+	if ((e = node_tls_config(cfg->tls, pc->p.name, &pc->tls)) != HIE_OK)
+		return e;
+	if ((rv = nng_dialer_create(&d, pc->sock, pc->p.address)) != 0)
+		return HIE_ECONFIG;
+	if ((rv = nng_dialer_set_ptr(d, NNG_OPT_TLS_CONFIG, pc->tls)) != 0)
+		return HIE_ETLS;
+	/* Non-blocking: a peer that is down now is retried in the background. */
+	if ((rv = nng_dialer_start(d, NNG_FLAG_NONBLOCK)) != 0)
+		return HIE_ENET;
+	return HIE_OK;
+}
+
+hie_err
+xca_fanout_new(const struct xca_fanout_cfg *cfg, xca_fanout **out)
+{
+	xca_fanout *fo;
+	hie_err     e;
+
+	*out = NULL;
+	if ((fo = calloc(1, sizeof(*fo))) == NULL)
+		return HIE_ENOMEM;
+	atomic_init(&fo->refs, 1);
+	hie_strlcpy(fo->home, cfg->home, sizeof(fo->home));
+	fo->peer_deadline_ms = cfg->peer_deadline_ms;
+	fo->overall_deadline_ms = cfg->overall_deadline_ms;
+	fo->max_results = cfg->max_results;
+	fo->max_message_bytes = cfg->max_message_bytes;
+	fo->lim = cfg->lim;
+	if (cfg->peers->n > 0 && (fo->peers = calloc(cfg->peers->n, sizeof(*fo->peers))) == NULL) {
+		free(fo);
+		return HIE_ENOMEM;
+	}
+	fo->n = cfg->peers->n;
+	for (size_t i = 0; i < fo->n; i++) {
+		fo->peers[i].p = cfg->peers->v[i];
+		atomic_init(&fo->peers[i].npipes, 0);
+		if ((e = peer_open(&fo->peers[i], cfg)) != HIE_OK) {
+			hie_log(HIE_LOG_ERR, "xca", "HIE-XCA-PEER-OPEN", NULL, "peer %s (%s): %s",
+			    fo->peers[i].p.name, fo->peers[i].p.address, hie_strerror(e));
+			xca_fanout_release(fo);
+			return e;
+		}
+	}
+	*out = fo;
+	return HIE_OK;
+}
+
+void
+xca_fanout_hold(xca_fanout *fo)
+{
+	atomic_fetch_add(&fo->refs, 1);
+}
+
+static void
+fanout_destroy(xca_fanout *fo)
+{
+	for (size_t i = 0; i < fo->n; i++) {
+		if (fo->peers[i].sock_open)
+			nng_close(fo->peers[i].sock);
+		if (fo->peers[i].tls != NULL)
+			nng_tls_config_free(fo->peers[i].tls);
+	}
+	free(fo->peers);
+	free(fo);
+}
+
+static void *
+destroy_thread(void *arg)
+{
+	fanout_destroy(arg);
+	return NULL;
+}
+
+void
+xca_fanout_release(xca_fanout *fo)
+{
+	pthread_t t;
+
+	if (fo == NULL || atomic_fetch_sub(&fo->refs, 1) != 1)
+		return;
+	/* The last reference may be dropped inside an aio callback of one of
+	 * these sockets (the query that outlived a SIGHUP swap), and nng_close
+	 * waits for those callbacks: close from a thread of our own instead. */
+	if (pthread_create(&t, NULL, destroy_thread, fo) == 0) {
+		pthread_detach(t);
+		return;
+	}
+	hie_log(HIE_LOG_ERR, "xca", "HIE-XCA-LEAK", NULL, "cannot start a thread to close peer sockets");
+}
+
+size_t
+xca_fanout_npeers(const xca_fanout *fo)
+{
+	return fo->n;
+}
+
+int
+xca_fanout_peer_connected(const xca_fanout *fo, size_t i, const char **name)
+{
+	if (i >= fo->n)
+		return 0;
+	if (name != NULL)
+		*name = fo->peers[i].p.name;
+	return atomic_load(&((struct peer_conn *) &fo->peers[i])->npipes) > 0;
+}

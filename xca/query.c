@@ -1,0 +1,136 @@
+/* xca/query.c -- the clinician query: ITI-38 FindDocuments to every peer,
+ * results merged, deduplicated and sorted. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "xca/internal.h"
+
+struct query_ctx {
+	struct reg_query   q;
+	struct xca_result *res;
+	xca_done_fn        done;
+	void              *arg;
+};
+
+static hie_err
+query_build(struct xca_op *op, struct xca_call *c, xmlNode *body)
+{
+	struct query_ctx *qc = op->ctx;
+	return reg_ebrim_query_build(body, &qc->q, op->fo->peers[c->peer].p.community);
+}
+
+static enum xca_status
+query_read(struct xca_op *op, struct xca_call *c, xmlNode *body, char *why, size_t cap)
+{
+	const char *community = op->fo->peers[c->peer].p.community;
+
+	if (reg_ebrim_response_parse(body, op->fo->max_results, &c->docs, why, cap) != HIE_OK)
+		return XCA_ERROR;
+	/* Every entry must come from the community we asked: a peer that
+	 * answers for another community is not believed at all. */
+	for (size_t i = 0; i < c->docs.n; i++) {
+		struct reg_entry *d = &c->docs.v[i];
+		if (d->home_community[0] == '\0') {
+			hie_strlcpy(d->home_community, community, sizeof(d->home_community));
+		} else if (strcmp(d->home_community, community) != 0) {
+			snprintf(why, cap, "peer claims community %.100s", d->home_community);
+			return XCA_ERROR;
+		}
+	}
+	c->pr->documents = c->docs.n;
+	return XCA_OK;
+}
+
+static int
+by_uid(const void *a, const void *b)
+{
+	const struct reg_entry *x = a, *y = b;
+	return strcmp(x->unique_id, y->unique_id);
+}
+
+static int
+newest_first(const void *a, const void *b)
+{
+	const struct reg_entry *x = a, *y = b;
+	int                     c = strcmp(y->creation_time, x->creation_time);
+	return c != 0 ? c : strcmp(x->unique_id, y->unique_id);
+}
+
+/* Merges every ok peer's entries: one per uniqueId (the same document
+ * reached through two communities is listed once), newest first. */
+static void
+query_complete(struct xca_op *op)
+{
+	struct query_ctx  *qc = op->ctx;
+	struct xca_result *res = qc->res;
+	size_t             total = 0, k = 0;
+
+	for (size_t i = 0; i < op->ncalls; i++)
+		total += op->calls[i].docs.n;
+	if (total > 0 && (res->docs.v = calloc(total, sizeof(*res->docs.v))) != NULL) {
+		for (size_t i = 0; i < op->ncalls; i++) {
+			if (op->calls[i].docs.n == 0)
+				continue;
+			memcpy(res->docs.v + k, op->calls[i].docs.v, op->calls[i].docs.n * sizeof(*res->docs.v));
+			k += op->calls[i].docs.n;
+		}
+		qsort(res->docs.v, k, sizeof(*res->docs.v), by_uid);
+		for (size_t i = 0; i < k; i++)
+			if (res->docs.n == 0 || strcmp(res->docs.v[res->docs.n - 1].unique_id, res->docs.v[i].unique_id) != 0)
+				res->docs.v[res->docs.n++] = res->docs.v[i];
+		qsort(res->docs.v, res->docs.n, sizeof(*res->docs.v), newest_first);
+		if (res->docs.n > op->fo->max_results)
+			res->docs.n = op->fo->max_results;
+	}
+	res->ms = hie_now_ms() - op->t0;
+	qc->done(res, qc->arg);
+	free(qc);
+}
+
+static const struct xca_op_kind iti38 = {
+	.transaction = "ITI-38",
+	.action = SOAP_ACTION_ITI38,
+	.response_action = SOAP_ACTION_ITI38_RESP,
+	.build = query_build,
+	.read = query_read,
+	.complete = query_complete,
+};
+
+hie_err
+xca_fanout_query(xca_fanout *fo, const struct reg_query *q, const char *rid, xca_done_fn done, void *arg)
+{
+	struct query_ctx *qc = calloc(1, sizeof(*qc));
+	size_t           *peers = calloc(fo->n + 1, sizeof(*peers));
+	hie_err           e = HIE_ENOMEM;
+
+	if (qc == NULL || peers == NULL || (qc->res = calloc(1, sizeof(*qc->res))) == NULL ||
+	    (qc->res->peers = calloc(fo->n + 1, sizeof(*qc->res->peers))) == NULL)
+		goto fail;
+	qc->q = *q;
+	qc->done = done;
+	qc->arg = arg;
+	hie_strlcpy(qc->res->patient, q->patient_id, sizeof(qc->res->patient));
+	qc->res->npeers = fo->n;
+	for (size_t i = 0; i < fo->n; i++)
+		peers[i] = i;
+	if ((e = xca_op_start(fo, &iti38, peers, fo->n, qc->res->peers, qc, rid)) != HIE_OK)
+		goto fail;
+	free(peers);
+	return HIE_OK;
+fail:
+	free(peers);
+	if (qc != NULL)
+		xca_result_free(qc->res);
+	free(qc);
+	return e;
+}
+
+void
+xca_result_free(struct xca_result *res)
+{
+	if (res == NULL)
+		return;
+	free(res->peers);
+	reg_result_free(&res->docs);
+	free(res);
+}
