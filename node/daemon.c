@@ -152,6 +152,7 @@ node_run(const char *config_path)
 		goto fail;
 	}
 	n.responder.home = n.cfg.community;
+	n.responder.repository_id = n.cfg.repository_id;
 	n.responder.reg = n.reg;
 	n.responder.lim = n.lim;
 	n.responder.max_results = (size_t) n.cfg.max_results;

@@ -106,4 +106,14 @@ hie_err hie_read_file(const char *path, size_t max, char **out, size_t *len);
 /* Writes a file atomically (tmp, fsync, rename) with the given mode. */
 hie_err hie_write_file(const char *path, const void *data, size_t len, unsigned mode);
 
+/* ---- base64 (RFC 4648) ----
+ * Encode: *out is malloc'd, NUL terminated.  Decode skips XML whitespace,
+ * refuses anything else that is not base64 (HIE_EINVAL) and output beyond
+ * max bytes (HIE_ETOOBIG). */
+hie_err hie_base64_encode(const void *in, size_t len, char **out, size_t *outlen);
+hie_err hie_base64_decode(const char *in, size_t len, size_t max, char **out, size_t *outlen);
+
+/* SHA-1 of p[n] as 40 lowercase hex digits (the XDS hash slot). */
+void hie_sha1_hex(const void *p, size_t n, char out[41]);
+
 #endif /* NODE_HIE_H */

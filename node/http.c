@@ -3,7 +3,8 @@
  *   GET  /health                           JSON health
  *   GET  /metrics                          Prometheus text
  *   GET  /api/patients/{cx}/documents      clinician query (fan-out), JSON
- *   POST /xca/iti38                        ITI-38 over SOAP/HTTP
+ *   GET  /api/documents/{home}/{repo}/{uid} one document (ITI-39 or local)
+ *   POST /xca/iti38, /xca/iti39            ITI-38/39 over SOAP/HTTP
  * Bound to loopback unless configured otherwise: it has no login of its own.
  */
 #include <ctype.h>
@@ -259,6 +260,101 @@ h_patients(nng_aio *aio)
 	/* Otherwise api_done answers when the last peer is in. */
 }
 
+/* ---- /api/documents/{home}/{repository}/{uniqueId} ---- */
+
+struct doc_call {
+	nng_aio *aio;
+	int64_t  t0;
+	char     rid[33];
+};
+
+static void
+reply_document(nng_aio *aio, const char *mime, const char *doc, size_t len)
+{
+	/* Only types a document may have; anything else is served as bytes. */
+	const char *ctype = strcmp(mime, "text/xml") == 0 || strcmp(mime, "application/pdf") == 0 ||
+	                            strcmp(mime, "text/plain") == 0
+	                        ? mime
+	                        : "application/octet-stream";
+	reply(aio, 200, ctype, doc, len);
+}
+
+static void
+doc_done(struct xca_retrieved *r, void *arg)
+{
+	struct doc_call *dc = arg;
+
+	node_metrics_peer(r->peer.name, xca_status_name(r->peer.status), r->peer.ms);
+	if (r->peer.status == XCA_OK)
+		reply_document(dc->aio, r->mime, r->doc, r->len);
+	else
+		reply_json_error(dc->aio, strstr(r->peer.error, "XDSDocumentUniqueIdError") ? 404 : 502, r->peer.error);
+	node_metrics_request("api-retrieve", xca_status_name(r->peer.status), hie_now_ms() - dc->t0);
+	hie_log(HIE_LOG_INFO, "http", "HIE-API-RETRIEVE", dc->rid, "peer=%s status=%s bytes=%zu ms=%lld", r->peer.name,
+	    xca_status_name(r->peer.status), r->len, (long long) (hie_now_ms() - dc->t0));
+	xca_retrieved_free(r);
+	free(dc);
+}
+
+/* Splits "a/b/c" (percent-encoded) into the three parts of ref. */
+static int
+doc_path(const char *p, struct reg_doc_ref *ref)
+{
+	const char *s1 = strchr(p, '/'), *s2 = s1 ? strchr(s1 + 1, '/') : NULL;
+
+	memset(ref, 0, sizeof(*ref));
+	return s1 != NULL && s2 != NULL && strchr(s2 + 1, '/') == NULL && strchr(s2 + 1, '?') == NULL &&
+	       pct_decode(p, (size_t) (s1 - p), ref->home, sizeof(ref->home)) &&
+	       pct_decode(s1 + 1, (size_t) (s2 - s1 - 1), ref->repository_id, sizeof(ref->repository_id)) &&
+	       pct_decode(s2 + 1, strlen(s2 + 1), ref->unique_id, sizeof(ref->unique_id)) && node_is_urn_oid(ref->home) &&
+	       node_is_oid(ref->repository_id) && ref->unique_id[0] != '\0';
+}
+
+static void
+h_documents(nng_aio *aio)
+{
+	struct node       *n = handler_node(aio);
+	const char        *uri = nng_http_req_get_uri(nng_aio_get_input(aio, 0));
+	struct reg_doc_ref ref;
+	struct doc_call   *dc;
+	xca_fanout        *fo;
+	hie_err            e;
+
+	if (!doc_path(uri + strlen("/api/documents/"), &ref)) {
+		reply_json_error(aio, 400, "use /api/documents/{urn:oid:home}/{repository OID}/{document uniqueId}");
+		return;
+	}
+	if (strcmp(ref.home, n->cfg.community) == 0) {
+		/* Our own community: straight from the local repository. */
+		struct reg_entry ent;
+		char            *doc;
+		size_t           len;
+		if (strcmp(ref.repository_id, n->cfg.repository_id) != 0 ||
+		    reg_get_document(n->reg, ref.unique_id, &ent, &doc, &len) != HIE_OK) {
+			reply_json_error(aio, 404, "no such document in this repository");
+			return;
+		}
+		reply_document(aio, ent.mime_type, doc, len);
+		free(doc);
+		return;
+	}
+	if ((dc = calloc(1, sizeof(*dc))) == NULL) {
+		nng_aio_finish(aio, NNG_ENOMEM);
+		return;
+	}
+	dc->aio = aio;
+	dc->t0 = hie_now_ms();
+	hie_request_id(dc->rid);
+	fo = node_fanout_get(n);
+	e = xca_fanout_retrieve(fo, &ref, dc->rid, doc_done, dc);
+	xca_fanout_release(fo);
+	if (e != HIE_OK) {
+		free(dc);
+		reply_json_error(aio, e == HIE_ENOTFOUND ? 404 : 500,
+		    e == HIE_ENOTFOUND ? "no peer of that community in the directory" : hie_strerror(e));
+	}
+}
+
 /* ---- POST /xca/iti38 ---- */
 
 static void
@@ -297,7 +393,9 @@ node_http_start(struct node *n)
 		{ "/health", "GET", h_health, 0, 0 },
 		{ "/metrics", "GET", h_metrics, 0, 0 },
 		{ "/api/patients", "GET", h_patients, 1, 0 },
+		{ "/api/documents", "GET", h_documents, 1, 0 },
 		{ "/xca/iti38", "POST", h_soap, 0, 1 },
+		{ "/xca/iti39", "POST", h_soap, 0, 1 },
 	};
 	nng_url *url;
 	int      rv;

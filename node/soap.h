@@ -22,6 +22,8 @@
 
 #define SOAP_ACTION_ITI38 "urn:ihe:iti:2007:CrossGatewayQuery"
 #define SOAP_ACTION_ITI38_RESP "urn:ihe:iti:2007:CrossGatewayQueryResponse"
+#define SOAP_ACTION_ITI39 "urn:ihe:iti:2007:CrossGatewayRetrieve"
+#define SOAP_ACTION_ITI39_RESP "urn:ihe:iti:2007:CrossGatewayRetrieveResponse"
 
 /*
  * A new envelope with Header (Action, MessageID, and To or RelatesTo) and

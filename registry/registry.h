@@ -135,4 +135,37 @@ hie_err reg_ebrim_error_build(xmlNode *parent, const char *code, const char *con
 hie_err reg_ebrim_response_parse(const xmlNode *resp, size_t max, struct reg_result *out,
     char *why, size_t whycap);
 
+/* ---- ITI-43 / ITI-39 Retrieve Document Set (inline base64; MTOM later) ---- */
+
+#define REG_NS_XDSB "urn:ihe:iti:xds-b:2007"
+#define REG_MAX_RETRIEVE 100 /* DocumentRequests in one request */
+
+struct reg_doc_ref {
+	char home[128];          /* homeCommunityId (XCA), may be empty for XDS */
+	char repository_id[128];
+	char unique_id[128];
+};
+
+/* Appends an xdsb:RetrieveDocumentSetRequest for refs[n] to parent. */
+hie_err reg_retrieve_request_build(xmlNode *parent, const struct reg_doc_ref *refs, size_t n);
+/* Reads one: up to REG_MAX_RETRIEVE refs into out[]; HIE_EINVAL with why. */
+hie_err reg_retrieve_request_parse(const xmlNode *req, struct reg_doc_ref *out, size_t *n,
+    char *why, size_t whycap);
+
+/*
+ * Appends an xdsb:RetrieveDocumentSetResponse answering refs[n] from the
+ * local repository r, which is repository_id in community home (home NULL
+ * for plain XDS).  Missing documents and foreign repositories are
+ * RegistryErrors (PartialSuccess, or Failure when nothing is returned).
+ * *found gets the number of documents returned.
+ */
+hie_err reg_retrieve_response_build(xmlNode *parent, reg *r, const char *home,
+    const char *repository_id, const struct reg_doc_ref *refs, size_t n, size_t *found);
+
+/* The first DocumentResponse of a response: its ref, mime type and bytes
+ * (*doc malloc'd, at most max bytes).  HIE_ENOTFOUND with the peer's error
+ * in why when it returned no document. */
+hie_err reg_retrieve_response_parse(const xmlNode *resp, size_t max, struct reg_doc_ref *ref,
+    char *mime, size_t mimecap, char **doc, size_t *len, char *why, size_t whycap);
+
 #endif /* REGISTRY_REGISTRY_H */

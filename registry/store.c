@@ -1,7 +1,6 @@
 /* registry/store.c -- DocumentEntries and document bytes in LMDB. */
 #include "registry/registry.h"
 
-#include <openssl/sha.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -130,20 +129,6 @@ reg_close(reg *r)
 	free(r);
 }
 
-static void
-sha1_hex(const void *p, size_t n, char out[41])
-{
-	static const char hex[] = "0123456789abcdef";
-	unsigned char     md[SHA_DIGEST_LENGTH];
-
-	SHA1(p, n, md);
-	for (int i = 0; i < SHA_DIGEST_LENGTH; i++) {
-		out[2 * i]     = hex[md[i] >> 4];
-		out[2 * i + 1] = hex[md[i] & 15];
-	}
-	out[40] = '\0';
-}
-
 static size_t
 pat_key(unsigned char *k, const char *patient, const char *uuid)
 {
@@ -167,7 +152,7 @@ reg_put(reg *r, struct reg_entry *e, const void *doc, size_t len)
 
 	if (e->unique_id[0] == '\0' || e->patient_id[0] == '\0' || e->repository_id[0] == '\0')
 		return HIE_EMETADATA;
-	sha1_hex(doc, len, hash);
+	hie_sha1_hex(doc, len, hash);
 	if (e->hash[0] == '\0')
 		memcpy(e->hash, hash, sizeof(hash));
 	if (strcasecmp(e->hash, hash) != 0 || (e->size != 0 && e->size != len))

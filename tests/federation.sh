@@ -76,6 +76,19 @@ check "a malformed patient id is refused with a reason" test $rc = 1 -a -n "$(ec
 check "human-readable table lists both peers" \
   bash -c "'$BIN/xca/hie-query' -n '$(fed_http clinic-a)' --patient '$PATIENT' | grep -c ' ok ' | grep -qx 2"
 
+# ---- retrieving documents (ITI-39) ----
+out=$("$BIN/xca/hie-query" -n "$(fed_http clinic-a)" --patient "$PATIENT" --type 18842-5 --retrieve "$FED/got")
+check "--retrieve fetches the discharge summary from hospital-b" \
+  cmp -s "$FED/got/2.25.299418744817305917185341891893493520418_HB-DS-0002.xml" "$HIE_ROOT/conf/demo/hospital-b-discharge.xml"
+check "--retrieve prints one line per document" test "$(echo "$out" | grep -c '^retrieved ')" = 1
+code=$(curl -s -o /dev/null -w '%{http_code}' \
+  "http://$(fed_http clinic-a)/api/documents/urn:oid:1.3.6.1.4.1.21367.13.20.2000/1.3.6.1.4.1.21367.13.20.2000.1/2.25.9%5Enope")
+check "retrieving a document the peer does not have: 404" test "$code" = 404
+code=$(curl -s -o /dev/null -w '%{http_code}' "http://$(fed_http clinic-a)/api/documents/urn:oid:9.9/1.2/x")
+check "retrieving from a community not in the directory: 404" test "$code" = 404
+code=$(curl -s -o /dev/null -w '%{http_code}' "http://$(fed_http clinic-a)/api/documents/not-a-urn/x")
+check "a malformed document path: 400" test "$code" = 400
+
 # ---- health and metrics ----
 h=$(curl -sf "http://$(fed_http clinic-a)/health")
 check "/health reports node, LMDB and reachable peers" \

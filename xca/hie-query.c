@@ -6,8 +6,10 @@
 #include <getopt.h>
 #include <json-c/json.h>
 #include <stdio.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "node/hie.h"
 
@@ -15,7 +17,9 @@
 
 static const char usage[] =
     "usage: hie-query -n NODE_ADDR --patient 'ID^^^&OID&ISO' [--type LOINC[,LOINC]]\n"
-    "                 [--since YYYYMMDD] [--json] [--timeout SECONDS]\n"
+    "                 [--since YYYYMMDD] [--retrieve DIR] [--json] [--timeout SECONDS]\n"
+    "  --retrieve DIR  also fetch every listed document (ITI-39) into DIR,\n"
+    "                  checking each against its SHA-1 from the registry\n"
     "  NODE_ADDR is the node's HTTP listener, e.g. 127.0.0.1:7480\n";
 
 static size_t
@@ -63,6 +67,95 @@ print_table(json_object *root)
 	}
 }
 
+/* GETs url into body; returns the HTTP status or -1. */
+static long
+http_get(CURL *curl, const char *url, hie_buf *body)
+{
+	long     status = 0;
+	CURLcode cc;
+
+	hie_buf_free(body);
+	curl_easy_setopt(curl, CURLOPT_URL, url);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, body);
+	if ((cc = curl_easy_perform(curl)) != CURLE_OK) {
+		fprintf(stderr, "hie-query: %s: %s\n", url, curl_easy_strerror(cc));
+		return -1;
+	}
+	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+	return status;
+}
+
+/* A file name from a uniqueId: anything but [A-Za-z0-9.-] becomes '_'. */
+static void
+file_name(const char *uid, const char *mime, char *out, size_t cap)
+{
+	size_t n = 0;
+
+	for (; *uid && n + 8 < cap; uid++)
+		out[n++] = ((*uid >= 'a' && *uid <= 'z') || (*uid >= 'A' && *uid <= 'Z') || (*uid >= '0' && *uid <= '9') ||
+		               *uid == '.' || *uid == '-')
+		               ? *uid
+		               : '_';
+	snprintf(out + n, cap - n, "%s", strcmp(mime, "application/pdf") == 0 ? ".pdf" : strcmp(mime, "text/plain") == 0 ? ".txt" : ".xml");
+}
+
+/* Fetches every document of the result into dir.  Returns the number that
+ * failed. */
+static int
+retrieve_all(CURL *curl, const char *base, json_object *root, const char *dir)
+{
+	json_object *docs;
+	hie_buf      url, body;
+	int          failed = 0;
+
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		fprintf(stderr, "hie-query: %s: %s\n", dir, strerror(errno));
+		return 1;
+	}
+	json_object_object_get_ex(root, "documents", &docs);
+	hie_buf_init(&body, MAX_RESPONSE);
+	for (size_t i = 0; docs && i < json_object_array_length(docs); i++) {
+		json_object *d = json_object_array_get_idx(docs, i);
+		const char  *parts[3] = { str(d, "homeCommunityId"), str(d, "repositoryUniqueId"), str(d, "uniqueId") };
+		char         name[300], path[4400], hash[41];
+		long         status;
+
+		hie_buf_init(&url, 8192);
+		hie_buf_printf(&url, "%s/api/documents", base);
+		for (int k = 0; k < 3; k++) {
+			char *esc = curl_easy_escape(curl, parts[k], 0);
+			hie_buf_printf(&url, "/%s", esc);
+			curl_free(esc);
+		}
+		status = http_get(curl, url.data, &body);
+		hie_buf_free(&url);
+		if (status != 200) {
+			json_object *err = json_tokener_parse(body.data ? body.data : "");
+			fprintf(stderr, "failed %s: HTTP %ld %s\n", parts[2], status, err ? str(err, "error") : "");
+			json_object_put(err);
+			failed++;
+			continue;
+		}
+		hie_sha1_hex(body.data ? body.data : "", body.len, hash);
+		if (strcasecmp(hash, str(d, "hash")) != 0) {
+			fprintf(stderr, "failed %s: content does not match the registered hash\n", parts[2]);
+			failed++;
+			continue;
+		}
+		file_name(parts[2], str(d, "mimeType"), name, sizeof(name));
+		snprintf(path, sizeof(path), "%s/%s", dir, name);
+		if (hie_write_file(path, body.data ? body.data : "", body.len, 0600) != HIE_OK) {
+			fprintf(stderr, "failed %s: cannot write %s\n", parts[2], path);
+			failed++;
+			continue;
+		}
+		printf("retrieved %s %s %zu bytes -> %s\n", parts[2], str(d, "typeCode"), body.len, path);
+	}
+	hie_buf_free(&body);
+	return failed;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -73,14 +166,14 @@ main(int argc, char **argv)
 		{ "since", required_argument, NULL, 's' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "timeout", required_argument, NULL, 'T' },
+		{ "retrieve", required_argument, NULL, 'r' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char  *node = NULL, *patient = NULL, *type = NULL, *since = NULL;
+	const char  *node = NULL, *patient = NULL, *type = NULL, *since = NULL, *retrieve = NULL;
 	int          json = 0, ch, rc = 1;
 	long         timeout = 60, status = 0;
-	hie_buf      url, body;
+	hie_buf      url, body, base;
 	CURL        *curl;
-	CURLcode     cc;
 	char        *esc;
 	json_object *root;
 
@@ -92,6 +185,7 @@ main(int argc, char **argv)
 		case 's': since = optarg; break;
 		case 'j': json = 1; break;
 		case 'T': timeout = atol(optarg); break;
+		case 'r': retrieve = optarg; break;
 		default: fputs(usage, stderr); return 2;
 		}
 	}
@@ -103,9 +197,11 @@ main(int argc, char **argv)
 	if ((curl = curl_easy_init()) == NULL)
 		return 1;
 	hie_buf_init(&url, 8192);
+	hie_buf_init(&base, 8192);
 	hie_buf_init(&body, MAX_RESPONSE);
+	hie_buf_printf(&base, "%s%s", strncmp(node, "http", 4) ? "http://" : "", node);
 	esc = curl_easy_escape(curl, patient, 0);
-	hie_buf_printf(&url, "%s%s/api/patients/%s/documents", strncmp(node, "http", 4) ? "http://" : "", node, esc);
+	hie_buf_printf(&url, "%s/api/patients/%s/documents", base.data, esc);
 	curl_free(esc);
 	if (type != NULL || since != NULL) {
 		char *t = type ? curl_easy_escape(curl, type, 0) : NULL;
@@ -115,16 +211,10 @@ main(int argc, char **argv)
 		curl_free(t);
 		curl_free(s);
 	}
-	curl_easy_setopt(curl, CURLOPT_URL, url.data);
-	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
 	curl_easy_setopt(curl, CURLOPT_TIMEOUT, timeout);
 	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-	if ((cc = curl_easy_perform(curl)) != CURLE_OK) {
-		fprintf(stderr, "hie-query: %s: %s\n", url.data, curl_easy_strerror(cc));
+	if ((status = http_get(curl, url.data, &body)) < 0)
 		goto done;
-	}
-	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
 	if ((root = json_tokener_parse(body.data ? body.data : "")) == NULL) {
 		fprintf(stderr, "hie-query: node answered HTTP %ld with something that is not JSON\n", status);
 		goto done;
@@ -137,10 +227,13 @@ main(int argc, char **argv)
 		else
 			print_table(root);
 		rc = 0;
+		if (retrieve != NULL && retrieve_all(curl, base.data, root, retrieve) != 0)
+			rc = 1;
 	}
 	json_object_put(root);
 done:
 	hie_buf_free(&url);
+	hie_buf_free(&base);
 	hie_buf_free(&body);
 	curl_easy_cleanup(curl);
 	curl_global_cleanup();

@@ -2,6 +2,7 @@
 #include "xca/xca.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "node/soap.h"
@@ -42,6 +43,29 @@ iti38(const struct xca_responder *r, const struct soap_msg *m, xmlNode *body, st
 	return e;
 }
 
+/* ITI-39: documents from the local repository. */
+static hie_err
+iti39(const struct xca_responder *r, const struct soap_msg *m, xmlNode *body, struct xca_outcome *out)
+{
+	struct reg_doc_ref *refs = calloc(REG_MAX_RETRIEVE, sizeof(*refs));
+	size_t              n, found;
+	char                why[256];
+	hie_err             e;
+
+	if (refs == NULL)
+		return HIE_ENOMEM;
+	if ((e = reg_retrieve_request_parse(m->body, refs, &n, why, sizeof(why))) != HIE_OK) {
+		snprintf(out->detail, sizeof(out->detail), "%s", why);
+		free(refs);
+		return HIE_EPROTO;
+	}
+	e = reg_retrieve_response_build(body, r->reg, r->home, r->repository_id, refs, n, &found);
+	if (e == HIE_OK && found < n)
+		snprintf(out->detail, sizeof(out->detail), "%zu of %zu documents not found", n - found, n);
+	free(refs);
+	return e;
+}
+
 /* The transactions this node answers.  Dispatch, logs and metrics read
  * this table; ITI-39, ITI-55 and the XDS.b transactions join it. */
 static const struct {
@@ -51,6 +75,7 @@ static const struct {
 	txn_fn      fn;
 } transactions[] = {
 	{ SOAP_ACTION_ITI38, SOAP_ACTION_ITI38_RESP, "ITI-38", iti38 },
+	{ SOAP_ACTION_ITI39, SOAP_ACTION_ITI39_RESP, "ITI-39", iti39 },
 };
 
 static hie_err
@@ -104,8 +129,14 @@ xca_respond(const struct xca_responder *r, const char *req, size_t len, const ch
 		e = hie_xml_dump(doc, resp, rlen);
 	}
 	xmlFreeDoc(doc);
-	if (e != HIE_OK && e != HIE_ENOMEM) {
+	if (e == HIE_EPROTO) {
+		/* The handler could not read the request at all. */
+		char why[sizeof(out->detail)];
+		memcpy(why, out->detail, sizeof(why));
+		e = fault("Sender", NULL, why, m.message_id, resp, rlen, out);
+	} else if (e != HIE_OK && e != HIE_ENOMEM) {
 		free(*resp);
+		*resp = NULL;
 		e = fault("Receiver", NULL, hie_strerror(e), m.message_id, resp, rlen, out);
 	}
 	soap_msg_free(&m);

@@ -34,6 +34,7 @@
 
 struct xca_responder {
 	const char           *home;          /* our homeCommunityId */
+	const char           *repository_id; /* our repositoryUniqueId */
 	reg                  *reg;           /* the local registry */
 	struct hie_xml_limits lim;
 	size_t                max_results;
@@ -111,6 +112,22 @@ typedef void (*xca_done_fn)(struct xca_result *res, void *arg);
  * error it will not. */
 hie_err xca_fanout_query(xca_fanout *fo, const struct reg_query *q, const char *rid,
     xca_done_fn done, void *arg);
+
+/* ITI-39 retrieve of one document from the peer of community home. */
+struct xca_retrieved {
+	struct xca_peer_result peer;   /* status of the call */
+	struct reg_doc_ref     ref;
+	char                   mime[64];
+	char                  *doc;    /* malloc'd; NULL unless peer.status is ok */
+	size_t                 len;
+};
+typedef void (*xca_retrieve_fn)(struct xca_retrieved *r, void *arg);
+
+/* Starts the retrieve; HIE_ENOTFOUND if no peer has that community.  fn is
+ * called once, as done is for queries; free r with xca_retrieved_free. */
+hie_err xca_fanout_retrieve(xca_fanout *fo, const struct reg_doc_ref *ref, const char *rid,
+    xca_retrieve_fn fn, void *arg);
+void    xca_retrieved_free(struct xca_retrieved *r);
 
 /* The result as the JSON object hie-query prints (see README). */
 hie_err xca_result_json(const struct xca_result *res, hie_buf *out);

@@ -110,6 +110,7 @@ peer_start(struct peer *p)
 	}
 	snprintf(p->addr, sizeof(p->addr), "tls+tcp://127.0.0.1:%d", tu_free_port());
 	p->resp.home = p->mode == WRONG_HOME ? "urn:oid:6.6.6" : p->community;
+	p->resp.repository_id = "1.2.3.9.1";
 	p->resp.reg = registry;
 	p->resp.lim = hie_xml_default_limits;
 	p->resp.max_results = 100;
@@ -281,6 +282,87 @@ test_two_good_peers(void **state)
 		peer_stop(&peers[i]);
 }
 
+static struct xca_retrieved *retrieved;
+
+static void
+on_retrieved(struct xca_retrieved *r, void *arg)
+{
+	(void) arg;
+	nng_mtx_lock(mtx);
+	retrieved = r;
+	nng_cv_wake(cv);
+	nng_mtx_unlock(mtx);
+}
+
+static struct xca_retrieved *
+run_retrieve(xca_fanout *fo, const char *home, const char *uid)
+{
+	struct reg_doc_ref    ref;
+	struct xca_retrieved *r;
+
+	memset(&ref, 0, sizeof(ref));
+	strcpy(ref.home, home);
+	strcpy(ref.repository_id, "1.2.3.9.1");
+	strcpy(ref.unique_id, uid);
+	retrieved = NULL;
+	assert_int_equal(xca_fanout_retrieve(fo, &ref, "test", on_retrieved, NULL), HIE_OK);
+	nng_mtx_lock(mtx);
+	while (retrieved == NULL)
+		nng_cv_wait(cv);
+	r = retrieved;
+	nng_mtx_unlock(mtx);
+	return r;
+}
+
+static void
+test_retrieve(void **state)
+{
+	struct peer           p = { .name = "hospital-r", .community = "urn:oid:1.2.3.2", .mode = ANSWER };
+	struct node_peers     dirp;
+	struct xca_fanout_cfg fc;
+	xca_fanout           *fo;
+	struct xca_retrieved *r;
+	struct reg_doc_ref    ref;
+
+	(void) state;
+	peer_start(&p);
+	dirp.n = 1;
+	dirp.v = calloc(1, sizeof(*dirp.v));
+	strcpy(dirp.v[0].name, p.name);
+	strcpy(dirp.v[0].community, p.community);
+	strcpy(dirp.v[0].address, p.addr);
+	memset(&fc, 0, sizeof(fc));
+	fc.peers = &dirp;
+	fc.tls = &coord_tls;
+	fc.home = "urn:oid:1.2.3.1";
+	fc.peer_deadline_ms = DEADLINE_MS;
+	fc.overall_deadline_ms = DEADLINE_MS;
+	fc.max_results = 10;
+	fc.max_message_bytes = 1 << 20;
+	fc.lim = hie_xml_default_limits;
+	assert_int_equal(xca_fanout_new(&fc, &fo), HIE_OK);
+	free(dirp.v);
+	nng_msleep(300);
+
+	r = run_retrieve(fo, p.community, "2.25.299418744817305917185341891893493520418^HB-DS-0002");
+	assert_int_equal(r->peer.status, XCA_OK);
+	assert_string_equal(r->mime, "text/xml");
+	assert_non_null(strstr(r->doc, "Discharge Summary"));
+	xca_retrieved_free(r);
+
+	r = run_retrieve(fo, p.community, "2.25.1^missing");
+	assert_int_equal(r->peer.status, XCA_ERROR);
+	assert_non_null(strstr(r->peer.error, "XDSDocumentUniqueIdError"));
+	assert_null(r->doc);
+	xca_retrieved_free(r);
+
+	memset(&ref, 0, sizeof(ref));
+	strcpy(ref.home, "urn:oid:7.7.7");
+	assert_int_equal(xca_fanout_retrieve(fo, &ref, "t", on_retrieved, NULL), HIE_ENOTFOUND);
+	xca_fanout_release(fo);
+	peer_stop(&p);
+}
+
 static void
 test_faulty_peers(void **state)
 {
@@ -350,6 +432,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_two_good_peers),
+		cmocka_unit_test(test_retrieve),
 		cmocka_unit_test(test_faulty_peers),
 		cmocka_unit_test(test_no_peers),
 	};

@@ -24,6 +24,7 @@ setup(void **state)
 	assert_int_equal(hie_store_open(dir, 64, &env), HIE_OK);
 	assert_int_equal(reg_open(env, &resp.reg), HIE_OK);
 	resp.home = HOME;
+	resp.repository_id = "1.2.3.4.1";
 	resp.lim = hie_xml_default_limits;
 	resp.max_results = 100;
 	for (size_t i = 0; i < 3; i++) {
@@ -142,6 +143,93 @@ test_errors(void **state)
 	free(req);
 }
 
+static char *
+retrieve_request(const struct reg_doc_ref *refs, size_t n, size_t *len)
+{
+	xmlDoc  *doc;
+	xmlNode *body;
+	char    *out;
+
+	assert_int_equal(soap_envelope_new(SOAP_ACTION_ITI39, "tls+tcp://127.0.0.1:1", NULL, &doc, &body, NULL), HIE_OK);
+	assert_int_equal(reg_retrieve_request_build(body, refs, n), HIE_OK);
+	assert_int_equal(hie_xml_dump(doc, &out, len), HIE_OK);
+	xmlFreeDoc(doc);
+	return out;
+}
+
+static void
+test_iti39(void **state)
+{
+	struct reg_doc_ref refs[3] = {
+		{ HOME, "1.2.3.4.1", "2.25.299418744817305917185341891893493520418^HB-DS-0002" },
+		{ HOME, "1.2.3.4.1", "2.25.1^missing" },
+		{ HOME, "9.9.9", "2.25.299418744817305917185341891893493520418^HB-CCD-0001" },
+	};
+	struct reg_doc_ref got;
+	struct soap_msg    m;
+	struct xca_outcome out;
+	char               mime[64], why[256], *req, *doc, path[512], *want;
+	size_t             len, dlen, wlen;
+
+	(void) state;
+	req = retrieve_request(refs, 3, &len);
+	ask(req, len, &m, &out);
+	free(req);
+	assert_string_equal(out.transaction, "ITI-39");
+	assert_string_equal(m.action, SOAP_ACTION_ITI39_RESP);
+	assert_non_null(strstr(out.detail, "2 of 3 documents not found"));
+	assert_string_equal(hie_xml_attr(hie_xml_child(m.body, REG_NS_RS, "RegistryResponse"), "status"),
+	    "urn:oasis:names:tc:ebxml-regrep:ResponseStatusType:PartialSuccess");
+	assert_non_null(hie_xml_find(m.body, REG_NS_RS, "RegistryError"));
+	assert_int_equal(reg_retrieve_response_parse(m.body, 1 << 20, &got, mime, sizeof(mime), &doc, &dlen, why, sizeof(why)), HIE_OK);
+	assert_string_equal(got.unique_id, refs[0].unique_id);
+	assert_string_equal(mime, "text/xml");
+	tu_src(path, sizeof(path), "conf/demo/hospital-b-discharge.xml");
+	want = tu_slurp(path, &wlen);
+	assert_int_equal(dlen, wlen);
+	assert_memory_equal(doc, want, wlen); /* byte for byte */
+	free(doc);
+	free(want);
+	soap_msg_free(&m);
+
+	/* Nothing found: Failure, and the reader says why. */
+	req = retrieve_request(refs + 1, 1, &len);
+	ask(req, len, &m, &out);
+	free(req);
+	assert_int_equal(reg_retrieve_response_parse(m.body, 1 << 20, &got, mime, sizeof(mime), &doc, &dlen, why, sizeof(why)), HIE_ENOTFOUND);
+	assert_string_equal(why, "XDSDocumentUniqueIdError");
+	soap_msg_free(&m);
+}
+
+static void
+test_iti39_bad_requests(void **state)
+{
+	struct reg_doc_ref *many = calloc(REG_MAX_RETRIEVE + 1, sizeof(*many));
+	struct soap_msg     m;
+	struct xca_outcome  out;
+	char               *req;
+	size_t              len;
+
+	(void) state;
+	for (int i = 0; i <= REG_MAX_RETRIEVE; i++) {
+		strcpy(many[i].repository_id, "1.2.3.4.1");
+		snprintf(many[i].unique_id, sizeof(many[i].unique_id), "2.25.%d", i);
+	}
+	req = retrieve_request(many, REG_MAX_RETRIEVE + 1, &len);
+	ask(req, len, &m, &out);
+	assert_true(m.is_fault);
+	assert_non_null(strstr(out.detail, "more than"));
+	soap_msg_free(&m);
+	free(req);
+	req = retrieve_request(many, 0, &len);
+	ask(req, len, &m, &out);
+	assert_true(m.is_fault);
+	assert_non_null(strstr(out.detail, "no DocumentRequest"));
+	soap_msg_free(&m);
+	free(req);
+	free(many);
+}
+
 static void
 test_hostile(void **state)
 {
@@ -169,6 +257,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_iti38),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_iti39),
+		cmocka_unit_test(test_iti39_bad_requests),
 		cmocka_unit_test(test_hostile),
 	};
 	hie_xml_init();
