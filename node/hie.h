@@ -47,7 +47,11 @@
 	X(HIE_EMETADATA, 21, "document metadata invalid")                    \
 	X(HIE_EDUPLICATE, 22, "unique id already registered")                \
 	X(HIE_EBUSY, 23, "address in use or resource busy")                  \
-	X(HIE_EPROTO, 24, "protocol error")
+	X(HIE_EPROTO, 24, "protocol error")                                  \
+	X(HIE_ESIG, 25, "signature missing, invalid or not covering the message") \
+	X(HIE_EEXPIRED, 26, "timestamp or assertion outside its validity")  \
+	X(HIE_EREPLAY, 27, "message or assertion seen before")              \
+	X(HIE_EAUDIENCE, 28, "assertion not meant for this community")
 
 typedef enum {
 #define HIE_X_ENUM(name, num, msg) name = num,

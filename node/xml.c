@@ -5,6 +5,8 @@
 #include <libxml/xmlsave.h>
 #include <limits.h>
 #include <string.h>
+#include <xmlsec/crypto.h>
+#include <xmlsec/xmlsec.h>
 
 const struct hie_xml_limits hie_xml_default_limits = {
 	.max_bytes = 16u << 20,
@@ -39,12 +41,18 @@ hie_xml_init(void)
 	 * must not fetch or expand anything. */
 	xmlSubstituteEntitiesDefault(0);
 	xmlLoadExtDtdDefaultValue = 0;
+	/* xmlsec: the library, then its OpenSSL backend. */
+	if (xmlSecInit() < 0 || xmlSecCryptoAppInit(NULL) < 0 || xmlSecCryptoInit() < 0)
+		return HIE_ECRYPTO;
 	return HIE_OK;
 }
 
 void
 hie_xml_shutdown(void)
 {
+	xmlSecCryptoShutdown();
+	xmlSecCryptoAppShutdown();
+	xmlSecShutdown();
 	xmlCleanupParser();
 }
 

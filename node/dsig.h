@@ -1,0 +1,51 @@
+/*
+ * node/dsig.h -- XML signatures with xmlsec1, narrowed to what hienode
+ * accepts: same-document "#id" references only, exclusive C14N, SHA-256
+ * digests, ECDSA-SHA256 or RSA-SHA256.  Used by node/wss.c and node/saml.c;
+ * not for other modules.
+ */
+#ifndef NODE_DSIG_H
+#define NODE_DSIG_H
+
+#include <libxml/tree.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "node/hie.h"
+
+#define DSIG_NS "http://www.w3.org/2000/09/xmldsig#"
+#define DSIG_MAX_REFS 16
+#define DSIG_ID_MAX 128
+
+/* The attribute names that carry element ids (wsu:Id, SAML ID). */
+extern const char *const dsig_id_attrs[];
+
+/* The id of n (wsu:Id, Id or ID), or NULL. */
+const char *dsig_node_id(const xmlNode *n);
+
+/*
+ * Appends a ds:Signature to parent (before `before` if not NULL) over the
+ * elements with ids ids[n], and signs it with key.  enveloped: the signature
+ * sits inside what it signs (a SAML assertion), so the references get the
+ * enveloped-signature transform first.  key_info, if not NULL,
+ * is moved into the signature's ds:KeyInfo (ownership passes).
+ */
+hie_err dsig_sign(xmlNode *parent, xmlNode *before, const char *const *ids, size_t n,
+    int enveloped, EVP_PKEY *key, xmlNode *key_info);
+
+/*
+ * Verifies the ds:Signature sig with the public key of cert.  On HIE_OK,
+ * refs[0..*nrefs) are the ids its references cover (pointing into the
+ * copied out).  HIE_ESIG for any failure, with the reason in why.
+ */
+hie_err dsig_verify(xmlNode *sig, X509 *cert, char refs[][DSIG_ID_MAX], size_t *nrefs,
+    char *why, size_t whycap);
+
+/* Registers every id attribute of the document for reference lookup;
+ * HIE_ESIG if an id value appears twice (duplicate-id wrapping). */
+hie_err dsig_register_ids(xmlDoc *doc, char *why, size_t whycap);
+
+/* True if id is among refs[n]. */
+int dsig_covers(char refs[][DSIG_ID_MAX], size_t n, const char *id);
+
+#endif /* NODE_DSIG_H */

@@ -1,0 +1,118 @@
+/* node/replay.c -- the bounded, expiring replay cache in LMDB. */
+#include "node/replay.h"
+
+#include <errno.h>
+#include <lmdb.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+struct hie_replay {
+	MDB_env *env;
+	MDB_dbi  dbi;
+	size_t   max;
+};
+
+hie_err
+hie_replay_open(const char *dir, size_t max_entries, hie_replay **out)
+{
+	hie_replay *rc;
+	MDB_txn    *txn;
+	/* Each entry is a key of at most 256 bytes and 8 bytes of expiry:
+	 * size the map for max entries with B-tree overhead. */
+	size_t map = (max_entries * 1024 + (16u << 20));
+
+	*out = NULL;
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+		return HIE_EIO;
+	if ((rc = calloc(1, sizeof(*rc))) == NULL)
+		return HIE_ENOMEM;
+	rc->max = max_entries;
+	if (mdb_env_create(&rc->env) != 0 || mdb_env_set_mapsize(rc->env, map) != 0 ||
+	    mdb_env_open(rc->env, dir, MDB_NOTLS | MDB_NOSYNC, 0600) != 0 ||
+	    mdb_txn_begin(rc->env, NULL, 0, &txn) != 0) {
+		if (rc->env != NULL)
+			mdb_env_close(rc->env);
+		free(rc);
+		return HIE_EDB;
+	}
+	if (mdb_dbi_open(txn, NULL, 0, &rc->dbi) != 0 || mdb_txn_commit(txn) != 0) {
+		mdb_env_close(rc->env);
+		free(rc);
+		return HIE_EDB;
+	}
+	*out = rc;
+	return HIE_OK;
+}
+
+void
+hie_replay_close(hie_replay *rc)
+{
+	if (rc == NULL)
+		return;
+	mdb_env_close(rc->env);
+	free(rc);
+}
+
+static time_t
+expiry_of(const MDB_val *v)
+{
+	int64_t t = 0;
+	if (v->mv_size == sizeof(t))
+		memcpy(&t, v->mv_data, sizeof(t));
+	return (time_t) t;
+}
+
+/* Drops expired entries; returns how many live ones remain. */
+static size_t
+purge(hie_replay *rc, MDB_txn *txn, time_t now)
+{
+	MDB_cursor *cur;
+	MDB_val     k, v;
+	size_t      live = 0;
+
+	if (mdb_cursor_open(txn, rc->dbi, &cur) != 0)
+		return rc->max;
+	for (int r = mdb_cursor_get(cur, &k, &v, MDB_FIRST); r == 0; r = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (expiry_of(&v) < now)
+			mdb_cursor_del(cur, 0);
+		else
+			live++;
+	}
+	mdb_cursor_close(cur);
+	return live;
+}
+
+hie_err
+hie_replay_check(hie_replay *rc, const char *id, time_t expires)
+{
+	MDB_txn *txn;
+	MDB_val  k, v;
+	MDB_stat st;
+	int64_t  e = (int64_t) expires;
+	time_t   now = time(NULL);
+	size_t   len = strlen(id);
+	int      r;
+
+	if (len == 0 || len > 256)
+		return HIE_EINVAL;
+	if (mdb_txn_begin(rc->env, NULL, 0, &txn) != 0)
+		return HIE_EDB;
+	k.mv_data = (void *) id;
+	k.mv_size = len;
+	if ((r = mdb_get(txn, rc->dbi, &k, &v)) == 0 && expiry_of(&v) >= now) {
+		mdb_txn_abort(txn);
+		return HIE_EREPLAY;
+	}
+	if (mdb_stat(txn, rc->dbi, &st) != 0 || (st.ms_entries >= rc->max && purge(rc, txn, now) >= rc->max)) {
+		mdb_txn_abort(txn);
+		return HIE_EBUSY;
+	}
+	v.mv_data = &e;
+	v.mv_size = sizeof(e);
+	if (mdb_put(txn, rc->dbi, &k, &v, 0) != 0) {
+		mdb_txn_abort(txn);
+		return HIE_EDB;
+	}
+	return mdb_txn_commit(txn) == 0 ? HIE_OK : HIE_EDB;
+}

@@ -1,0 +1,577 @@
+/* node/wss.c -- WS-Security headers and XUA assertions: sign and verify. */
+#include "node/wss.h"
+
+#include <openssl/bio.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <xmlsec/xmltree.h>
+
+#include "node/dsig.h"
+
+#define BST_VALUETYPE "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-x509-token-profile-1.0#X509v3"
+#define BST_ENCODING "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-security-1.0#Base64Binary"
+#define HL7_NS "urn:hl7-org:v3"
+
+/* XUA attribute names and where each lives in struct wss_claims. */
+static const struct {
+	const char *name;
+	size_t      off, cap;
+	const char *coded; /* element name when the value is an hl7 CE */
+	const char *code_system;
+} claim_attrs[] = {
+#define C(f) offsetof(struct wss_claims, f), sizeof(((struct wss_claims *) 0)->f)
+	{ "urn:oasis:names:tc:xspa:1.0:subject:subject-id", C(subject_id), NULL, NULL },
+	{ "urn:oasis:names:tc:xspa:1.0:subject:organization", C(organization), NULL, NULL },
+	{ "urn:oasis:names:tc:xspa:1.0:subject:organization-id", C(organization_id), NULL, NULL },
+	{ "urn:nhin:names:saml:homeCommunityId", C(home_community), NULL, NULL },
+	{ "urn:oasis:names:tc:xacml:2.0:subject:role", C(subject_role), "Role", "2.16.840.1.113883.6.96" },
+	{ "urn:oasis:names:tc:xspa:1.0:subject:purposeofuse", C(purpose_of_use), "PurposeOfUse", "2.16.840.1.113883.3.18.7.1" },
+#undef C
+};
+#define NCLAIMS (sizeof(claim_attrs) / sizeof(claim_attrs[0]))
+
+struct wss_signer {
+	EVP_PKEY *key;
+	X509     *cert;
+	char     *cert_b64; /* DER, base64: the BinarySecurityToken */
+	char      issuer[256];
+};
+
+struct wss_verifier {
+	X509_STORE *store;
+	char        community[128];
+	int         skew;
+	int         max_ttl;
+	hie_replay *replay;
+};
+
+/* ---- time ---- */
+
+static void
+iso_time(time_t t, char out[32])
+{
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* xs:dateTime in UTC ("Z"), optional fractional seconds; -1 if not. */
+static time_t
+parse_iso(const char *s)
+{
+	struct tm tm;
+	char     *end;
+
+	if (s == NULL)
+		return -1;
+	memset(&tm, 0, sizeof(tm));
+	end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (end == NULL)
+		return -1;
+	if (*end == '.')
+		for (end++; *end >= '0' && *end <= '9'; end++)
+			;
+	if (strcmp(end, "Z") != 0)
+		return -1;
+	return timegm(&tm);
+}
+
+/* ---- signer ---- */
+
+static X509 *
+pem_cert(const char *pem)
+{
+	BIO  *b = BIO_new_mem_buf(pem, -1);
+	X509 *c = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+	BIO_free(b);
+	return c;
+}
+
+static int
+cert_community(X509 *c, char *out, size_t cap)
+{
+	GENERAL_NAMES *gens = X509_get_ext_d2i(c, NID_subject_alt_name, NULL, NULL);
+	int            found = 0;
+
+	for (int i = 0; gens != NULL && i < sk_GENERAL_NAME_num(gens) && !found; i++) {
+		GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
+		if (g->type == GEN_URI) {
+			const unsigned char *s = ASN1_STRING_get0_data(g->d.uniformResourceIdentifier);
+			int                  n = ASN1_STRING_length(g->d.uniformResourceIdentifier);
+			if (n > 0 && (size_t) n < cap) {
+				memcpy(out, s, (size_t) n);
+				out[n] = '\0';
+				found = 1;
+			}
+		}
+	}
+	GENERAL_NAMES_free(gens);
+	return found;
+}
+
+hie_err
+wss_signer_new(const char *cert_pem, const char *key_pem, wss_signer **out)
+{
+	wss_signer    *s;
+	BIO           *b;
+	unsigned char *der = NULL;
+	int            n;
+	hie_err        e = HIE_ECRYPTO;
+
+	*out = NULL;
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return HIE_ENOMEM;
+	if ((s->cert = pem_cert(cert_pem)) == NULL)
+		goto fail;
+	if ((b = BIO_new_mem_buf(key_pem, -1)) == NULL)
+		goto fail;
+	s->key = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
+	BIO_free(b);
+	if (s->key == NULL || X509_check_private_key(s->cert, s->key) != 1)
+		goto fail;
+	if ((n = i2d_X509(s->cert, &der)) <= 0)
+		goto fail;
+	e = hie_base64_encode(der, (size_t) n, &s->cert_b64, NULL);
+	OPENSSL_free(der);
+	if (e != HIE_OK)
+		goto fail;
+	X509_NAME_oneline(X509_get_subject_name(s->cert), s->issuer, sizeof(s->issuer));
+	*out = s;
+	return HIE_OK;
+fail:
+	wss_signer_free(s);
+	return e;
+}
+
+void
+wss_signer_free(wss_signer *s)
+{
+	if (s == NULL)
+		return;
+	EVP_PKEY_free(s->key);
+	X509_free(s->cert);
+	free(s->cert_b64);
+	free(s);
+}
+
+/* ---- outbound ---- */
+
+static void
+set_wsu_id(xmlNode *n, xmlNs *wsu, const char *prefix, char *out, size_t cap)
+{
+	char uuid[46];
+
+	hie_urn_uuid(uuid);
+	snprintf(out, cap, "%s-%s", prefix, uuid + 9);
+	xmlNewNsProp(n, wsu, BAD_CAST "Id", BAD_CAST out);
+}
+
+static xmlNode *
+soap_header(xmlDoc *doc)
+{
+	xmlNode *root = xmlDocGetRootElement(doc);
+	return hie_xml_child(root, SOAP_NS_ENV, "Header");
+}
+
+static void
+add_attr(xmlNode *stmt, xmlNs *saml, xmlNs *hl7, xmlNs *xsi, int i, const char *value)
+{
+	xmlNode *a = xmlNewChild(stmt, saml, BAD_CAST "Attribute", NULL);
+	xmlNode *v;
+
+	xmlNewProp(a, BAD_CAST "Name", BAD_CAST claim_attrs[i].name);
+	if (claim_attrs[i].coded == NULL) {
+		xmlNewTextChild(a, saml, BAD_CAST "AttributeValue", BAD_CAST value);
+		return;
+	}
+	v = xmlNewChild(a, saml, BAD_CAST "AttributeValue", NULL);
+	v = xmlNewChild(v, hl7, BAD_CAST claim_attrs[i].coded, NULL);
+	xmlNewNsProp(v, xsi, BAD_CAST "type", BAD_CAST "CE");
+	xmlNewProp(v, BAD_CAST "code", BAD_CAST value);
+	xmlNewProp(v, BAD_CAST "codeSystem", BAD_CAST claim_attrs[i].code_system);
+}
+
+/* Builds the XUA assertion and signs it (enveloped) with the node's key. */
+static hie_err
+assertion_add(xmlNode *sec, const wss_signer *s, const struct wss_claims *c, const char *audience, int ttl,
+    char *id, size_t idcap)
+{
+	xmlNs      *saml, *hl7, *xsi;
+	xmlNode    *as, *issuer, *subj, *conf, *cond, *ar, *authn, *ctx, *stmt;
+	char        uuid[46], now[32], until[32], before[32];
+	time_t      t = time(NULL);
+	const char *ids[1];
+
+	as = xmlNewChild(sec, NULL, BAD_CAST "Assertion", NULL);
+	saml = xmlNewNs(as, BAD_CAST SAML_NS, BAD_CAST "saml2");
+	hl7 = xmlNewNs(as, BAD_CAST HL7_NS, BAD_CAST "hl7");
+	xsi = xmlNewNs(as, BAD_CAST "http://www.w3.org/2001/XMLSchema-instance", BAD_CAST "xsi");
+	xmlSetNs(as, saml);
+	hie_urn_uuid(uuid);
+	snprintf(id, idcap, "_%s", uuid + 9); /* an NCName: no leading digit */
+	iso_time(t, now);
+	iso_time(t - 5, before);
+	iso_time(t + ttl, until);
+	xmlNewProp(as, BAD_CAST "ID", BAD_CAST id);
+	xmlNewProp(as, BAD_CAST "IssueInstant", BAD_CAST now);
+	xmlNewProp(as, BAD_CAST "Version", BAD_CAST "2.0");
+	issuer = xmlNewTextChild(as, saml, BAD_CAST "Issuer", BAD_CAST s->issuer);
+	xmlNewProp(issuer, BAD_CAST "Format", BAD_CAST "urn:oasis:names:tc:SAML:1.1:nameid-format:X509SubjectName");
+	subj = xmlNewChild(as, saml, BAD_CAST "Subject", NULL);
+	xmlNewProp(xmlNewTextChild(subj, saml, BAD_CAST "NameID", BAD_CAST c->subject_id), BAD_CAST "Format",
+	    BAD_CAST "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified");
+	conf = xmlNewChild(subj, saml, BAD_CAST "SubjectConfirmation", NULL);
+	xmlNewProp(conf, BAD_CAST "Method", BAD_CAST "urn:oasis:names:tc:SAML:2.0:cm:sender-vouches");
+	cond = xmlNewChild(as, saml, BAD_CAST "Conditions", NULL);
+	xmlNewProp(cond, BAD_CAST "NotBefore", BAD_CAST before);
+	xmlNewProp(cond, BAD_CAST "NotOnOrAfter", BAD_CAST until);
+	ar = xmlNewChild(cond, saml, BAD_CAST "AudienceRestriction", NULL);
+	xmlNewTextChild(ar, saml, BAD_CAST "Audience", BAD_CAST audience);
+	authn = xmlNewChild(as, saml, BAD_CAST "AuthnStatement", NULL);
+	xmlNewProp(authn, BAD_CAST "AuthnInstant", BAD_CAST now);
+	ctx = xmlNewChild(authn, saml, BAD_CAST "AuthnContext", NULL);
+	xmlNewTextChild(ctx, saml, BAD_CAST "AuthnContextClassRef", BAD_CAST "urn:oasis:names:tc:SAML:2.0:ac:classes:X509");
+	stmt = xmlNewChild(as, saml, BAD_CAST "AttributeStatement", NULL);
+	for (size_t i = 0; i < NCLAIMS; i++) {
+		const char *v = (const char *) c + claim_attrs[i].off;
+		if (v[0] != '\0')
+			add_attr(stmt, saml, hl7, xsi, (int) i, v);
+	}
+	/* The enveloped signature goes right after Issuer (SAML core 2.3.3). */
+	xmlSecAddIDs(as->doc, as, (const xmlChar **) dsig_id_attrs);
+	ids[0] = id;
+	return dsig_sign(as, subj, ids, 1, 1, s->key, NULL);
+}
+
+hie_err
+wss_sign(const wss_signer *s, xmlDoc *env, const struct wss_claims *claims, const char *audience, int ttl_s)
+{
+	xmlNode    *hdr = soap_header(env), *body, *sec, *ts, *bst, *str, *ref;
+	xmlNs      *wsse, *wsu, *soap;
+	char        ids[8][DSIG_ID_MAX], created[32], expires[32], bst_id[DSIG_ID_MAX], uri[DSIG_ID_MAX + 1];
+	const char *idp[8];
+	size_t      n = 0;
+	time_t      t = time(NULL);
+	hie_err     e;
+	static const char *const wsa_headers[] = { "Action", "MessageID", "To", "RelatesTo" };
+
+	body = hie_xml_child(xmlDocGetRootElement(env), SOAP_NS_ENV, "Body");
+	if (hdr == NULL || body == NULL)
+		return HIE_ESOAP;
+	soap = hdr->ns;
+	sec = xmlNewChild(hdr, NULL, BAD_CAST "Security", NULL);
+	wsse = xmlNewNs(sec, BAD_CAST WSS_NS_SEC, BAD_CAST "wsse");
+	xmlSetNs(sec, wsse);
+	wsu = xmlSearchNsByHref(env, xmlDocGetRootElement(env), BAD_CAST WSS_NS_UTIL);
+	if (wsu == NULL)
+		wsu = xmlNewNs(xmlDocGetRootElement(env), BAD_CAST WSS_NS_UTIL, BAD_CAST "wsu");
+	xmlNewNsProp(sec, soap, BAD_CAST "mustUnderstand", BAD_CAST "true");
+
+	ts = xmlNewChild(sec, wsu, BAD_CAST "Timestamp", NULL);
+	set_wsu_id(ts, wsu, "TS", ids[n++], DSIG_ID_MAX);
+	iso_time(t, created);
+	iso_time(t + ttl_s, expires);
+	xmlNewTextChild(ts, wsu, BAD_CAST "Created", BAD_CAST created);
+	xmlNewTextChild(ts, wsu, BAD_CAST "Expires", BAD_CAST expires);
+
+	bst = xmlNewTextChild(sec, wsse, BAD_CAST "BinarySecurityToken", BAD_CAST s->cert_b64);
+	xmlNewProp(bst, BAD_CAST "ValueType", BAD_CAST BST_VALUETYPE);
+	xmlNewProp(bst, BAD_CAST "EncodingType", BAD_CAST BST_ENCODING);
+	set_wsu_id(bst, wsu, "X509", bst_id, sizeof(bst_id));
+
+	if (claims != NULL &&
+	    (e = assertion_add(sec, s, claims, audience != NULL ? audience : "", ttl_s, ids[n++], DSIG_ID_MAX)) != HIE_OK)
+		return e;
+	for (size_t i = 0; i < sizeof(wsa_headers) / sizeof(wsa_headers[0]); i++) {
+		xmlNode *h = hie_xml_child(hdr, SOAP_NS_WSA, wsa_headers[i]);
+		if (h != NULL)
+			set_wsu_id(h, wsu, wsa_headers[i], ids[n++], DSIG_ID_MAX);
+	}
+	set_wsu_id(body, wsu, "Body", ids[n++], DSIG_ID_MAX);
+	for (size_t i = 0; i < n; i++)
+		idp[i] = ids[i];
+	if ((e = dsig_register_ids(env, uri, sizeof(uri))) != HIE_OK)
+		return e;
+	/* KeyInfo names the token by reference (WSS X.509 token profile 3.3.2). */
+	str = xmlNewNode(wsse, BAD_CAST "SecurityTokenReference");
+	ref = xmlNewChild(str, wsse, BAD_CAST "Reference", NULL);
+	snprintf(uri, sizeof(uri), "#%s", bst_id);
+	xmlNewProp(ref, BAD_CAST "URI", BAD_CAST uri);
+	xmlNewProp(ref, BAD_CAST "ValueType", BAD_CAST BST_VALUETYPE);
+	return dsig_sign(sec, NULL, idp, n, 0, s->key, str);
+}
+
+/* ---- inbound ---- */
+
+hie_err
+wss_verifier_new(const struct wss_verifier_cfg *cfg, wss_verifier **out)
+{
+	wss_verifier *v;
+	X509         *ca;
+	BIO          *b;
+
+	*out = NULL;
+	if ((v = calloc(1, sizeof(*v))) == NULL)
+		return HIE_ENOMEM;
+	hie_strlcpy(v->community, cfg->community ? cfg->community : "", sizeof(v->community));
+	v->skew = cfg->clock_skew_s;
+	v->max_ttl = cfg->max_ttl_s;
+	v->replay = cfg->replay;
+	if ((v->store = X509_STORE_new()) == NULL || (ca = pem_cert(cfg->ca_pem)) == NULL) {
+		wss_verifier_free(v);
+		return HIE_ECERT;
+	}
+	X509_STORE_add_cert(v->store, ca);
+	X509_free(ca);
+	if (cfg->crl_pem != NULL && cfg->crl_pem[0] != '\0') {
+		X509_CRL *crl;
+		b = BIO_new_mem_buf(cfg->crl_pem, -1);
+		crl = b ? PEM_read_bio_X509_CRL(b, NULL, NULL, NULL) : NULL;
+		BIO_free(b);
+		if (crl == NULL) {
+			wss_verifier_free(v);
+			return HIE_ECERT;
+		}
+		X509_STORE_add_crl(v->store, crl);
+		X509_CRL_free(crl);
+		X509_STORE_set_flags(v->store, X509_V_FLAG_CRL_CHECK);
+	}
+	*out = v;
+	return HIE_OK;
+}
+
+void
+wss_verifier_free(wss_verifier *v)
+{
+	if (v == NULL)
+		return;
+	X509_STORE_free(v->store);
+	free(v);
+}
+
+const char *
+wss_fault_code(hie_err e)
+{
+	switch (e) {
+	case HIE_ECERT:
+		return "wsse:InvalidSecurityToken";
+	case HIE_ESIG:
+		return "wsse:FailedCheck";
+	case HIE_EEXPIRED:
+		return "wsse:MessageExpired";
+	case HIE_EAUDIENCE:
+	case HIE_EREPLAY:
+		return "wsse:FailedAuthentication";
+	default:
+		return "wsse:InvalidSecurity";
+	}
+}
+
+#define FAIL(code, ...)                                 \
+	do {                                            \
+		snprintf(why, whycap, __VA_ARGS__);     \
+		e = (code);                             \
+		goto done;                              \
+	} while (0)
+
+/* The certificate in the BinarySecurityToken, checked against the CA. */
+static hie_err
+token_cert(wss_verifier *v, xmlNode *sec, X509 **out, char *why, size_t whycap)
+{
+	xmlNode             *bst = hie_xml_child(sec, WSS_NS_SEC, "BinarySecurityToken");
+	const char          *vt = hie_xml_attr(bst, "ValueType");
+	xmlChar             *text = NULL;
+	char                *der = NULL;
+	size_t               len;
+	const unsigned char *p;
+	X509                *c = NULL;
+	X509_STORE_CTX      *ctx = NULL;
+	hie_err              e = HIE_OK;
+
+	*out = NULL;
+	if (bst == NULL || hie_xml_next(bst, WSS_NS_SEC, "BinarySecurityToken") != NULL)
+		FAIL(HIE_ESIG, "exactly one BinarySecurityToken is required");
+	if (vt == NULL || strcmp(vt, BST_VALUETYPE) != 0)
+		FAIL(HIE_ECERT, "security token is not an X.509 v3 certificate");
+	text = xmlNodeGetContent(bst);
+	if (text == NULL || hie_base64_decode((char *) text, strlen((char *) text), 64 * 1024, &der, &len) != HIE_OK)
+		FAIL(HIE_ECERT, "security token is not base64");
+	p = (const unsigned char *) der;
+	if ((c = d2i_X509(NULL, &p, (long) len)) == NULL || p != (const unsigned char *) der + len)
+		FAIL(HIE_ECERT, "security token is not a DER certificate");
+	if ((ctx = X509_STORE_CTX_new()) == NULL || !X509_STORE_CTX_init(ctx, v->store, c, NULL))
+		FAIL(HIE_ECRYPTO, "out of memory");
+	if (X509_verify_cert(ctx) != 1)
+		FAIL(HIE_ECERT, "signing certificate not trusted: %s",
+		    X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));
+	*out = c;
+	c = NULL;
+done:
+	X509_STORE_CTX_free(ctx);
+	X509_free(c);
+	free(der);
+	xmlFree(text);
+	return e;
+}
+
+static xmlNode *
+sec_header(const struct soap_msg *m, int *count)
+{
+	xmlNode *hdr = hie_xml_child(xmlDocGetRootElement(m->doc), SOAP_NS_ENV, "Header");
+	xmlNode *sec = hie_xml_child(hdr, WSS_NS_SEC, "Security");
+
+	*count = 0;
+	for (xmlNode *s = sec; s != NULL; s = hie_xml_next(s, WSS_NS_SEC, "Security"))
+		(*count)++;
+	return sec;
+}
+
+/* Reads the claims of a (signature-checked) assertion. */
+static void
+read_claims(xmlNode *as, struct wss_claims *c)
+{
+	xmlNode *stmt = hie_xml_child(as, SAML_NS, "AttributeStatement");
+
+	memset(c, 0, sizeof(*c));
+	for (xmlNode *a = hie_xml_child(stmt, SAML_NS, "Attribute"); a; a = hie_xml_next(a, SAML_NS, "Attribute")) {
+		const char *name = hie_xml_attr(a, "Name");
+		xmlNode    *val = hie_xml_child(a, SAML_NS, "AttributeValue");
+		for (size_t i = 0; name != NULL && val != NULL && i < NCLAIMS; i++) {
+			char *dst = (char *) c + claim_attrs[i].off;
+			if (strcmp(name, claim_attrs[i].name) != 0)
+				continue;
+			if (claim_attrs[i].coded != NULL) {
+				const char *code = hie_xml_attr(hie_xml_child(val, HL7_NS, claim_attrs[i].coded), "code");
+				if (code != NULL)
+					hie_strlcpy(dst, code, claim_attrs[i].cap);
+				else
+					hie_xml_text(val, dst, claim_attrs[i].cap);
+			} else {
+				hie_xml_text(val, dst, claim_attrs[i].cap);
+			}
+		}
+	}
+}
+
+static hie_err
+check_assertion(wss_verifier *v, xmlNode *as, X509 *cert, const char *cert_community, struct wss_identity *who,
+    time_t now, char *why, size_t whycap)
+{
+	char        refs[DSIG_MAX_REFS][DSIG_ID_MAX], aud[160];
+	size_t      nrefs;
+	xmlNode    *sig = hie_xml_child(as, DSIG_NS, "Signature");
+	xmlNode    *cond = hie_xml_child(as, SAML_NS, "Conditions");
+	xmlNode    *audn;
+	const char *id = hie_xml_attr(as, "ID");
+	time_t      nb = parse_iso(hie_xml_attr(cond, "NotBefore"));
+	time_t      noa = parse_iso(hie_xml_attr(cond, "NotOnOrAfter"));
+	hie_err     e = HIE_OK;
+	int         aud_ok = 0;
+
+	if (sig == NULL || id == NULL)
+		FAIL(HIE_ESIG, "assertion is not signed");
+	if ((e = dsig_verify(sig, cert, refs, &nrefs, why, whycap)) != HIE_OK)
+		goto done;
+	if (nrefs != 1 || !dsig_covers(refs, nrefs, id))
+		FAIL(HIE_ESIG, "assertion signature does not cover the assertion");
+	if (nb < 0 || noa < 0 || now + v->skew < nb || now - v->skew >= noa || noa - nb > v->max_ttl + 60)
+		FAIL(HIE_EEXPIRED, "assertion is outside NotBefore/NotOnOrAfter");
+	for (xmlNode *ar = hie_xml_child(cond, SAML_NS, "AudienceRestriction"); ar;
+	     ar = hie_xml_next(ar, SAML_NS, "AudienceRestriction"))
+		for (audn = hie_xml_child(ar, SAML_NS, "Audience"); audn; audn = hie_xml_next(audn, SAML_NS, "Audience"))
+			if (hie_xml_text(audn, aud, sizeof(aud)) == HIE_OK && strcmp(aud, v->community) == 0)
+				aud_ok = 1;
+	if (!aud_ok)
+		FAIL(HIE_EAUDIENCE, "assertion audience is not this community");
+	read_claims(as, &who->claims);
+	who->has_claims = 1;
+	if (strcmp(who->claims.home_community, cert_community) != 0)
+		FAIL(HIE_ECERT, "assertion claims community %.100s, signer is %.100s", who->claims.home_community,
+		    cert_community);
+	if (v->replay != NULL && (e = hie_replay_check(v->replay, id, noa + v->skew)) != HIE_OK)
+		FAIL(e, e == HIE_EREPLAY ? "assertion replayed" : "replay cache unavailable");
+done:
+	return e;
+}
+
+hie_err
+wss_verify(wss_verifier *v, const struct soap_msg *m, int require_assertion, const char *expected_community,
+    struct wss_identity *who, char *why, size_t whycap)
+{
+	char        refs[DSIG_MAX_REFS][DSIG_ID_MAX];
+	size_t      nrefs = 0;
+	int         nsec;
+	xmlNode    *sec = sec_header(m, &nsec), *ts, *sig, *as, *hdr;
+	X509       *cert = NULL;
+	time_t      now = time(NULL), created, expires;
+	hie_err     e = HIE_OK;
+	static const char *const wsa_headers[] = { "Action", "MessageID", "To", "RelatesTo" };
+
+	memset(who, 0, sizeof(*who));
+	snprintf(why, whycap, "ok");
+	if (nsec != 1)
+		FAIL(HIE_ESIG, nsec == 0 ? "message is not signed (no wsse:Security header)" : "more than one wsse:Security header");
+	if ((e = dsig_register_ids(m->doc, why, whycap)) != HIE_OK)
+		goto done;
+	if ((e = token_cert(v, sec, &cert, why, whycap)) != HIE_OK)
+		goto done;
+	if (!cert_community(cert, who->community, sizeof(who->community)))
+		FAIL(HIE_ECERT, "signing certificate names no community");
+	X509_NAME_oneline(X509_get_subject_name(cert), who->subject, sizeof(who->subject));
+	if (expected_community != NULL && strcmp(who->community, expected_community) != 0)
+		FAIL(HIE_ECERT, "signed by community %.100s, expected %.100s", who->community, expected_community);
+
+	/* The message signature: the one ds:Signature directly in Security. */
+	sig = hie_xml_child(sec, DSIG_NS, "Signature");
+	if (sig == NULL || hie_xml_next(sig, DSIG_NS, "Signature") != NULL)
+		FAIL(HIE_ESIG, "exactly one message signature is required");
+	if ((e = dsig_verify(sig, cert, refs, &nrefs, why, whycap)) != HIE_OK)
+		goto done;
+
+	/* What we process must be what was signed. */
+	if (!dsig_covers(refs, nrefs, dsig_node_id(m->body->parent)))
+		FAIL(HIE_ESIG, "the Body is not covered by the signature");
+	hdr = m->body->parent->parent != NULL ? hie_xml_child(m->body->parent->parent, SOAP_NS_ENV, "Header") : NULL;
+	for (size_t i = 0; i < sizeof(wsa_headers) / sizeof(wsa_headers[0]); i++) {
+		xmlNode *h = hie_xml_child(hdr, SOAP_NS_WSA, wsa_headers[i]);
+		if (h != NULL && !dsig_covers(refs, nrefs, dsig_node_id(h)))
+			FAIL(HIE_ESIG, "wsa:%s is not covered by the signature", wsa_headers[i]);
+	}
+	ts = hie_xml_child(sec, WSS_NS_UTIL, "Timestamp");
+	if (ts == NULL || hie_xml_next(ts, WSS_NS_UTIL, "Timestamp") != NULL || !dsig_covers(refs, nrefs, dsig_node_id(ts)))
+		FAIL(HIE_ESIG, "exactly one signed Timestamp is required");
+	{
+		char c[40], x[40];
+		hie_xml_text(hie_xml_child(ts, WSS_NS_UTIL, "Created"), c, sizeof(c));
+		hie_xml_text(hie_xml_child(ts, WSS_NS_UTIL, "Expires"), x, sizeof(x));
+		created = parse_iso(c);
+		expires = parse_iso(x);
+	}
+	if (created < 0 || expires < 0 || created > now + v->skew || expires < now - v->skew ||
+	    expires - created > v->max_ttl)
+		FAIL(HIE_EEXPIRED, "timestamp is stale, in the future or too long-lived");
+
+	as = hie_xml_child(sec, SAML_NS, "Assertion");
+	if (as != NULL && hie_xml_next(as, SAML_NS, "Assertion") != NULL)
+		FAIL(HIE_ESIG, "more than one assertion");
+	if (as == NULL && require_assertion)
+		FAIL(HIE_ESIG, "a SAML assertion is required");
+	if (as != NULL) {
+		if (!dsig_covers(refs, nrefs, hie_xml_attr(as, "ID")))
+			FAIL(HIE_ESIG, "the assertion is not covered by the message signature");
+		if ((e = check_assertion(v, as, cert, who->community, who, now, why, whycap)) != HIE_OK)
+			goto done;
+	}
+	if (v->replay != NULL && m->message_id != NULL &&
+	    (e = hie_replay_check(v->replay, m->message_id, expires + v->skew)) != HIE_OK)
+		FAIL(e, e == HIE_EREPLAY ? "message replayed (wsa:MessageID seen before)" : "replay cache unavailable");
+done:
+	X509_free(cert);
+	return e;
+}

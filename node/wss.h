@@ -1,0 +1,101 @@
+/*
+ * node/wss.h -- signed SOAP: WS-Security 1.1 headers with an X.509 token,
+ * a timestamp and an IHE XUA (SAML 2.0) assertion, signed outbound and
+ * verified inbound before anything else reads the message.
+ *
+ * Outbound (wss_sign): the envelope gets
+ *   wsse:Security (mustUnderstand)
+ *     wsu:Timestamp            Created, Expires
+ *     wsse:BinarySecurityToken the node's certificate
+ *     saml2:Assertion          requests only; issued and signed by this node
+ *     ds:Signature             over Timestamp, wsa:Action, wsa:MessageID,
+ *                              wsa:To or wsa:RelatesTo, the assertion, Body
+ * ECDSA-SHA256 (or RSA-SHA256 for RSA keys), exclusive C14N, SHA-256.
+ *
+ * Inbound (wss_verify), in order: one Security header; no duplicate ids;
+ * the token's certificate chains to the network CA and is not revoked; it
+ * belongs to the expected community (when the caller knows it) and to the
+ * community the assertion claims; the signature verifies with only the
+ * allowed algorithms; the very elements the node will process (the Body
+ * that soap_parse picked, the wsa headers, the timestamp, the assertion)
+ * are the ones referenced (no XML signature wrapping); the timestamp and
+ * assertion are within their validity, allowing the clock skew; the
+ * assertion's own signature verifies, its audience is this community; and
+ * neither the message id nor the assertion id was seen before.
+ *
+ * Threading: a signer and a verifier may be shared by threads once made.
+ */
+#ifndef NODE_WSS_H
+#define NODE_WSS_H
+
+#include <libxml/tree.h>
+#include <stddef.h>
+
+#include "node/hie.h"
+#include "node/replay.h"
+#include "node/soap.h"
+
+#define WSS_NS_SEC "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
+#define WSS_NS_UTIL "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd"
+#define SAML_NS "urn:oasis:names:tc:SAML:2.0:assertion"
+
+/* What an XUA assertion says about the requester (IHE ITI-40; the
+ * attributes eHealth Exchange and Carequality responders read). */
+struct wss_claims {
+	char subject_id[128];      /* the clinician's name */
+	char subject_role[32];     /* SNOMED CT code, e.g. 112247003 (medical doctor) */
+	char organization[128];
+	char organization_id[128]; /* urn:oid:... */
+	char home_community[128];  /* urn:oid:... of the sending community */
+	char purpose_of_use[32];   /* TREATMENT, OPERATIONS, ... */
+};
+
+typedef struct wss_signer   wss_signer;
+typedef struct wss_verifier wss_verifier;
+
+/* From PEM text; the certificate's SAN URI is the signer's community. */
+hie_err wss_signer_new(const char *cert_pem, const char *key_pem, wss_signer **out);
+void    wss_signer_free(wss_signer *s);
+
+/*
+ * Signs env (as soap_envelope_new made it) in place.  claims non-NULL adds
+ * an assertion for audience (the receiving community) valid ttl_s seconds;
+ * the timestamp is valid ttl_s too.
+ */
+hie_err wss_sign(const wss_signer *s, xmlDoc *env, const struct wss_claims *claims,
+    const char *audience, int ttl_s);
+
+struct wss_verifier_cfg {
+	const char *ca_pem;       /* the network CA */
+	const char *crl_pem;      /* may be NULL */
+	const char *community;    /* ours: the audience assertions must name */
+	int         clock_skew_s; /* allowed either way */
+	int         max_ttl_s;    /* longest Timestamp/assertion lifetime accepted */
+	hie_replay *replay;       /* may be NULL (offline verification) */
+};
+
+hie_err wss_verifier_new(const struct wss_verifier_cfg *cfg, wss_verifier **out);
+void    wss_verifier_free(wss_verifier *v);
+
+/* Who signed a verified message. */
+struct wss_identity {
+	char              community[128]; /* from the certificate */
+	char              subject[256];   /* certificate subject, one line */
+	int               has_claims;
+	struct wss_claims claims;
+};
+
+/*
+ * Verifies m (from soap_parse).  require_assertion: requests must carry one.
+ * expected_community: the peer we asked (responses), NULL if any member may
+ * sign (requests).  HIE_OK fills who.  Errors: HIE_ESIG, HIE_ECERT,
+ * HIE_EEXPIRED, HIE_EREPLAY, HIE_EAUDIENCE, HIE_EBUSY (replay cache full),
+ * with the reason in why; wss_fault_code gives the WS-Security fault.
+ */
+hie_err wss_verify(wss_verifier *v, const struct soap_msg *m, int require_assertion,
+    const char *expected_community, struct wss_identity *who, char *why, size_t whycap);
+
+/* "wsse:InvalidSecurity", "wsse:FailedAuthentication", ... for an error. */
+const char *wss_fault_code(hie_err e);
+
+#endif /* NODE_WSS_H */
