@@ -52,6 +52,9 @@ static const struct key_desc keys[] = {
 	I("limits", "max_xml_attrs", max_xml_attrs, 4, 1024, "64"),
 	I("limits", "max_xml_name", max_xml_name, 16, 4096, "256"),
 	{ "storage", "map_size_mb", K_SIZE, offsetof(struct node_config, map_size_mb), 0, 16, 1 << 20, "1024" },
+	I("security", "clock_skew_s", clock_skew_s, 0, 3600, "300"),
+	I("security", "message_ttl_s", message_ttl_s, 10, 3600, "300"),
+	I("security", "replay_max_entries", replay_max_entries, 1000, 10000000, "1000000"),
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 

@@ -39,6 +39,9 @@ struct node_config {
 	int  max_xml_attrs;           /* [limits] max_xml_attrs */
 	int  max_xml_name;            /* [limits] max_xml_name */
 	size_t map_size_mb;           /* [storage] map_size_mb */
+	int  clock_skew_s;            /* [security] clock_skew_s */
+	int  message_ttl_s;           /* [security] message_ttl_s */
+	int  replay_max_entries;      /* [security] replay_max_entries */
 	char path[NODE_PATH];         /* the file this came from */
 };
 

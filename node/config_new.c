@@ -54,7 +54,13 @@ static const char template[] =
     "max_xml_name = 256\n"
     "\n"
     "[storage]\n"
-    "map_size_mb = 1024\n";
+    "map_size_mb = 1024\n"
+    "\n"
+    "[security]\n"
+    "; Inbound SOAP must be signed; requests must carry a signed XUA assertion.\n"
+    "clock_skew_s = 300\n"
+    "message_ttl_s = 300\n"
+    "replay_max_entries = 1000000\n";
 
 hie_err
 node_config_write_new(const char *path, const char *name, const char *community,

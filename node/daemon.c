@@ -57,6 +57,8 @@ make_fanout(struct node *n, const struct node_tls_material *tls, xca_fanout **ou
 	fc.max_results = (size_t) n->cfg.max_results;
 	fc.max_message_bytes = (size_t) n->cfg.max_message_bytes;
 	fc.lim = n->lim;
+	fc.ttl_s = n->cfg.message_ttl_s;
+	fc.clock_skew_s = n->cfg.clock_skew_s;
 	e = xca_fanout_new(&fc, out);
 	if (e == HIE_OK)
 		hie_log(HIE_LOG_INFO, "node", "HIE-NODE-PEERS", NULL, "peer directory %s: %zu peers", n->cfg.peers_file,
@@ -101,6 +103,35 @@ reload(struct node *n)
 	    "reloaded peer directory and client certificates (the listener keeps its certificate until restart)");
 }
 
+/* The replay cache, our signer and the verifier every inbound request
+ * passes before anything else reads it. */
+static hie_err
+security_open(struct node *n)
+{
+	struct wss_verifier_cfg vc;
+	char                    dir[NODE_PATH + 16];
+	hie_err                 e;
+
+	snprintf(dir, sizeof(dir), "%s/replay", n->cfg.data_dir);
+	if ((e = hie_replay_open(dir, (size_t) n->cfg.replay_max_entries, &n->replay)) != HIE_OK)
+		return e;
+	if ((e = wss_signer_new(n->tls.cert, n->tls.key, &n->signer)) != HIE_OK)
+		return e;
+	memset(&vc, 0, sizeof(vc));
+	vc.ca_pem = n->tls.ca;
+	vc.crl_pem = n->tls.crl;
+	vc.community = n->cfg.community;
+	vc.clock_skew_s = n->cfg.clock_skew_s;
+	vc.max_ttl_s = n->cfg.message_ttl_s * 2;
+	vc.replay = n->replay;
+	if ((e = wss_verifier_new(&vc, &n->verifier)) != HIE_OK)
+		return e;
+	n->responder.verifier = n->verifier;
+	n->responder.signer = n->signer;
+	n->responder.ttl_s = n->cfg.message_ttl_s;
+	return HIE_OK;
+}
+
 static void
 shutdown_node(struct node *n)
 {
@@ -113,6 +144,9 @@ shutdown_node(struct node *n)
 		n->fanout = NULL;
 		nng_mtx_free(n->mtx);
 	}
+	wss_signer_free(n->signer);
+	wss_verifier_free(n->verifier);
+	hie_replay_close(n->replay);
 	reg_close(n->reg);
 	hie_store_close(n->env);
 	node_tls_free(&n->tls);
@@ -158,6 +192,10 @@ node_run(const char *config_path)
 	n.responder.max_results = (size_t) n.cfg.max_results;
 	if ((e = node_tls_load(n.cfg.cert, n.cfg.key, n.cfg.ca, n.cfg.crl, &n.tls)) != HIE_OK) {
 		fprintf(stderr, "hie-node: certificates: %s\n", hie_strerror(e));
+		goto fail;
+	}
+	if ((e = security_open(&n)) != HIE_OK) {
+		fprintf(stderr, "hie-node: WS-Security: %s\n", hie_strerror(e));
 		goto fail;
 	}
 	if (nng_mtx_alloc(&n.mtx) != 0)

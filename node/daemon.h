@@ -23,6 +23,9 @@ struct node {
 	MDB_env                 *env;
 	reg                     *reg;
 	struct xca_responder     responder;
+	hie_replay              *replay;   /* inbound message/assertion ids */
+	wss_signer              *signer;   /* signs our responses */
+	wss_verifier            *verifier; /* checks inbound requests */
 	struct node_tls_material tls;
 	nng_mtx                 *mtx;    /* guards fanout */
 	xca_fanout              *fanout; /* swapped on SIGHUP */

@@ -51,7 +51,8 @@
 	X(HIE_ESIG, 25, "signature missing, invalid or not covering the message") \
 	X(HIE_EEXPIRED, 26, "timestamp or assertion outside its validity")  \
 	X(HIE_EREPLAY, 27, "message or assertion seen before")              \
-	X(HIE_EAUDIENCE, 28, "assertion not meant for this community")
+	X(HIE_EAUDIENCE, 28, "assertion not meant for this community")     \
+	X(HIE_EUNSIGNED, 29, "required signature or assertion missing")
 
 typedef enum {
 #define HIE_X_ENUM(name, num, msg) name = num,

@@ -179,6 +179,53 @@ query_params(const char *qs, struct reg_query *q, char *why, size_t whycap)
 	return 1;
 }
 
+/*
+ * Who is asking, for the XUA assertion of every outbound request: the
+ * headers X-HIE-User (the clinician's name), X-HIE-Role (SNOMED CT code)
+ * and X-HIE-Purpose (NHIN purpose of use), set by the EHR integration or
+ * hie-query.  The organization is this node's.  0 with why on bad values.
+ */
+static int
+request_claims(const struct node *n, nng_http_req *req, struct wss_claims *c, char *why, size_t whycap)
+{
+	static const char *const purposes[] = { "TREATMENT", "PAYMENT", "OPERATIONS", "PUBLICHEALTH", "REQUEST",
+		"COVERAGE", "EMERGENCY", "SYSADMIN", NULL };
+	const char *user = nng_http_req_get_header(req, "X-HIE-User");
+	const char *role = nng_http_req_get_header(req, "X-HIE-Role");
+	const char *purpose = nng_http_req_get_header(req, "X-HIE-Purpose");
+	int         known = 0;
+
+	memset(c, 0, sizeof(*c));
+	if (user == NULL)
+		user = "unspecified user";
+	if (role == NULL)
+		role = "112247003"; /* SNOMED CT: medical doctor */
+	if (purpose == NULL)
+		purpose = "TREATMENT";
+	for (const char *p = user; *p; p++)
+		if ((unsigned char) *p < 0x20) {
+			snprintf(why, whycap, "X-HIE-User has control characters");
+			return 0;
+		}
+	if (hie_strlcpy(c->subject_id, user, sizeof(c->subject_id)) != HIE_OK ||
+	    strspn(role, "0123456789") != strlen(role) || hie_strlcpy(c->subject_role, role, sizeof(c->subject_role)) != HIE_OK) {
+		snprintf(why, whycap, "X-HIE-User must be at most 127 bytes and X-HIE-Role a SNOMED CT code");
+		return 0;
+	}
+	for (int i = 0; purposes[i] != NULL; i++)
+		known |= strcmp(purposes[i], purpose) == 0;
+	if (!known) {
+		snprintf(why, whycap, "X-HIE-Purpose must be one of TREATMENT, PAYMENT, OPERATIONS, PUBLICHEALTH, REQUEST, "
+		                      "COVERAGE, EMERGENCY, SYSADMIN");
+		return 0;
+	}
+	hie_strlcpy(c->purpose_of_use, purpose, sizeof(c->purpose_of_use));
+	hie_strlcpy(c->organization, n->cfg.name, sizeof(c->organization));
+	hie_strlcpy(c->organization_id, n->cfg.community, sizeof(c->organization_id));
+	hie_strlcpy(c->home_community, n->cfg.community, sizeof(c->home_community));
+	return 1;
+}
+
 struct api_call {
 	nng_aio *aio;
 	int64_t  t0;
@@ -221,6 +268,7 @@ h_patients(nng_aio *aio)
 	const char      *qs;
 	struct reg_query q;
 	struct mpi_cx    cx;
+	struct wss_claims claims;
 	struct api_call *ac;
 	xca_fanout      *fo;
 	char             why[128];
@@ -239,7 +287,7 @@ h_patients(nng_aio *aio)
 		return;
 	}
 	qs = slash[10] == '?' ? slash + 11 : NULL;
-	if (qs != NULL && !query_params(qs, &q, why, sizeof(why))) {
+	if ((qs != NULL && !query_params(qs, &q, why, sizeof(why))) || !request_claims(n, req, &claims, why, sizeof(why))) {
 		reply_json_error(aio, 400, why);
 		return;
 	}
@@ -251,7 +299,7 @@ h_patients(nng_aio *aio)
 	ac->t0 = hie_now_ms();
 	hie_request_id(ac->rid);
 	fo = node_fanout_get(n);
-	e = xca_fanout_query(fo, &q, ac->rid, api_done, ac);
+	e = xca_fanout_query(fo, &q, &claims, ac->rid, api_done, ac);
 	xca_fanout_release(fo);
 	if (e != HIE_OK) {
 		free(ac);
@@ -314,14 +362,21 @@ static void
 h_documents(nng_aio *aio)
 {
 	struct node       *n = handler_node(aio);
-	const char        *uri = nng_http_req_get_uri(nng_aio_get_input(aio, 0));
+	nng_http_req      *req = nng_aio_get_input(aio, 0);
+	const char        *uri = nng_http_req_get_uri(req);
 	struct reg_doc_ref ref;
+	struct wss_claims  claims;
+	char               why[256];
 	struct doc_call   *dc;
 	xca_fanout        *fo;
 	hie_err            e;
 
 	if (!doc_path(uri + strlen("/api/documents/"), &ref)) {
 		reply_json_error(aio, 400, "use /api/documents/{urn:oid:home}/{repository OID}/{document uniqueId}");
+		return;
+	}
+	if (!request_claims(n, req, &claims, why, sizeof(why))) {
+		reply_json_error(aio, 400, why);
 		return;
 	}
 	if (strcmp(ref.home, n->cfg.community) == 0) {
@@ -346,7 +401,7 @@ h_documents(nng_aio *aio)
 	dc->t0 = hie_now_ms();
 	hie_request_id(dc->rid);
 	fo = node_fanout_get(n);
-	e = xca_fanout_retrieve(fo, &ref, dc->rid, doc_done, dc);
+	e = xca_fanout_retrieve(fo, &ref, &claims, dc->rid, doc_done, dc);
 	xca_fanout_release(fo);
 	if (e != HIE_OK) {
 		free(dc);
@@ -376,8 +431,9 @@ h_soap(nng_aio *aio)
 		return;
 	}
 	node_metrics_request(out.transaction, out.status, hie_now_ms() - t0);
-	hie_log(HIE_LOG_INFO, "http", "HIE-SOAP-REQ", rid, "transaction=%s status=%s%s%s", out.transaction,
-	    out.status, out.detail[0] ? " detail=" : "", out.detail);
+	hie_log(strcmp(out.status, "ok") == 0 ? HIE_LOG_INFO : HIE_LOG_WARN, "http", "HIE-SOAP-REQ", rid,
+	    "transaction=%s status=%s requester=\"%s\"%s%s", out.transaction, out.status, out.requester,
+	    out.detail[0] ? " detail=" : "", out.detail);
 	reply(aio, strcmp(out.status, "fault") == 0 ? 400 : 200, "application/soap+xml; charset=utf-8", resp, rlen);
 	free(resp);
 }

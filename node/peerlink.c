@@ -48,8 +48,8 @@ answer(struct worker *w, nng_msg *req)
 	nng_msg_free(req);
 	node_metrics_request(out.transaction, out.status, hie_now_ms() - t0);
 	hie_log(strcmp(out.status, "ok") == 0 ? HIE_LOG_INFO : HIE_LOG_WARN, "peerlink", "HIE-PEER-REQ", rid,
-	    "transaction=%s status=%s ms=%lld%s%s", out.transaction, out.status, (long long) (hie_now_ms() - t0),
-	    out.detail[0] ? " detail=" : "", out.detail);
+	    "transaction=%s status=%s ms=%lld requester=\"%s\"%s%s", out.transaction, out.status,
+	    (long long) (hie_now_ms() - t0), out.requester, out.detail[0] ? " detail=" : "", out.detail);
 	if (msg == NULL) {
 		/* Out of memory: no answer; the requester's deadline covers it. */
 		nng_ctx_recv(w->ctx, w->aio);

@@ -516,7 +516,8 @@ wss_verify(wss_verifier *v, const struct soap_msg *m, int require_assertion, con
 	memset(who, 0, sizeof(*who));
 	snprintf(why, whycap, "ok");
 	if (nsec != 1)
-		FAIL(HIE_ESIG, nsec == 0 ? "message is not signed (no wsse:Security header)" : "more than one wsse:Security header");
+		FAIL(nsec == 0 ? HIE_EUNSIGNED : HIE_ESIG,
+		    nsec == 0 ? "message is not signed (no wsse:Security header)" : "more than one wsse:Security header");
 	if ((e = dsig_register_ids(m->doc, why, whycap)) != HIE_OK)
 		goto done;
 	if ((e = token_cert(v, sec, &cert, why, whycap)) != HIE_OK)
@@ -561,7 +562,7 @@ wss_verify(wss_verifier *v, const struct soap_msg *m, int require_assertion, con
 	if (as != NULL && hie_xml_next(as, SAML_NS, "Assertion") != NULL)
 		FAIL(HIE_ESIG, "more than one assertion");
 	if (as == NULL && require_assertion)
-		FAIL(HIE_ESIG, "a SAML assertion is required");
+		FAIL(HIE_EUNSIGNED, "a SAML assertion is required");
 	if (as != NULL) {
 		if (!dsig_covers(refs, nrefs, hie_xml_attr(as, "ID")))
 			FAIL(HIE_ESIG, "the assertion is not covered by the message signature");

@@ -88,7 +88,7 @@ struct wss_identity {
 /*
  * Verifies m (from soap_parse).  require_assertion: requests must carry one.
  * expected_community: the peer we asked (responses), NULL if any member may
- * sign (requests).  HIE_OK fills who.  Errors: HIE_ESIG, HIE_ECERT,
+ * sign (requests).  HIE_OK fills who.  Errors: HIE_EUNSIGNED, HIE_ESIG, HIE_ECERT,
  * HIE_EEXPIRED, HIE_EREPLAY, HIE_EAUDIENCE, HIE_EBUSY (replay cache full),
  * with the reason in why; wss_fault_code gives the WS-Security fault.
  */

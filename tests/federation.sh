@@ -8,7 +8,7 @@ BIN=$(cd "$1" && pwd)
 HIE_ROOT=${HIE_SOURCE_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
 . "$HIE_ROOT/scripts/lib/federation.sh"
 FED=$(mktemp -d "${TMPDIR:-/tmp}/hie-fed-XXXXXX")
-trap 'fed_stop_all; rm -rf "$FED"' EXIT
+trap 'fed_stop_all; [ "${KEEP:-}" ] || rm -rf "$FED"' EXIT
 
 pass=0 fail=0
 ok()   { pass=$((pass + 1)); echo "ok   - $*"; }
@@ -62,10 +62,14 @@ check "init refuses a name that cannot be a DNS name" test $rc = 2
 # ---- the clinician query ----
 for n in hospital-b hospital-c clinic-a; do fed_start "$n" || bad "start $n"; done
 check "clinic-a connects to both peers over mutual TLS" fed_wait_peers clinic-a 2
-r=$(query)
+r=$(query --user "Dr. Anna Lee" --purpose TREATMENT)
 check "query: both peers ok" test "$(echo "$r" | json "[p['status'] for p in j['peers']]")" = "['ok', 'ok']"
 check "query: four documents, newest first" \
   test "$(echo "$r" | json "[d['typeCode'] for d in j['documents']]")" = "['18842-5', '52521-2', '57133-1', '34133-9']"
+check "peers log the verified requester from the signed assertion" \
+  grep -q 'requester="urn:oid:1.3.6.1.4.1.21367.13.20.1000 Dr. Anna Lee"' "$FED/hospital-b.log"
+out=$("$BIN/xca/hie-query" -n "$(fed_http clinic-a)" --patient "$PATIENT" --purpose MARKETING 2>&1); rc=$?
+check "an unknown purpose of use is refused" test $rc = 1 -a -n "$(echo "$out" | grep 'X-HIE-Purpose')"
 check "query: documents carry their community and repository" \
   test "$(echo "$r" | json "sorted({d['homeCommunityId'] for d in j['documents']})")" = \
   "['urn:oid:1.3.6.1.4.1.21367.13.20.2000', 'urn:oid:1.3.6.1.4.1.21367.13.20.3000']"
@@ -102,6 +106,14 @@ check "/metrics has per-peer latency histograms" bash -c "echo '$m' | grep -q 'h
 code=$(curl -s -o "$FED/fault.xml" -w '%{http_code}' -H 'Content-Type: application/soap+xml' \
   --data-binary '<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><x>&e;</x>' "http://$(fed_http hospital-b)/xca/iti38")
 check "XXE over HTTP: SOAP fault, nothing read" test "$code" = 400 -a -z "$(grep root: "$FED/fault.xml")"
+cat > "$FED/unsigned.xml" <<'XML'
+<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:a="http://www.w3.org/2005/08/addressing"><s:Header><a:Action>urn:ihe:iti:2007:CrossGatewayQuery</a:Action><a:MessageID>urn:uuid:0b5c1f7e-6d0c-4c39-9f0e-3f7a8d1e2b4c</a:MessageID></s:Header><s:Body><query:AdhocQueryRequest xmlns:query="urn:oasis:names:tc:ebxml-regrep:xsd:query:3.0" xmlns:rim="urn:oasis:names:tc:ebxml-regrep:xsd:rim:3.0"><query:ResponseOption returnType="LeafClass"/><rim:AdhocQuery id="urn:uuid:14d4debf-8f97-4251-9a74-a90016b0af0d"><rim:Slot name="$XDSDocumentEntryPatientId"><rim:ValueList><rim:Value>'DEMO-1001^^^&amp;1.3.6.1.4.1.21367.13.20.3000&amp;ISO'</rim:Value></rim:ValueList></rim:Slot><rim:Slot name="$XDSDocumentEntryStatus"><rim:ValueList><rim:Value>('urn:oasis:names:tc:ebxml-regrep:StatusType:Approved')</rim:Value></rim:ValueList></rim:Slot></rim:AdhocQuery></query:AdhocQueryRequest></s:Body></s:Envelope>
+XML
+code=$(curl -s -o "$FED/fault2.xml" -w '%{http_code}' -H 'Content-Type: application/soap+xml' \
+  --data-binary @"$FED/unsigned.xml" "http://$(fed_http hospital-b)/xca/iti38")
+check "an unsigned ITI-38 is refused with a WS-Security fault, no documents" \
+  test "$code" = 400 -a -n "$(grep 'wsse:InvalidSecurity' "$FED/fault2.xml")" -a -z "$(grep -i ExtrinsicObject "$FED/fault2.xml")"
+check "the refusal is logged with its reason" grep -q 'HIE-SOAP-REQ.*status=fault.*not signed' "$FED/hospital-b.log"
 head -c 300000 /dev/urandom > "$FED/garbage.bin"
 curl -s -o /dev/null --data-binary @"$FED/garbage.bin" "http://$(fed_http hospital-b)/xca/iti38"
 check "garbage over HTTP: node still answers" curl -sf -o /dev/null "http://$(fed_http hospital-b)/health"

@@ -97,6 +97,17 @@ read_response(struct xca_call *c, nng_msg *msg)
 		call_finish(c, XCA_ERROR, "unreadable response: %s", hie_strerror(e));
 		return;
 	}
+	/* Nothing in a response is read before its signature is checked: it
+	 * must come from the community we asked. */
+	{
+		struct wss_identity who;
+		if ((e = wss_verify(op->fo->verifier, &m, 0, op->fo->peers[c->peer].p.community, &who, why, sizeof(why))) !=
+		    HIE_OK) {
+			soap_msg_free(&m);
+			call_finish(c, XCA_ERROR, "response refused: %s", why);
+			return;
+		}
+	}
 	if (m.relates_to == NULL || strcmp(m.relates_to, c->msgid) != 0) {
 		soap_msg_free(&m);
 		call_finish(c, XCA_ERROR, "response does not relate to our request");
@@ -160,7 +171,11 @@ build_request(struct xca_op *op, struct xca_call *c, nng_msg **out)
 	*out = NULL;
 	if ((e = soap_envelope_new(op->kind->action, pc->p.address, NULL, &doc, &body, c->msgid)) != HIE_OK)
 		return e;
-	if ((e = op->kind->build(op, c, body)) == HIE_OK && (e = hie_xml_dump(doc, &bytes, &len)) == HIE_OK) {
+	/* Every request is signed, with the requester's assertion for the
+	 * peer's community as its audience. */
+	if ((e = op->kind->build(op, c, body)) == HIE_OK &&
+	    (e = wss_sign(op->fo->signer, doc, &op->claims, pc->p.community, op->fo->ttl_s)) == HIE_OK &&
+	    (e = hie_xml_dump(doc, &bytes, &len)) == HIE_OK) {
 		if (nng_msg_alloc(out, 0) != 0 || nng_msg_append(*out, bytes, len) != 0) {
 			nng_msg_free(*out);
 			*out = NULL;
@@ -203,7 +218,7 @@ call_start(struct xca_call *c, int timeout)
 
 hie_err
 xca_op_start(xca_fanout *fo, const struct xca_op_kind *kind, const size_t *peers, size_t n,
-    struct xca_peer_result *results, void *ctx, const char *rid)
+    struct xca_peer_result *results, const struct wss_claims *claims, void *ctx, const char *rid)
 {
 	struct xca_op *op;
 	int64_t        now = hie_now_ms();
@@ -222,6 +237,7 @@ xca_op_start(xca_fanout *fo, const struct xca_op_kind *kind, const size_t *peers
 	op->kind = kind;
 	op->ncalls = n;
 	op->ctx = ctx;
+	op->claims = *claims;
 	op->t0 = now;
 	hie_strlcpy(op->rid, rid != NULL ? rid : "-", sizeof(op->rid));
 	timeout = fo->peer_deadline_ms < fo->overall_deadline_ms ? fo->peer_deadline_ms : fo->overall_deadline_ms;

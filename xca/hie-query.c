@@ -18,6 +18,10 @@
 static const char usage[] =
     "usage: hie-query -n NODE_ADDR --patient 'ID^^^&OID&ISO' [--type LOINC[,LOINC]]\n"
     "                 [--since YYYYMMDD] [--retrieve DIR] [--json] [--timeout SECONDS]\n"
+    "                 [--user NAME] [--role SNOMED_CODE] [--purpose TREATMENT|...]\n"
+    "  --user, --role, --purpose  who asks and why: they go into the signed\n"
+    "                  XUA assertion each peer receives (default: role\n"
+    "                  112247003 medical doctor, purpose TREATMENT)\n"
     "  --retrieve DIR  also fetch every listed document (ITI-39) into DIR,\n"
     "                  checking each against its SHA-1 from the registry\n"
     "  NODE_ADDR is the node's HTTP listener, e.g. 127.0.0.1:7480\n";
@@ -167,9 +171,14 @@ main(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "timeout", required_argument, NULL, 'T' },
 		{ "retrieve", required_argument, NULL, 'r' },
+		{ "user", required_argument, NULL, 'u' },
+		{ "role", required_argument, NULL, 'R' },
+		{ "purpose", required_argument, NULL, 'P' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char  *node = NULL, *patient = NULL, *type = NULL, *since = NULL, *retrieve = NULL;
+	const char  *user = NULL, *role = NULL, *purpose = NULL;
+	struct curl_slist *headers = NULL;
 	int          json = 0, ch, rc = 1;
 	long         timeout = 60, status = 0;
 	hie_buf      url, body, base;
@@ -186,6 +195,9 @@ main(int argc, char **argv)
 		case 'j': json = 1; break;
 		case 'T': timeout = atol(optarg); break;
 		case 'r': retrieve = optarg; break;
+		case 'u': user = optarg; break;
+		case 'R': role = optarg; break;
+		case 'P': purpose = optarg; break;
 		default: fputs(usage, stderr); return 2;
 		}
 	}
@@ -212,6 +224,18 @@ main(int argc, char **argv)
 		curl_free(s);
 	}
 	curl_easy_setopt(curl, CURLOPT_TIMEOUT, timeout);
+	{
+		const char *const vals[] = { user, role, purpose };
+		const char *const names[] = { "X-HIE-User", "X-HIE-Role", "X-HIE-Purpose" };
+		for (int i = 0; i < 3; i++) {
+			char h[400];
+			if (vals[i] == NULL)
+				continue;
+			snprintf(h, sizeof(h), "%s: %s", names[i], vals[i]);
+			headers = curl_slist_append(headers, h);
+		}
+		curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+	}
 	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
 	if ((status = http_get(curl, url.data, &body)) < 0)
 		goto done;
@@ -235,6 +259,7 @@ done:
 	hie_buf_free(&url);
 	hie_buf_free(&base);
 	hie_buf_free(&body);
+	curl_slist_free_all(headers);
 	curl_easy_cleanup(curl);
 	curl_global_cleanup();
 	return rc;

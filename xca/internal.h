@@ -33,6 +33,9 @@ struct xca_fanout {
 	size_t                max_results;
 	size_t                max_message_bytes;
 	struct hie_xml_limits lim;
+	wss_signer           *signer;   /* signs our requests */
+	wss_verifier         *verifier; /* checks peers' responses */
+	int                   ttl_s;
 };
 
 struct xca_op;
@@ -79,7 +82,8 @@ struct xca_op {
 	size_t                    ncalls;
 	int64_t                   t0;
 	char                      rid[33];
-	void                     *ctx; /* the kind's own state */
+	struct wss_claims         claims; /* who asks: goes in each request's assertion */
+	void                     *ctx;    /* the kind's own state */
 };
 
 /*
@@ -89,6 +93,6 @@ struct xca_op {
  * on an error nothing was started.
  */
 hie_err xca_op_start(xca_fanout *fo, const struct xca_op_kind *kind, const size_t *peers, size_t n,
-    struct xca_peer_result *results, void *ctx, const char *rid);
+    struct xca_peer_result *results, const struct wss_claims *claims, void *ctx, const char *rid);
 
 #endif /* XCA_INTERNAL_H */

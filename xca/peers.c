@@ -58,6 +58,8 @@ peer_open(struct peer_conn *pc, const struct xca_fanout_cfg *cfg)
 	return HIE_OK;
 }
 
+static void fanout_destroy(xca_fanout *fo);
+
 hie_err
 xca_fanout_new(const struct xca_fanout_cfg *cfg, xca_fanout **out)
 {
@@ -74,8 +76,20 @@ xca_fanout_new(const struct xca_fanout_cfg *cfg, xca_fanout **out)
 	fo->max_results = cfg->max_results;
 	fo->max_message_bytes = cfg->max_message_bytes;
 	fo->lim = cfg->lim;
+	fo->ttl_s = cfg->ttl_s;
+	{
+		struct wss_verifier_cfg vc = { .ca_pem = cfg->tls->ca, .crl_pem = cfg->tls->crl, .community = cfg->home,
+			.clock_skew_s = cfg->clock_skew_s, .max_ttl_s = cfg->ttl_s * 2, .replay = NULL };
+		/* Responses need no replay cache: each must relate to a fresh
+		 * request id of ours. */
+		if ((e = wss_signer_new(cfg->tls->cert, cfg->tls->key, &fo->signer)) != HIE_OK ||
+		    (e = wss_verifier_new(&vc, &fo->verifier)) != HIE_OK) {
+			fanout_destroy(fo);
+			return e;
+		}
+	}
 	if (cfg->peers->n > 0 && (fo->peers = calloc(cfg->peers->n, sizeof(*fo->peers))) == NULL) {
-		free(fo);
+		fanout_destroy(fo);
 		return HIE_ENOMEM;
 	}
 	fo->n = cfg->peers->n;
@@ -109,6 +123,8 @@ fanout_destroy(xca_fanout *fo)
 			nng_tls_config_free(fo->peers[i].tls);
 	}
 	free(fo->peers);
+	wss_signer_free(fo->signer);
+	wss_verifier_free(fo->verifier);
 	free(fo);
 }
 

@@ -97,7 +97,8 @@ static const struct xca_op_kind iti38 = {
 };
 
 hie_err
-xca_fanout_query(xca_fanout *fo, const struct reg_query *q, const char *rid, xca_done_fn done, void *arg)
+xca_fanout_query(xca_fanout *fo, const struct reg_query *q, const struct wss_claims *claims, const char *rid,
+    xca_done_fn done, void *arg)
 {
 	struct query_ctx *qc = calloc(1, sizeof(*qc));
 	size_t           *peers = calloc(fo->n + 1, sizeof(*peers));
@@ -113,7 +114,7 @@ xca_fanout_query(xca_fanout *fo, const struct reg_query *q, const char *rid, xca
 	qc->res->npeers = fo->n;
 	for (size_t i = 0; i < fo->n; i++)
 		peers[i] = i;
-	if ((e = xca_op_start(fo, &iti38, peers, fo->n, qc->res->peers, qc, rid)) != HIE_OK)
+	if ((e = xca_op_start(fo, &iti38, peers, fo->n, qc->res->peers, claims, qc, rid)) != HIE_OK)
 		goto fail;
 	free(peers);
 	return HIE_OK;

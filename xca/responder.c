@@ -103,6 +103,7 @@ xca_respond(const struct xca_responder *r, const char *req, size_t len, const ch
 	out->transaction = "unknown";
 	out->status = "ok";
 	out->detail[0] = '\0';
+	out->requester[0] = '\0';
 	if ((e = soap_parse(req, len, &r->lim, &m)) != HIE_OK) {
 		const char *sub = e == HIE_EXMLHOSTILE || e == HIE_ETOOBIG ? "s:HostileOrOversized" : NULL;
 		return fault("Sender", sub, hie_strerror(e), NULL, resp, rlen, out);
@@ -117,6 +118,18 @@ xca_respond(const struct xca_responder *r, const char *req, size_t len, const ch
 		return e;
 	}
 	out->transaction = transactions[i].name;
+	/* Before anything reads the request: is it signed by a member, for
+	 * us, fresh, and never seen before? */
+	if (!r->allow_unsigned) {
+		struct wss_identity who;
+		char                why[256];
+		if ((e = wss_verify(r->verifier, &m, 1, NULL, &who, why, sizeof(why))) != HIE_OK) {
+			e = fault("Sender", wss_fault_code(e), why, m.message_id, resp, rlen, out);
+			soap_msg_free(&m);
+			return e;
+		}
+		snprintf(out->requester, sizeof(out->requester), "%s %s", who.community, who.claims.subject_id);
+	}
 	if ((e = soap_envelope_new(transactions[i].response_action, NULL,
 	         m.message_id != NULL ? m.message_id : SOAP_WSA_ANONYMOUS, &doc, &body, NULL)) != HIE_OK) {
 		soap_msg_free(&m);
@@ -126,7 +139,10 @@ xca_respond(const struct xca_responder *r, const char *req, size_t len, const ch
 	if (e == HIE_OK) {
 		if (out->detail[0] != '\0')
 			out->status = "error"; /* an ebRS error response, still a valid answer */
-		e = hie_xml_dump(doc, resp, rlen);
+		if (r->signer != NULL)
+			e = wss_sign(r->signer, doc, NULL, NULL, r->ttl_s);
+		if (e == HIE_OK)
+			e = hie_xml_dump(doc, resp, rlen);
 	}
 	xmlFreeDoc(doc);
 	if (e == HIE_EPROTO) {

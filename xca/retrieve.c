@@ -68,7 +68,8 @@ static const struct xca_op_kind iti39 = {
 };
 
 hie_err
-xca_fanout_retrieve(xca_fanout *fo, const struct reg_doc_ref *ref, const char *rid, xca_retrieve_fn fn, void *arg)
+xca_fanout_retrieve(xca_fanout *fo, const struct reg_doc_ref *ref, const struct wss_claims *claims, const char *rid,
+    xca_retrieve_fn fn, void *arg)
 {
 	struct retrieve_ctx *rc;
 	size_t               peer;
@@ -86,7 +87,7 @@ xca_fanout_retrieve(xca_fanout *fo, const struct reg_doc_ref *ref, const char *r
 	rc->r->ref = *ref;
 	rc->fn = fn;
 	rc->arg = arg;
-	if ((e = xca_op_start(fo, &iti39, &peer, 1, &rc->r->peer, rc, rid)) != HIE_OK) {
+	if ((e = xca_op_start(fo, &iti39, &peer, 1, &rc->r->peer, claims, rc, rid)) != HIE_OK) {
 		xca_retrieved_free(rc->r);
 		free(rc);
 	}

@@ -27,6 +27,7 @@
 #include "node/config.h"
 #include "node/hie.h"
 #include "node/tls.h"
+#include "node/wss.h"
 #include "node/xml.h"
 #include "registry/registry.h"
 
@@ -38,6 +39,10 @@ struct xca_responder {
 	reg                  *reg;           /* the local registry */
 	struct hie_xml_limits lim;
 	size_t                max_results;
+	wss_verifier         *verifier;      /* checks every request first */
+	const wss_signer     *signer;        /* signs every response */
+	int                   ttl_s;         /* lifetime of response timestamps */
+	int                   allow_unsigned; /* tests of the XCA layer alone; never in a node */
 };
 
 /* The outcome of one inbound transaction, for logs, metrics and audit. */
@@ -45,6 +50,7 @@ struct xca_outcome {
 	const char *transaction; /* "ITI-38", or "unknown" */
 	const char *status;      /* "ok", "fault", "error" */
 	char        detail[256]; /* why, when not ok; no patient data */
+	char        requester[300]; /* verified: community and person */
 };
 
 /*
@@ -80,7 +86,9 @@ struct xca_result {
 
 struct xca_fanout_cfg {
 	const struct node_peers        *peers;
-	const struct node_tls_material *tls;
+	const struct node_tls_material *tls; /* also signs requests, verifies responses */
+	int                             ttl_s;
+	int                             clock_skew_s;
 	const char                     *home;
 	int                             peer_deadline_ms;
 	int                             overall_deadline_ms;
@@ -108,10 +116,11 @@ int    xca_fanout_peer_connected(const xca_fanout *fo, size_t i, const char **na
  */
 typedef void (*xca_done_fn)(struct xca_result *res, void *arg);
 
-/* Starts a FindDocuments fan-out.  On HIE_OK done will be called; on an
- * error it will not. */
-hie_err xca_fanout_query(xca_fanout *fo, const struct reg_query *q, const char *rid,
-    xca_done_fn done, void *arg);
+/* Starts a FindDocuments fan-out on behalf of the requester in claims (the
+ * XUA assertion each request carries).  On HIE_OK done will be called; on
+ * an error it will not. */
+hie_err xca_fanout_query(xca_fanout *fo, const struct reg_query *q, const struct wss_claims *claims,
+    const char *rid, xca_done_fn done, void *arg);
 
 /* ITI-39 retrieve of one document from the peer of community home. */
 struct xca_retrieved {
@@ -125,8 +134,8 @@ typedef void (*xca_retrieve_fn)(struct xca_retrieved *r, void *arg);
 
 /* Starts the retrieve; HIE_ENOTFOUND if no peer has that community.  fn is
  * called once, as done is for queries; free r with xca_retrieved_free. */
-hie_err xca_fanout_retrieve(xca_fanout *fo, const struct reg_doc_ref *ref, const char *rid,
-    xca_retrieve_fn fn, void *arg);
+hie_err xca_fanout_retrieve(xca_fanout *fo, const struct reg_doc_ref *ref, const struct wss_claims *claims,
+    const char *rid, xca_retrieve_fn fn, void *arg);
 void    xca_retrieved_free(struct xca_retrieved *r);
 
 /* The result as the JSON object hie-query prints (see README). */

@@ -19,7 +19,7 @@
 #define PID "DEMO-1001^^^&1.3.6.1.4.1.21367.13.20.3000&ISO"
 #define DEADLINE_MS 700
 
-enum mode { ANSWER, HANG, GARBAGE, WRONG_HOME };
+enum mode { ANSWER, HANG, GARBAGE, WRONG_HOME, UNSIGNED };
 
 struct peer {
 	const char              *name, *community;
@@ -33,12 +33,17 @@ struct peer {
 	struct node_tls_material tls;
 	nng_tls_config          *cfg;
 	struct xca_responder     resp;
+	wss_signer              *signer;
+	wss_verifier            *verifier;
 };
 
 static char     dir[256];
 static MDB_env *env;
 static reg     *registry;
 static struct node_tls_material coord_tls;
+static const struct wss_claims  claims = { .subject_id = "Dr. Test", .subject_role = "112247003",
+	 .organization = "coordinator", .organization_id = "urn:oid:1.2.3.1", .home_community = "urn:oid:1.2.3.1",
+	 .purpose_of_use = "TREATMENT" };
 
 static void
 peer_cb(void *arg)
@@ -114,6 +119,17 @@ peer_start(struct peer *p)
 	p->resp.reg = registry;
 	p->resp.lim = hie_xml_default_limits;
 	p->resp.max_results = 100;
+	{
+		/* Each peer checks our signed requests and signs its answers,
+		 * as a node does (an UNSIGNED peer does not sign). */
+		struct wss_verifier_cfg vc = { .ca_pem = p->tls.ca, .community = p->community, .clock_skew_s = 60,
+			.max_ttl_s = 600, .replay = NULL };
+		assert_int_equal(wss_verifier_new(&vc, &p->verifier), HIE_OK);
+		assert_int_equal(wss_signer_new(p->tls.cert, p->tls.key, &p->signer), HIE_OK);
+		p->resp.verifier = p->verifier;
+		p->resp.signer = p->mode == UNSIGNED ? NULL : p->signer;
+		p->resp.ttl_s = 300;
+	}
 	assert_int_equal(nng_rep0_open(&p->sock), 0);
 	assert_int_equal(node_tls_config(&p->tls, NULL, &p->cfg), HIE_OK);
 	assert_int_equal(nng_listener_create(&l, p->sock, p->addr), 0);
@@ -132,6 +148,8 @@ peer_stop(struct peer *p)
 	nng_aio_free(p->aio);
 	nng_tls_config_free(p->cfg);
 	node_tls_free(&p->tls);
+	wss_signer_free(p->signer);
+	wss_verifier_free(p->verifier);
 }
 
 /* ---- waiting for a query ---- */
@@ -175,6 +193,8 @@ run_query(struct peer *peers, size_t n, int64_t *ms)
 	fc.max_results = 1000;
 	fc.max_message_bytes = 1 << 20;
 	fc.lim = hie_xml_default_limits;
+	fc.ttl_s = 300;
+	fc.clock_skew_s = 60;
 	assert_int_equal(xca_fanout_new(&fc, &fo), HIE_OK);
 	free(dirp.v);
 	/* Let the dialers connect (or fail their handshakes) first. */
@@ -185,7 +205,7 @@ run_query(struct peer *peers, size_t n, int64_t *ms)
 	q.max_results = 1000;
 	result = NULL;
 	t0 = hie_now_ms();
-	assert_int_equal(xca_fanout_query(fo, &q, "test", on_done, NULL), HIE_OK);
+	assert_int_equal(xca_fanout_query(fo, &q, &claims, "test", on_done, NULL), HIE_OK);
 	nng_mtx_lock(mtx);
 	while (result == NULL)
 		nng_cv_wait(cv);
@@ -305,7 +325,7 @@ run_retrieve(xca_fanout *fo, const char *home, const char *uid)
 	strcpy(ref.repository_id, "1.2.3.9.1");
 	strcpy(ref.unique_id, uid);
 	retrieved = NULL;
-	assert_int_equal(xca_fanout_retrieve(fo, &ref, "test", on_retrieved, NULL), HIE_OK);
+	assert_int_equal(xca_fanout_retrieve(fo, &ref, &claims, "test", on_retrieved, NULL), HIE_OK);
 	nng_mtx_lock(mtx);
 	while (retrieved == NULL)
 		nng_cv_wait(cv);
@@ -340,6 +360,8 @@ test_retrieve(void **state)
 	fc.max_results = 10;
 	fc.max_message_bytes = 1 << 20;
 	fc.lim = hie_xml_default_limits;
+	fc.ttl_s = 300;
+	fc.clock_skew_s = 60;
 	assert_int_equal(xca_fanout_new(&fc, &fo), HIE_OK);
 	free(dirp.v);
 	nng_msleep(300);
@@ -358,7 +380,7 @@ test_retrieve(void **state)
 
 	memset(&ref, 0, sizeof(ref));
 	strcpy(ref.home, "urn:oid:7.7.7");
-	assert_int_equal(xca_fanout_retrieve(fo, &ref, "t", on_retrieved, NULL), HIE_ENOTFOUND);
+	assert_int_equal(xca_fanout_retrieve(fo, &ref, &claims, "t", on_retrieved, NULL), HIE_ENOTFOUND);
 	xca_fanout_release(fo);
 	peer_stop(&p);
 }
@@ -372,6 +394,7 @@ test_faulty_peers(void **state)
 		{ .name = "garbage", .community = "urn:oid:1.2.3.4", .mode = GARBAGE },
 		{ .name = "liar", .community = "urn:oid:1.2.3.5", .mode = WRONG_HOME },
 		{ .name = "rogue", .community = "urn:oid:1.2.3.6", .mode = ANSWER, .rogue = 1 },
+		{ .name = "unsigned", .community = "urn:oid:1.2.3.8", .mode = UNSIGNED },
 		{ .name = "down", .community = "urn:oid:1.2.3.7", .mode = ANSWER },
 	};
 	const size_t                  n = sizeof(peers) / sizeof(peers[0]);
@@ -404,6 +427,9 @@ test_faulty_peers(void **state)
 	assert_int_equal(pr->status, XCA_ERROR);
 	assert_non_null(strstr(pr->error, "not connected"));
 	assert_int_equal(peer_result(res, "down")->status, XCA_ERROR);
+	pr = peer_result(res, "unsigned");
+	assert_int_equal(pr->status, XCA_ERROR);
+	assert_non_null(strstr(pr->error, "response refused: message is not signed"));
 	/* Only the good peer's documents are in the result. */
 	assert_int_equal(res->docs.n, 2);
 	/* Bounded by the deadline: the hung peer did not hold the query

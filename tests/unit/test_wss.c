@@ -309,7 +309,7 @@ test_attacks(void **state)
 		hie_err     want;
 		const char *why;
 	} cases[] = {
-		{ "unsigned", bend_unsigned, HIE_ESIG, "not signed" },
+		{ "unsigned", bend_unsigned, HIE_EUNSIGNED, "not signed" },
 		{ "body text changed", bend_tamper_body, HIE_ESIG, "does not verify" },
 		{ "signed body moved, new body", bend_wrap_body, HIE_ESIG, "Body is not covered" },
 		{ "duplicate id", bend_duplicate_id, HIE_ESIG, "appears twice" },
@@ -321,7 +321,7 @@ test_attacks(void **state)
 		{ "wrong audience", bend_audience, HIE_EAUDIENCE, "audience" },
 		{ "rogue CA", bend_rogue, HIE_ECERT, "not trusted" },
 		{ "claims another community", bend_claims_other_community, HIE_ECERT, "claims community" },
-		{ "no assertion", bend_no_assertion, HIE_ESIG, "assertion is required" },
+		{ "no assertion", bend_no_assertion, HIE_EUNSIGNED, "assertion is required" },
 	};
 	struct wss_identity who;
 	char                why[256];
