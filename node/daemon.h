@@ -51,5 +51,6 @@ void    node_http_stop(struct node *n);
 /* Commands of the hie-node program besides running the daemon. */
 int node_cmd_init(int argc, char **argv);
 int node_cmd_import(int argc, char **argv);
+int node_cmd_soap(int argc, char **argv);
 
 #endif /* NODE_DAEMON_H */

@@ -9,13 +9,17 @@ static const char usage[] =
     "       hie-node --check -c FILE         validate a configuration\n"
     "       hie-node init DIR --name NAME --community urn:oid:... [--ca CA_DIR]\n"
     "                [--peer-port N] [--http-port N]\n"
-    "       hie-node import -c FILE doc.xml... | DIR\n";
+    "       hie-node import -c FILE doc.xml... | DIR\n"
+    "       hie-node soap sign -c FILE [--audience urn:oid:...] [--user NAME] [--no-assertion] IN.xml\n"
+    "       hie-node soap verify -c FILE [--response] IN.xml\n";
 
 int
 main(int argc, char **argv)
 {
 	if (argc >= 2 && strcmp(argv[1], "init") == 0)
 		return node_cmd_init(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "soap") == 0)
+		return node_cmd_soap(argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "import") == 0)
 		return node_cmd_import(argc - 1, argv + 1);
 	if (argc == 4 && strcmp(argv[1], "--check") == 0 && strcmp(argv[2], "-c") == 0) {
