@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "node/config.h"
+#include "node/x509.h"
 
 #define PATHLEN 4096
 
@@ -258,27 +259,6 @@ fail:
 	return e;
 }
 
-/* The community the CSR asks for: its SAN URI. */
-static int
-community_from_names(GENERAL_NAMES *gens, char *out, size_t cap)
-{
-	int found = 0;
-
-	for (int i = 0; gens != NULL && i < sk_GENERAL_NAME_num(gens); i++) {
-		GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
-		if (g->type == GEN_URI) {
-			const unsigned char *s = ASN1_STRING_get0_data(g->d.uniformResourceIdentifier);
-			int                  n = ASN1_STRING_length(g->d.uniformResourceIdentifier);
-			if (n > 0 && (size_t) n < cap) {
-				memcpy(out, s, (size_t) n);
-				out[n] = '\0';
-				found = 1;
-			}
-		}
-	}
-	return found;
-}
-
 static hie_err
 append_line(const char *path, const char *line)
 {
@@ -346,7 +326,7 @@ cert_csr_sign(const char *ca_dir, const char *csr_path, int days, const char *ce
 			gens = X509V3_EXT_d2i(ex);
 	}
 	if (!name_from_request(r, name, sizeof(name)) || !cert_name_ok(name) ||
-	    !community_from_names(gens, community, sizeof(community)) ||
+	    !hie_san_uri(gens, community, sizeof(community)) ||
 	    !node_is_urn_oid(community)) {
 		e = HIE_EINVAL;
 		goto fail;
@@ -494,15 +474,12 @@ fail:
 hie_err
 cert_community(const char *cert_path, char *out, size_t cap)
 {
-	X509          *c = load_cert(cert_path);
-	GENERAL_NAMES *gens;
-	int            ok;
+	X509 *c = load_cert(cert_path);
+	int   ok;
 
 	if (c == NULL)
 		return HIE_ENOTFOUND;
-	gens = X509_get_ext_d2i(c, NID_subject_alt_name, NULL, NULL);
-	ok = community_from_names(gens, out, cap);
-	GENERAL_NAMES_free(gens);
+	ok = hie_x509_community(c, out, cap);
 	X509_free(c);
 	return ok ? HIE_OK : HIE_ENOTFOUND;
 }
@@ -564,7 +541,7 @@ cert_verify(const char *ca_path, const char *crl_path, const char *cert_path,
 	}
 	if (community != NULL) {
 		GENERAL_NAMES *gens = X509_get_ext_d2i(c, NID_subject_alt_name, NULL, NULL);
-		int            ok = community_from_names(gens, have, sizeof(have));
+		int            ok = hie_san_uri(gens, have, sizeof(have));
 		GENERAL_NAMES_free(gens);
 		if (!ok || strcmp(have, community) != 0) {
 			snprintf(why, whycap, "certificate belongs to community %s, not %s",

@@ -13,6 +13,7 @@
 #include <xmlsec/xmltree.h>
 
 #include "node/dsig.h"
+#include "node/x509.h"
 
 #define BST_VALUETYPE "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-x509-token-profile-1.0#X509v3"
 #define BST_ENCODING "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-security-1.0#Base64Binary"
@@ -91,28 +92,6 @@ pem_cert(const char *pem)
 	X509 *c = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
 	BIO_free(b);
 	return c;
-}
-
-static int
-cert_community(X509 *c, char *out, size_t cap)
-{
-	GENERAL_NAMES *gens = X509_get_ext_d2i(c, NID_subject_alt_name, NULL, NULL);
-	int            found = 0;
-
-	for (int i = 0; gens != NULL && i < sk_GENERAL_NAME_num(gens) && !found; i++) {
-		GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
-		if (g->type == GEN_URI) {
-			const unsigned char *s = ASN1_STRING_get0_data(g->d.uniformResourceIdentifier);
-			int                  n = ASN1_STRING_length(g->d.uniformResourceIdentifier);
-			if (n > 0 && (size_t) n < cap) {
-				memcpy(out, s, (size_t) n);
-				out[n] = '\0';
-				found = 1;
-			}
-		}
-	}
-	GENERAL_NAMES_free(gens);
-	return found;
 }
 
 hie_err
@@ -522,7 +501,7 @@ wss_verify(wss_verifier *v, const struct soap_msg *m, int require_assertion, con
 		goto done;
 	if ((e = token_cert(v, sec, &cert, why, whycap)) != HIE_OK)
 		goto done;
-	if (!cert_community(cert, who->community, sizeof(who->community)))
+	if (!hie_x509_community(cert, who->community, sizeof(who->community)))
 		FAIL(HIE_ECERT, "signing certificate names no community");
 	X509_NAME_oneline(X509_get_subject_name(cert), who->subject, sizeof(who->subject));
 	if (expected_community != NULL && strcmp(who->community, expected_community) != 0)
