@@ -540,9 +540,7 @@ cert_verify(const char *ca_path, const char *crl_path, const char *cert_path,
 		goto done;
 	}
 	if (community != NULL) {
-		GENERAL_NAMES *gens = X509_get_ext_d2i(c, NID_subject_alt_name, NULL, NULL);
-		int            ok = hie_san_uri(gens, have, sizeof(have));
-		GENERAL_NAMES_free(gens);
+		int ok = hie_x509_community(c, have, sizeof(have));
 		if (!ok || strcmp(have, community) != 0) {
 			snprintf(why, whycap, "certificate belongs to community %s, not %s",
 			    ok ? have : "(none)", community);
