@@ -132,6 +132,42 @@ security_open(struct node *n)
 	return HIE_OK;
 }
 
+void
+node_audit_inbound(struct node *n, const struct xca_outcome *out, const char *rid)
+{
+	struct audit_event ev = {
+		.event = out->security ? "security-alert" : out->transaction,
+		.role = "responder",
+		.outcome = strcmp(out->status, "ok") == 0 ? AUDIT_SUCCESS
+		           : strcmp(out->status, "error") == 0 ? AUDIT_MINOR_FAILURE
+		                                               : AUDIT_SERIOUS_FAILURE,
+		.rid = rid,
+		.source = out->community,
+		.user = out->claims.subject_id,
+		.role_code = out->claims.subject_role,
+		.purpose = out->claims.purpose_of_use,
+		.patient = out->patient,
+		.detail = out->documents[0] != '\0' ? out->documents : out->detail,
+	};
+	char detail[400];
+
+	if (out->security) {
+		snprintf(detail, sizeof(detail), "%s refused: %s", out->transaction, out->detail);
+		ev.detail = detail;
+	}
+	if (audit_record(n->audit, &ev) != HIE_OK)
+		hie_log(HIE_LOG_ERR, "audit", "HIE-AUDIT-FULL", rid, "audit record for %s not queued", out->transaction);
+}
+
+static void
+node_event(struct node *n, const char *event, const char *detail)
+{
+	struct audit_event ev = { .event = event, .role = "node", .outcome = AUDIT_SUCCESS, .source = n->cfg.community,
+		.detail = detail };
+	if (n->audit != NULL)
+		audit_record(n->audit, &ev);
+}
+
 static void
 shutdown_node(struct node *n)
 {
@@ -144,6 +180,8 @@ shutdown_node(struct node *n)
 		n->fanout = NULL;
 		nng_mtx_free(n->mtx);
 	}
+	node_event(n, "node-stop", n->cfg.name);
+	audit_close(n->audit); /* flushes: the stop record is written */
 	wss_signer_free(n->signer);
 	wss_verifier_free(n->verifier);
 	hie_replay_close(n->replay);
@@ -185,6 +223,10 @@ node_run(const char *config_path)
 		fprintf(stderr, "hie-node: registry: %s\n", hie_strerror(e));
 		goto fail;
 	}
+	if ((e = audit_open(n.env, &n.audit)) != HIE_OK) {
+		fprintf(stderr, "hie-node: audit log: %s\n", hie_strerror(e));
+		goto fail;
+	}
 	n.responder.home = n.cfg.community;
 	n.responder.repository_id = n.cfg.repository_id;
 	n.responder.reg = n.reg;
@@ -214,6 +256,7 @@ node_run(const char *config_path)
 		    e == HIE_EBUSY ? "address already in use" : hie_strerror(e));
 		goto fail;
 	}
+	node_event(&n, "node-start", n.cfg.name);
 	hie_log(HIE_LOG_INFO, "node", "HIE-NODE-START", NULL, "node=%s community=%s peer=%s http=%s", n.cfg.name,
 	    n.cfg.community, n.cfg.listen_peer, n.cfg.listen_http);
 

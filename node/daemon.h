@@ -11,6 +11,7 @@
 #include <nng/supplemental/util/platform.h>
 #include <stdatomic.h>
 
+#include "node/audit.h"
 #include "node/config.h"
 #include "node/hie.h"
 #include "node/tls.h"
@@ -26,6 +27,7 @@ struct node {
 	hie_replay              *replay;   /* inbound message/assertion ids */
 	wss_signer              *signer;   /* signs our responses */
 	wss_verifier            *verifier; /* checks inbound requests */
+	audit_log               *audit;
 	struct node_tls_material tls;
 	nng_mtx                 *mtx;    /* guards fanout */
 	xca_fanout              *fanout; /* swapped on SIGHUP */
@@ -40,6 +42,9 @@ int node_run(const char *config_path);
 /* The current fan-out with a reference the caller releases. */
 xca_fanout *node_fanout_get(struct node *n);
 
+/* One audit record for an inbound transaction as xca_respond saw it. */
+void node_audit_inbound(struct node *n, const struct xca_outcome *out, const char *rid);
+
 /* Peer link: REP over mutual TLS, answering with xca_respond. */
 hie_err node_peerlink_start(struct node *n);
 void    node_peerlink_stop(struct node *n);
@@ -52,5 +57,6 @@ void    node_http_stop(struct node *n);
 int node_cmd_init(int argc, char **argv);
 int node_cmd_import(int argc, char **argv);
 int node_cmd_soap(int argc, char **argv);
+int node_cmd_audit(int argc, char **argv);
 
 #endif /* NODE_DAEMON_H */

@@ -227,10 +227,25 @@ request_claims(const struct node *n, nng_http_req *req, struct wss_claims *c, ch
 }
 
 struct api_call {
-	nng_aio *aio;
-	int64_t  t0;
-	char     rid[33];
+	struct node      *n;
+	nng_aio          *aio;
+	int64_t           t0;
+	char              rid[33];
+	struct wss_claims claims;
 };
+
+/* The initiating side's audit record: who asked, about whom, which peers
+ * answered. */
+static void
+audit_outbound(struct node *n, const char *event, const char *rid, const struct wss_claims *c, const char *patient,
+    enum audit_outcome outcome, const char *detail)
+{
+	struct audit_event ev = { .event = event, .role = "initiator", .outcome = outcome, .rid = rid,
+		.source = n->cfg.community, .user = c->subject_id, .role_code = c->subject_role, .purpose = c->purpose_of_use,
+		.patient = patient, .detail = detail };
+	if (audit_record(n->audit, &ev) != HIE_OK)
+		hie_log(HIE_LOG_ERR, "audit", "HIE-AUDIT-FULL", rid, "audit record for %s not queued", event);
+}
 
 static void
 api_done(struct xca_result *res, void *arg)
@@ -250,6 +265,12 @@ api_done(struct xca_result *res, void *arg)
 		reply_json_error(ac->aio, 500, "result too large");
 	}
 	hie_buf_free(&b);
+	{
+		char detail[300];
+		snprintf(detail, sizeof(detail), "peers=%zu ok=%zu documents=%zu", res->npeers, ok, res->docs.n);
+		audit_outbound(ac->n, "ITI-38", ac->rid, &ac->claims, res->patient,
+		    ok == res->npeers ? AUDIT_SUCCESS : ok > 0 ? AUDIT_MINOR_FAILURE : AUDIT_SERIOUS_FAILURE, detail);
+	}
 	node_metrics_request("api-query", "ok", hie_now_ms() - ac->t0);
 	hie_log(HIE_LOG_INFO, "http", "HIE-API-QUERY", ac->rid, "peers=%zu ok=%zu documents=%zu ms=%lld",
 	    res->npeers, ok, res->docs.n, (long long) res->ms);
@@ -295,6 +316,8 @@ h_patients(nng_aio *aio)
 		nng_aio_finish(aio, NNG_ENOMEM);
 		return;
 	}
+	ac->n = n;
+	ac->claims = claims;
 	ac->aio = aio;
 	ac->t0 = hie_now_ms();
 	hie_request_id(ac->rid);
@@ -311,9 +334,11 @@ h_patients(nng_aio *aio)
 /* ---- /api/documents/{home}/{repository}/{uniqueId} ---- */
 
 struct doc_call {
-	nng_aio *aio;
-	int64_t  t0;
-	char     rid[33];
+	struct node      *n;
+	nng_aio          *aio;
+	int64_t           t0;
+	char              rid[33];
+	struct wss_claims claims;
 };
 
 static void
@@ -337,6 +362,8 @@ doc_done(struct xca_retrieved *r, void *arg)
 		reply_document(dc->aio, r->mime, r->doc, r->len);
 	else
 		reply_json_error(dc->aio, strstr(r->peer.error, "XDSDocumentUniqueIdError") ? 404 : 502, r->peer.error);
+	audit_outbound(dc->n, "ITI-39", dc->rid, &dc->claims, NULL,
+	    r->peer.status == XCA_OK ? AUDIT_SUCCESS : AUDIT_SERIOUS_FAILURE, r->ref.unique_id);
 	node_metrics_request("api-retrieve", xca_status_name(r->peer.status), hie_now_ms() - dc->t0);
 	hie_log(HIE_LOG_INFO, "http", "HIE-API-RETRIEVE", dc->rid, "peer=%s status=%s bytes=%zu ms=%lld", r->peer.name,
 	    xca_status_name(r->peer.status), r->len, (long long) (hie_now_ms() - dc->t0));
@@ -397,6 +424,8 @@ h_documents(nng_aio *aio)
 		nng_aio_finish(aio, NNG_ENOMEM);
 		return;
 	}
+	dc->n = n;
+	dc->claims = claims;
 	dc->aio = aio;
 	dc->t0 = hie_now_ms();
 	hie_request_id(dc->rid);
@@ -430,6 +459,7 @@ h_soap(nng_aio *aio)
 		nng_aio_finish(aio, NNG_ENOMEM);
 		return;
 	}
+	node_audit_inbound(n, &out, rid);
 	node_metrics_request(out.transaction, out.status, hie_now_ms() - t0);
 	hie_log(strcmp(out.status, "ok") == 0 ? HIE_LOG_INFO : HIE_LOG_WARN, "http", "HIE-SOAP-REQ", rid,
 	    "transaction=%s status=%s requester=\"%s\"%s%s", out.transaction, out.status, out.requester,

@@ -11,13 +11,16 @@ static const char usage[] =
     "                [--peer-port N] [--http-port N]\n"
     "       hie-node import -c FILE doc.xml... | DIR\n"
     "       hie-node soap sign -c FILE [--audience urn:oid:...] [--user NAME] [--no-assertion] IN.xml\n"
-    "       hie-node soap verify -c FILE [--response] IN.xml\n";
+    "       hie-node soap verify -c FILE [--response] IN.xml\n"
+    "       hie-node audit verify -c FILE | audit list -c FILE [-n LAST]\n";
 
 int
 main(int argc, char **argv)
 {
 	if (argc >= 2 && strcmp(argv[1], "init") == 0)
 		return node_cmd_init(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "audit") == 0)
+		return node_cmd_audit(argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "soap") == 0)
 		return node_cmd_soap(argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "import") == 0)

@@ -46,6 +46,7 @@ answer(struct worker *w, nng_msg *req)
 		free(resp);
 	}
 	nng_msg_free(req);
+	node_audit_inbound(w->n, &out, rid);
 	node_metrics_request(out.transaction, out.status, hie_now_ms() - t0);
 	hie_log(strcmp(out.status, "ok") == 0 ? HIE_LOG_INFO : HIE_LOG_WARN, "peerlink", "HIE-PEER-REQ", rid,
 	    "transaction=%s status=%s ms=%lld requester=\"%s\"%s%s", out.transaction, out.status,

@@ -118,6 +118,19 @@ head -c 300000 /dev/urandom > "$FED/garbage.bin"
 curl -s -o /dev/null --data-binary @"$FED/garbage.bin" "http://$(fed_http hospital-b)/xca/iti38"
 check "garbage over HTTP: node still answers" curl -sf -o /dev/null "http://$(fed_http hospital-b)/health"
 
+# ---- the audit trail ----
+sleep 0.3 # the audit writer commits in the background
+out=$("$BIN/node/hie-node" audit verify -c "$FED/hospital-b/hie-node.ini")
+check "hospital-b's audit trail is intact while it runs" bash -c "echo '$out' | grep -q '^audit trail intact'"
+"$BIN/node/hie-node" audit list -c "$FED/hospital-b/hie-node.ini" > "$FED/audit-b.txt"
+check "audit: ITI-38 answered for Dr. Anna Lee, with purpose and patient" \
+  grep -q '"event":"ITI-38","role":"responder".*"user":"Dr. Anna Lee".*"purpose":"TREATMENT","patient":"DEMO-1001' "$FED/audit-b.txt"
+check "audit: the unsigned request is a security alert" grep -q '"event":"security-alert".*not signed' "$FED/audit-b.txt"
+check "audit: ITI-39 names the disclosed document" grep -q '"event":"ITI-39".*HB-DS-0002' "$FED/audit-b.txt"
+"$BIN/node/hie-node" audit list -c "$FED/clinic-a/hie-node.ini" > "$FED/audit-a.txt"
+check "audit: the initiating side records who asked about whom" \
+  grep -q '"event":"ITI-38","role":"initiator".*"user":"Dr. Anna Lee".*"patient":"DEMO-1001.*ok=2' "$FED/audit-a.txt"
+
 # ---- a stopped peer ----
 fed_stop hospital-c
 t0=$(date +%s%N)
@@ -178,6 +191,9 @@ check "occupied port: clear error, exit 1" test $rc = 1 -a -n "$(echo "$out" | g
 fed_stop clinic-a TERM; rc=$?
 check "SIGTERM: exit 0" test $rc = 0
 check "SIGTERM: shutdown logged" grep -q HIE-NODE-STOP "$FED/clinic-a.log"
+check "SIGTERM: node-stop is the last audit record, trail intact" \
+  bash -c "'$BIN/node/hie-node' audit list -c '$FED/clinic-a/hie-node.ini' -n 1 | grep -q '\"event\":\"node-stop\"' &&
+           '$BIN/node/hie-node' audit verify -c '$FED/clinic-a/hie-node.ini' >/dev/null"
 
 fed_stop_all
 echo "$pass passed, $fail failed"

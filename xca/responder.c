@@ -29,6 +29,7 @@ iti38(const struct xca_responder *r, const struct soap_msg *m, xmlNode *body, st
 		return reg_ebrim_error_build(body, "XDSStoredQueryParamNumber", why);
 	}
 	q.max_results = r->max_results;
+	hie_strlcpy(out->patient, q.patient_id, sizeof(out->patient));
 	e = reg_find_documents(r->reg, &q, &res);
 	if (e == HIE_ETOOBIG) {
 		snprintf(out->detail, sizeof(out->detail), "more than %zu entries match", r->max_results);
@@ -59,6 +60,9 @@ iti39(const struct xca_responder *r, const struct soap_msg *m, xmlNode *body, st
 		free(refs);
 		return HIE_EPROTO;
 	}
+	/* The audit record names the documents disclosed. */
+	for (size_t i = 0, k = 0; i < n && k + 1 < sizeof(out->documents); i++)
+		k += (size_t) snprintf(out->documents + k, sizeof(out->documents) - k, "%s%s", i ? " " : "", refs[i].unique_id);
 	e = reg_retrieve_response_build(body, r->reg, r->home, r->repository_id, refs, n, &found);
 	if (e == HIE_OK && found < n)
 		snprintf(out->detail, sizeof(out->detail), "%zu of %zu documents not found", n - found, n);
@@ -104,6 +108,11 @@ xca_respond(const struct xca_responder *r, const char *req, size_t len, const ch
 	out->status = "ok";
 	out->detail[0] = '\0';
 	out->requester[0] = '\0';
+	out->security = 0;
+	out->community[0] = '\0';
+	out->patient[0] = '\0';
+	out->documents[0] = '\0';
+	memset(&out->claims, 0, sizeof(out->claims));
 	if ((e = soap_parse(req, len, &r->lim, &m)) != HIE_OK) {
 		const char *sub = e == HIE_EXMLHOSTILE || e == HIE_ETOOBIG ? "s:HostileOrOversized" : NULL;
 		return fault("Sender", sub, hie_strerror(e), NULL, resp, rlen, out);
@@ -124,11 +133,15 @@ xca_respond(const struct xca_responder *r, const char *req, size_t len, const ch
 		struct wss_identity who;
 		char                why[256];
 		if ((e = wss_verify(r->verifier, &m, 1, NULL, &who, why, sizeof(why))) != HIE_OK) {
+			out->security = 1;
+			hie_strlcpy(out->community, who.community, sizeof(out->community));
 			e = fault("Sender", wss_fault_code(e), why, m.message_id, resp, rlen, out);
 			soap_msg_free(&m);
 			return e;
 		}
 		snprintf(out->requester, sizeof(out->requester), "%s %s", who.community, who.claims.subject_id);
+		hie_strlcpy(out->community, who.community, sizeof(out->community));
+		out->claims = who.claims;
 	}
 	if ((e = soap_envelope_new(transactions[i].response_action, NULL,
 	         m.message_id != NULL ? m.message_id : SOAP_WSA_ANONYMOUS, &doc, &body, NULL)) != HIE_OK) {

@@ -51,6 +51,11 @@ struct xca_outcome {
 	const char *status;      /* "ok", "fault", "error" */
 	char        detail[256]; /* why, when not ok; no patient data */
 	char        requester[300]; /* verified: community and person */
+	int         security;       /* 1: refused by WS-Security checks */
+	char        community[128]; /* verified requester: community, and */
+	struct wss_claims claims;   /* what its assertion says */
+	char        patient[256];   /* the patient asked about, if any (audit only) */
+	char        documents[512]; /* document ids asked for (ITI-39), space separated */
 };
 
 /*

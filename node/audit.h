@@ -1,0 +1,72 @@
+/*
+ * node/audit.h -- the audit trail: one record per transaction the node
+ * takes part in, per security refusal, and per start and stop, kept in
+ * LMDB as a hash chain so that a changed, removed or reordered record is
+ * found by audit_verify.
+ *
+ * Storage: named database "audit" in the node's environment; key = sequence
+ * number (8 bytes, big endian, from 1), value = SHA-256 of the previous
+ * record's value (32 bytes) followed by the record as one JSON object.
+ *
+ * Writes: audit_record only queues (bounded); one writer thread appends
+ * what is queued in one synced transaction (group commit), so auditing adds
+ * no fsync to a request's latency.  The price: a crash loses at most the
+ * records queued in the last few milliseconds.  A full queue is an error
+ * the caller sees (HIE_EBUSY), never a silent drop.
+ *
+ * Threading: audit_record is thread-safe; audit_close flushes and stops the
+ * writer and must not be called from an nng callback.
+ */
+#ifndef NODE_AUDIT_H
+#define NODE_AUDIT_H
+
+#include <lmdb.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "node/hie.h"
+
+/* DICOM PS3.15 / RFC 3881 EventOutcomeIndicator values. */
+enum audit_outcome {
+	AUDIT_SUCCESS = 0,
+	AUDIT_MINOR_FAILURE = 4,
+	AUDIT_SERIOUS_FAILURE = 8,
+	AUDIT_MAJOR_FAILURE = 12,
+};
+
+/* Every field may be NULL.  Strings are copied. */
+struct audit_event {
+	const char        *event;   /* "ITI-38", "ITI-39", "security-alert", "node-start"... */
+	const char        *role;    /* "responder", "initiator", "node" */
+	enum audit_outcome outcome;
+	const char        *rid;     /* request id (logs carry the same) */
+	const char        *source;  /* the other community (urn:oid:...) */
+	const char        *user;    /* the requester from the XUA assertion */
+	const char        *role_code;
+	const char        *purpose; /* purpose of use */
+	const char        *patient; /* CX */
+	const char        *detail;  /* document ids, reason of a refusal */
+};
+
+typedef struct audit_log audit_log;
+
+/* Opens the audit database in env and starts the writer. */
+hie_err audit_open(MDB_env *env, audit_log **out);
+/* Flushes what is queued, stops the writer, frees. */
+void    audit_close(audit_log *a);
+/* Queues one record. */
+hie_err audit_record(audit_log *a, const struct audit_event *ev);
+/* Records written and records refused (queue full) since open. */
+void    audit_counts(audit_log *a, uint64_t *written, uint64_t *refused);
+
+/*
+ * Walks the whole chain.  HIE_OK with *n records; otherwise HIE_EDB with
+ * *bad the sequence number of the first record that does not fit (changed,
+ * missing before it, or out of order) and the reason in why.
+ */
+hie_err audit_verify(MDB_env *env, uint64_t *n, uint64_t *bad, char *why, size_t whycap);
+
+/* Prints the last `last` records (0: all) as JSON lines. */
+hie_err audit_list(MDB_env *env, size_t last, FILE *out);
+
+#endif /* NODE_AUDIT_H */
