@@ -55,9 +55,10 @@ hie_err node_config_load(const char *path, struct node_config *cfg, FILE *err);
 /* XML limits taken from the config. */
 void node_config_xml_limits(const struct node_config *cfg, struct hie_xml_limits *lim);
 
-/* Writes a fully commented config for a new node (hie-node init). */
+/* Writes a fully commented config for a new node (hie-node init); crl is
+ * the CRL file name, or "" for none yet. */
 hie_err node_config_write_new(const char *path, const char *name,
-    const char *community, int peer_port, int http_port);
+    const char *community, int peer_port, int http_port, const char *crl);
 
 /* ---- peer directory ---- */
 struct node_peer {

@@ -35,8 +35,8 @@ static const char template[] =
     "key = node.key\n"
     "; The network CA; peers must present a certificate it signed.\n"
     "ca = ca.crt\n"
-    "; Optional CRL (PEM) from the network CA.\n"
-    "crl =\n"
+    "; CRL (PEM) from the network CA; re-read on SIGHUP.\n"
+    "crl = %s\n"
     "\n"
     "[peers]\n"
     "; Peer directory: one [section] per peer with community= and address=.\n"
@@ -64,13 +64,13 @@ static const char template[] =
 
 hie_err
 node_config_write_new(const char *path, const char *name, const char *community,
-    int peer_port, int http_port)
+    int peer_port, int http_port, const char *crl)
 {
 	hie_buf b;
 	hie_err e;
 
 	hie_buf_init(&b, 1 << 16);
-	e = hie_buf_printf(&b, template, name, community, peer_port, http_port);
+	e = hie_buf_printf(&b, template, name, community, peer_port, http_port, crl);
 	if (e == HIE_OK)
 		e = hie_write_file(path, b.data, b.len, 0644);
 	hie_buf_free(&b);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "node/daemon.h"
+#include "node/metrics.h"
 #include "node/store.h"
 
 static hie_log_level
@@ -67,6 +68,58 @@ make_fanout(struct node *n, const struct node_tls_material *tls, xca_fanout **ou
 	return e;
 }
 
+static void
+sec_release(struct node_sec *sec)
+{
+	if (sec == NULL || atomic_fetch_sub(&sec->refs, 1) != 1)
+		return;
+	wss_signer_free(sec->signer);
+	wss_verifier_free(sec->verifier);
+	free(sec);
+}
+
+/* Our signer and the verifier every inbound request passes before
+ * anything else reads it, from the given certificates. */
+static hie_err
+sec_new(struct node *n, const struct node_tls_material *tls, struct node_sec **out)
+{
+	struct wss_verifier_cfg vc;
+	struct node_sec        *sec;
+	hie_err                 e;
+
+	*out = NULL;
+	if ((sec = calloc(1, sizeof(*sec))) == NULL)
+		return HIE_ENOMEM;
+	atomic_init(&sec->refs, 1);
+	memset(&vc, 0, sizeof(vc));
+	vc.ca_pem = tls->ca;
+	vc.crl_pem = tls->crl;
+	vc.community = n->cfg.community;
+	vc.clock_skew_s = n->cfg.clock_skew_s;
+	vc.max_ttl_s = n->cfg.message_ttl_s * 2;
+	vc.replay = n->replay;
+	if ((e = wss_signer_new(tls->cert, tls->key, &sec->signer)) != HIE_OK ||
+	    (e = wss_verifier_new(&vc, &sec->verifier)) != HIE_OK) {
+		sec_release(sec);
+		return e;
+	}
+	*out = sec;
+	return HIE_OK;
+}
+
+static hie_err
+security_open(struct node *n)
+{
+	char    dir[NODE_PATH + 16];
+	hie_err e;
+
+	snprintf(dir, sizeof(dir), "%s/replay", n->cfg.data_dir);
+	if ((e = hie_replay_open(dir, (size_t) n->cfg.replay_max_entries, &n->replay)) != HIE_OK)
+		return e;
+	n->responder.ttl_s = n->cfg.message_ttl_s;
+	return sec_new(n, &n->tls, &n->sec);
+}
+
 /*
  * SIGHUP: re-read the certificate, key, CA, CRL and peer directory, and swap
  * in a new fan-out.  Queries in flight keep the old one (they hold a
@@ -77,58 +130,76 @@ static void
 reload(struct node *n)
 {
 	struct node_tls_material tls;
+	struct node_sec         *sec, *old_sec;
 	xca_fanout              *fo, *old;
 	hie_err                  e;
+	int                      cert_changed;
 
 	if ((e = node_tls_load(n->cfg.cert, n->cfg.key, n->cfg.ca, n->cfg.crl, &tls)) != HIE_OK) {
 		hie_log(HIE_LOG_ERR, "node", "HIE-NODE-RELOAD", NULL, "certificates: %s; keeping the old ones",
 		    hie_strerror(e));
 		return;
 	}
-	if ((e = make_fanout(n, &tls, &fo)) != HIE_OK) {
-		hie_log(HIE_LOG_ERR, "node", "HIE-NODE-RELOAD", NULL, "peer directory: %s; keeping the old one",
+	if ((e = sec_new(n, &tls, &sec)) != HIE_OK) {
+		hie_log(HIE_LOG_ERR, "node", "HIE-NODE-RELOAD", NULL, "certificates: %s; keeping the old ones",
 		    hie_strerror(e));
 		node_tls_free(&tls);
 		return;
 	}
+	if ((e = make_fanout(n, &tls, &fo)) != HIE_OK) {
+		hie_log(HIE_LOG_ERR, "node", "HIE-NODE-RELOAD", NULL, "peer directory: %s; keeping the old one",
+		    hie_strerror(e));
+		sec_release(sec);
+		node_tls_free(&tls);
+		return;
+	}
+	cert_changed = strcmp(tls.cert, n->tls.cert) != 0 || strcmp(tls.key, n->tls.key) != 0 ||
+	               strcmp(tls.ca, n->tls.ca) != 0 || (tls.crl == NULL) != (n->tls.crl == NULL) ||
+	               (tls.crl != NULL && strcmp(tls.crl, n->tls.crl) != 0);
 	nng_mtx_lock(n->mtx);
 	old = n->fanout;
 	n->fanout = fo;
+	old_sec = n->sec;
+	n->sec = sec;
 	nng_mtx_unlock(n->mtx);
+	/* Requests in flight finish with what they started with. */
 	xca_fanout_release(old);
-	/* The fan-out built its TLS configs from tls; nng copied what it needs. */
+	sec_release(old_sec);
 	node_tls_free(&n->tls);
 	n->tls = tls;
-	hie_log(HIE_LOG_INFO, "node", "HIE-NODE-RELOAD", NULL,
-	    "reloaded peer directory and client certificates (the listener keeps its certificate until restart)");
+	if (cert_changed && (e = node_peerlink_retls(n)) != HIE_OK)
+		hie_log(HIE_LOG_ERR, "node", "HIE-NODE-RELOAD", NULL, "peer listener: %s", hie_strerror(e));
+	hie_log(HIE_LOG_INFO, "node", "HIE-NODE-RELOAD", NULL, "reloaded peer directory%s",
+	    cert_changed ? ", certificates, CA and CRL" : " (certificates unchanged)");
 }
 
-/* The replay cache, our signer and the verifier every inbound request
- * passes before anything else reads it. */
-static hie_err
-security_open(struct node *n)
+hie_err
+node_respond(struct node *n, const char *via, const char *req, size_t len, char **resp, size_t *rlen,
+    struct xca_outcome *out)
 {
-	struct wss_verifier_cfg vc;
-	char                    dir[NODE_PATH + 16];
-	hie_err                 e;
+	struct xca_responder r;
+	struct node_sec     *sec;
+	char                 rid[33];
+	int64_t              t0 = hie_now_ms();
+	hie_err              e;
 
-	snprintf(dir, sizeof(dir), "%s/replay", n->cfg.data_dir);
-	if ((e = hie_replay_open(dir, (size_t) n->cfg.replay_max_entries, &n->replay)) != HIE_OK)
+	hie_request_id(rid);
+	nng_mtx_lock(n->mtx);
+	sec = n->sec;
+	atomic_fetch_add(&sec->refs, 1);
+	nng_mtx_unlock(n->mtx);
+	r = n->responder;
+	r.signer = sec->signer;
+	r.verifier = sec->verifier;
+	e = xca_respond(&r, req, len, rid, resp, rlen, out);
+	sec_release(sec);
+	if (e != HIE_OK)
 		return e;
-	if ((e = wss_signer_new(n->tls.cert, n->tls.key, &n->signer)) != HIE_OK)
-		return e;
-	memset(&vc, 0, sizeof(vc));
-	vc.ca_pem = n->tls.ca;
-	vc.crl_pem = n->tls.crl;
-	vc.community = n->cfg.community;
-	vc.clock_skew_s = n->cfg.clock_skew_s;
-	vc.max_ttl_s = n->cfg.message_ttl_s * 2;
-	vc.replay = n->replay;
-	if ((e = wss_verifier_new(&vc, &n->verifier)) != HIE_OK)
-		return e;
-	n->responder.verifier = n->verifier;
-	n->responder.signer = n->signer;
-	n->responder.ttl_s = n->cfg.message_ttl_s;
+	node_audit_inbound(n, out, rid);
+	node_metrics_request(out->transaction, out->status, hie_now_ms() - t0);
+	hie_log(strcmp(out->status, "ok") == 0 ? HIE_LOG_INFO : HIE_LOG_WARN, via, "HIE-SOAP-REQ", rid,
+	    "transaction=%s status=%s ms=%lld requester=\"%s\"%s%s", out->transaction, out->status,
+	    (long long) (hie_now_ms() - t0), out->requester, out->detail[0] ? " detail=" : "", out->detail);
 	return HIE_OK;
 }
 
@@ -182,8 +253,7 @@ shutdown_node(struct node *n)
 	}
 	node_event(n, "node-stop", n->cfg.name);
 	audit_close(n->audit); /* flushes: the stop record is written */
-	wss_signer_free(n->signer);
-	wss_verifier_free(n->verifier);
+	sec_release(n->sec);
 	hie_replay_close(n->replay);
 	reg_close(n->reg);
 	hie_store_close(n->env);

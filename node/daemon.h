@@ -18,6 +18,14 @@
 #include "registry/registry.h"
 #include "xca/xca.h"
 
+/* This node's signing key and inbound trust, swapped as a whole on SIGHUP;
+ * a request in progress holds a reference to the one it started with. */
+struct node_sec {
+	atomic_int    refs;
+	wss_signer   *signer;   /* signs our responses */
+	wss_verifier *verifier; /* checks inbound requests (CA, CRL, audience) */
+};
+
 struct node {
 	struct node_config       cfg;
 	struct hie_xml_limits    lim;
@@ -25,11 +33,10 @@ struct node {
 	reg                     *reg;
 	struct xca_responder     responder;
 	hie_replay              *replay;   /* inbound message/assertion ids */
-	wss_signer              *signer;   /* signs our responses */
-	wss_verifier            *verifier; /* checks inbound requests */
+	struct node_sec         *sec;      /* guarded by mtx */
 	audit_log               *audit;
 	struct node_tls_material tls;
-	nng_mtx                 *mtx;    /* guards fanout */
+	nng_mtx                 *mtx;    /* guards fanout and sec */
 	xca_fanout              *fanout; /* swapped on SIGHUP */
 	struct peerlink         *peerlink;
 	nng_http_server         *http;
@@ -42,11 +49,18 @@ int node_run(const char *config_path);
 /* The current fan-out with a reference the caller releases. */
 xca_fanout *node_fanout_get(struct node *n);
 
+/* Answers one inbound SOAP request (xca_respond with the current keys and
+ * trust), audits it, counts it and logs it.  *resp as for xca_respond. */
+hie_err node_respond(struct node *n, const char *via, const char *req, size_t len, char **resp, size_t *rlen,
+    struct xca_outcome *out);
+
 /* One audit record for an inbound transaction as xca_respond saw it. */
 void node_audit_inbound(struct node *n, const struct xca_outcome *out, const char *rid);
 
 /* Peer link: REP over mutual TLS, answering with xca_respond. */
 hie_err node_peerlink_start(struct node *n);
+/* Restarts the listener with the current certificate (SIGHUP). */
+hie_err node_peerlink_retls(struct node *n);
 void    node_peerlink_stop(struct node *n);
 
 /* HTTP: /health, /metrics, /api/patients/{id}/documents, POST /xca/iti38. */

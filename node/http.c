@@ -450,20 +450,12 @@ h_soap(nng_aio *aio)
 	void              *body;
 	size_t             len, rlen;
 	char              *resp;
-	char               rid[33];
-	int64_t            t0 = hie_now_ms();
 
-	hie_request_id(rid);
 	nng_http_req_get_data(req, &body, &len);
-	if (xca_respond(&n->responder, body, len, rid, &resp, &rlen, &out) != HIE_OK) {
+	if (node_respond(n, "http", body, len, &resp, &rlen, &out) != HIE_OK) {
 		nng_aio_finish(aio, NNG_ENOMEM);
 		return;
 	}
-	node_audit_inbound(n, &out, rid);
-	node_metrics_request(out.transaction, out.status, hie_now_ms() - t0);
-	hie_log(strcmp(out.status, "ok") == 0 ? HIE_LOG_INFO : HIE_LOG_WARN, "http", "HIE-SOAP-REQ", rid,
-	    "transaction=%s status=%s requester=\"%s\"%s%s", out.transaction, out.status, out.requester,
-	    out.detail[0] ? " detail=" : "", out.detail);
 	reply(aio, strcmp(out.status, "fault") == 0 ? 400 : 200, "application/soap+xml; charset=utf-8", resp, rlen);
 	free(resp);
 }

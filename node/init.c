@@ -47,7 +47,7 @@ node_cmd_init(int argc, char **argv)
 	};
 	const char *name = NULL, *community = NULL, *ca = NULL, *dir;
 	char        path[4096], key[4096], csr[4096], crt[4096], cacopy[4096], src[4096];
-	int         ch, peer_port = 7400, http_port = 7480;
+	int         ch, peer_port = 7400, http_port = 7480, with_crl = 0;
 	hie_err     e;
 
 	if (argc < 2 || argv[1][0] == '-') {
@@ -113,14 +113,23 @@ node_cmd_init(int argc, char **argv)
 		}
 		e = hie_write_file(cacopy, pem, len, 0644);
 		free(pem);
+		/* The CA's current CRL too, so revocations reach this node on
+		 * SIGHUP once the admin hands out a new crl.pem. */
+		snprintf(src, sizeof(src), "%s/crl.pem", ca);
+		if (e == HIE_OK && (e = hie_read_file(src, 1 << 20, &pem, &len)) == HIE_OK) {
+			snprintf(src, sizeof(src), "%s/crl.pem", dir);
+			e = hie_write_file(src, pem, len, 0644);
+			free(pem);
+			with_crl = 1;
+		}
 		if (e != HIE_OK) {
-			fprintf(stderr, "hie-node init: %s: %s\n", cacopy, hie_strerror(e));
+			fprintf(stderr, "hie-node init: copying the CA certificate and CRL: %s\n", hie_strerror(e));
 			return 1;
 		}
 	}
 	snprintf(src, sizeof(src), "%s/peers.ini", dir);
 	if ((e = hie_write_file(src, peers_template, sizeof(peers_template) - 1, 0644)) != HIE_OK ||
-	    (e = node_config_write_new(path, name, community, peer_port, http_port)) != HIE_OK) {
+	    (e = node_config_write_new(path, name, community, peer_port, http_port, with_crl ? "crl.pem" : "")) != HIE_OK) {
 		fprintf(stderr, "hie-node init: writing config: %s\n", hie_strerror(e));
 		return 1;
 	}

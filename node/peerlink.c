@@ -10,7 +10,6 @@
 #include <string.h>
 
 #include "node/daemon.h"
-#include "node/metrics.h"
 
 #define WORKERS 32
 
@@ -23,6 +22,7 @@ struct worker {
 
 struct peerlink {
 	nng_socket      sock;
+	nng_listener    listener;
 	nng_tls_config *tls;
 	struct worker   w[WORKERS];
 };
@@ -31,14 +31,11 @@ static void
 answer(struct worker *w, nng_msg *req)
 {
 	struct xca_outcome out;
-	char               rid[33];
 	char              *resp;
 	size_t             rlen;
-	int64_t            t0 = hie_now_ms();
 	nng_msg           *msg = NULL;
 
-	hie_request_id(rid);
-	if (xca_respond(&w->n->responder, nng_msg_body(req), nng_msg_len(req), rid, &resp, &rlen, &out) == HIE_OK) {
+	if (node_respond(w->n, "peerlink", nng_msg_body(req), nng_msg_len(req), &resp, &rlen, &out) == HIE_OK) {
 		if (nng_msg_alloc(&msg, 0) != 0 || nng_msg_append(msg, resp, rlen) != 0) {
 			nng_msg_free(msg);
 			msg = NULL;
@@ -46,11 +43,6 @@ answer(struct worker *w, nng_msg *req)
 		free(resp);
 	}
 	nng_msg_free(req);
-	node_audit_inbound(w->n, &out, rid);
-	node_metrics_request(out.transaction, out.status, hie_now_ms() - t0);
-	hie_log(strcmp(out.status, "ok") == 0 ? HIE_LOG_INFO : HIE_LOG_WARN, "peerlink", "HIE-PEER-REQ", rid,
-	    "transaction=%s status=%s ms=%lld requester=\"%s\"%s%s", out.transaction, out.status,
-	    (long long) (hie_now_ms() - t0), out.requester, out.detail[0] ? " detail=" : "", out.detail);
 	if (msg == NULL) {
 		/* Out of memory: no answer; the requester's deadline covers it. */
 		nng_ctx_recv(w->ctx, w->aio);
@@ -83,13 +75,57 @@ worker_cb(void *arg)
 	answer(w, nng_aio_get_msg(w->aio));
 }
 
+/* Starts the listener with a TLS config from the node's current
+ * certificates. */
+static hie_err
+listen_tls(struct node *n, struct peerlink *pl)
+{
+	nng_tls_config *tls;
+	hie_err         e;
+	int             rv;
+
+	if ((e = node_tls_config(&n->tls, NULL, &tls)) != HIE_OK)
+		return e;
+	if ((rv = nng_listener_create(&pl->listener, pl->sock, n->cfg.listen_peer)) != 0) {
+		nng_tls_config_free(tls);
+		return HIE_ECONFIG;
+	}
+	if (nng_listener_set_ptr(pl->listener, NNG_OPT_TLS_CONFIG, tls) != 0) {
+		nng_tls_config_free(tls);
+		return HIE_ETLS;
+	}
+	if ((rv = nng_listener_start(pl->listener, 0)) != 0) {
+		nng_tls_config_free(tls);
+		hie_log(HIE_LOG_ERR, "peerlink", "HIE-PEER-LISTEN", NULL, "%s: %s", n->cfg.listen_peer, nng_strerror(rv));
+		return rv == NNG_EADDRINUSE ? HIE_EBUSY : HIE_ENET;
+	}
+	if (pl->tls != NULL)
+		nng_tls_config_free(pl->tls);
+	pl->tls = tls;
+	return HIE_OK;
+}
+
+/*
+ * A listener's TLS config cannot change once it is started, so a new
+ * certificate means a new listener: the old one is closed (its established
+ * connections with it; peers reconnect within their reconnect interval,
+ * about a second) and a new one bound.  Requests already received are
+ * answered by the contexts, which belong to the socket, not the listener.
+ */
+hie_err
+node_peerlink_retls(struct node *n)
+{
+	struct peerlink *pl = n->peerlink;
+
+	nng_listener_close(pl->listener);
+	return listen_tls(n, pl);
+}
+
 hie_err
 node_peerlink_start(struct node *n)
 {
 	struct peerlink *pl;
-	nng_listener     l;
 	hie_err          e;
-	int              rv;
 
 	if ((pl = calloc(1, sizeof(*pl))) == NULL)
 		return HIE_ENOMEM;
@@ -97,16 +133,8 @@ node_peerlink_start(struct node *n)
 	if (nng_rep0_open(&pl->sock) != 0)
 		return HIE_ENOMEM;
 	nng_socket_set_size(pl->sock, NNG_OPT_RECVMAXSZ, (size_t) n->cfg.max_message_bytes);
-	if ((e = node_tls_config(&n->tls, NULL, &pl->tls)) != HIE_OK)
+	if ((e = listen_tls(n, pl)) != HIE_OK)
 		return e;
-	if ((rv = nng_listener_create(&l, pl->sock, n->cfg.listen_peer)) != 0)
-		return HIE_ECONFIG;
-	if (nng_listener_set_ptr(l, NNG_OPT_TLS_CONFIG, pl->tls) != 0)
-		return HIE_ETLS;
-	if ((rv = nng_listener_start(l, 0)) != 0) {
-		hie_log(HIE_LOG_ERR, "peerlink", "HIE-PEER-LISTEN", NULL, "%s: %s", n->cfg.listen_peer, nng_strerror(rv));
-		return rv == NNG_EADDRINUSE ? HIE_EBUSY : HIE_ENET;
-	}
 	for (int i = 0; i < WORKERS; i++) {
 		struct worker *w = &pl->w[i];
 		w->n = n;

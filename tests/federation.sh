@@ -183,6 +183,26 @@ check "after SIGHUP the query goes to the new directory's peers" \
   test "$(query | json "[p['name'] for p in j['peers']]")" = "['hospital-b']"
 check "SIGHUP is logged" grep -q HIE-NODE-RELOAD "$FED/clinic-a.log"
 
+# ---- certificate rotation and revocation, on SIGHUP ----
+cp "$FED/peers.ini" "$FED/clinic-a/peers.ini"; kill -HUP "$(cat "$FED/clinic-a.pid")"
+fed_wait_peers clinic-a 2
+mkdir -p "$FED/rotate"
+"$BIN/certs/hie-certs" request --name hospital-b --community urn:oid:1.3.6.1.4.1.21367.13.20.2000 --out "$FED/rotate" >/dev/null
+"$BIN/certs/hie-certs" sign --ca "$FED/ca" --csr "$FED/rotate/node.csr" --out "$FED/rotate/node.crt" >/dev/null
+cp "$FED/rotate/node.key" "$FED/hospital-b/node.key"; cp "$FED/rotate/node.crt" "$FED/hospital-b/node.crt"
+kill -HUP "$(cat "$FED/hospital-b.pid")"
+sleep 0.5; fed_wait_peers clinic-a 2
+check "after hospital-b rotates its certificate (SIGHUP) it still answers" \
+  test "$(query | peer_status hospital-b)" = ok
+check "the rotation is logged" grep -q 'HIE-NODE-RELOAD.*certificates, CA and CRL' "$FED/hospital-b.log"
+"$BIN/certs/hie-certs" revoke --ca "$FED/ca" --cert "$FED/clinic-a/node.crt" >/dev/null
+"$BIN/certs/hie-certs" crl --ca "$FED/ca" --out "$FED/hospital-b/crl.pem" >/dev/null
+kill -HUP "$(cat "$FED/hospital-b.pid")"
+sleep 1.5
+st=$(query | peer_status hospital-b)
+check "after clinic-a is revoked and hospital-b reloads its CRL, hospital-b refuses it ($st)" test "$st" != ok
+check "hospital-c, without the new CRL yet, still answers clinic-a" test "$(query | peer_status hospital-c)" = ok
+
 # ---- an occupied port ----
 out=$("$BIN/node/hie-node" -c "$FED/hospital-b/hie-node.ini" 2>&1); rc=$?
 check "occupied port: clear error, exit 1" test $rc = 1 -a -n "$(echo "$out" | grep 'address already in use')"

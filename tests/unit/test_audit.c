@@ -69,17 +69,19 @@ tamper(uint64_t seq, int del, uint64_t swap_with)
 	if (del) {
 		assert_int_equal(mdb_del(txn, dbi, &key, NULL), 0);
 	} else if (swap_with != 0) {
+		MDB_val a, b;
 		assert_int_equal(mdb_get(txn, dbi, &key, &val), 0);
 		assert_int_equal(mdb_get(txn, dbi, &key2, &val2), 0);
 		copy = malloc(val.mv_size);
 		memcpy(copy, val.mv_data, val.mv_size);
 		copy2 = malloc(val2.mv_size);
 		memcpy(copy2, val2.mv_data, val2.mv_size);
-		val.mv_data = copy2;
-		val.mv_size = val2.mv_size;
-		assert_int_equal(mdb_put(txn, dbi, &key, &val, 0), 0);
-		val2.mv_data = copy;
-		assert_int_equal(mdb_put(txn, dbi, &key2, &val2, 0), 0);
+		a.mv_data = copy2;
+		a.mv_size = val2.mv_size;
+		b.mv_data = copy;
+		b.mv_size = val.mv_size;
+		assert_int_equal(mdb_put(txn, dbi, &key, &a, 0), 0);
+		assert_int_equal(mdb_put(txn, dbi, &key2, &b, 0), 0);
 		free(copy);
 		free(copy2);
 	} else {

@@ -150,7 +150,7 @@ test_new_config_loads(void **state)
 
 	(void) state;
 	snprintf(path, sizeof(path), "%s/node/new.ini", dir);
-	assert_int_equal(node_config_write_new(path, "hospital-a", "urn:oid:1.2.3.4", 7401, 7481), HIE_OK);
+	assert_int_equal(node_config_write_new(path, "hospital-a", "urn:oid:1.2.3.4", 7401, 7481, ""), HIE_OK);
 	f = fmemopen(errs, sizeof(errs), "w");
 	assert_int_equal(node_config_load(path, &cfg, f), HIE_OK);
 	fclose(f);
