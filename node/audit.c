@@ -40,8 +40,8 @@ seq_of(const MDB_val *k)
 	return k->mv_size == 8 ? s : 0;
 }
 
-/* Appends the queued records in one synced transaction.  On failure the
- * records stay queued and the chain head is unchanged. */
+/* Appends the batch in one synced transaction.  On failure nothing is
+ * stored and the chain head is unchanged. */
 static int
 flush(audit_log *a, char **batch, size_t n)
 {
@@ -104,16 +104,36 @@ writer(void *arg)
 		}
 		pthread_mutex_unlock(&a->mtx);
 		rc = flush(a, batch, n);
-		if (rc != 0)
-			hie_log(HIE_LOG_ERR, "audit", "HIE-AUDIT-WRITE", NULL, "%zu records not written: %s", n, mdb_strerror(rc));
 		pthread_mutex_lock(&a->mtx);
-		if (rc == 0)
+		if (rc == 0) {
 			a->written += n;
-		else
-			a->refused += n;
-		for (size_t i = 0; i < n; i++)
-			free(batch[i]);
-		free(batch);
+			for (size_t i = 0; i < n; i++)
+				free(batch[i]);
+			free(batch);
+			continue;
+		}
+		/* Not written: the records go back in front of the queue and
+		 * the writer tries again after a pause; only what no longer
+		 * fits is lost, and counted. */
+		hie_log(HIE_LOG_ERR, "audit", "HIE-AUDIT-WRITE", NULL, "%zu records not written yet: %s", n, mdb_strerror(rc));
+		{
+			size_t keep = n + a->n <= QUEUE_MAX ? n : QUEUE_MAX - a->n;
+			for (size_t i = keep; i < n; i++)
+				free(batch[i]);
+			a->refused += n - keep;
+			memmove(a->queue + keep, a->queue, a->n * sizeof(char *));
+			memcpy(a->queue, batch, keep * sizeof(char *));
+			a->n += keep;
+			free(batch);
+		}
+		if (a->stopping)
+			break; /* closing: what could not be written is reported, not retried forever */
+		pthread_mutex_unlock(&a->mtx);
+		{
+			struct timespec ts = { 0, 200000000 };
+			nanosleep(&ts, NULL);
+		}
+		pthread_mutex_lock(&a->mtx);
 	}
 	pthread_mutex_unlock(&a->mtx);
 	return NULL;
@@ -169,6 +189,8 @@ audit_close(audit_log *a)
 	pthread_cond_signal(&a->cv);
 	pthread_mutex_unlock(&a->mtx);
 	pthread_join(a->writer, NULL);
+	if (a->n > 0)
+		hie_log(HIE_LOG_ERR, "audit", "HIE-AUDIT-LOST", NULL, "%zu audit records could not be written", a->n);
 	for (size_t i = 0; i < a->n; i++)
 		free(a->queue[i]);
 	free(a->queue);

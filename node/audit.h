@@ -12,7 +12,9 @@
  * what is queued in one synced transaction (group commit), so auditing adds
  * no fsync to a request's latency.  The price: a crash loses at most the
  * records queued in the last few milliseconds.  A full queue is an error
- * the caller sees (HIE_EBUSY), never a silent drop.
+ * the caller sees (HIE_EBUSY); a failed write (disk or map full) keeps the
+ * records queued and retries; what is lost is counted (audit_counts) and
+ * logged, never silent.
  *
  * Threading: audit_record is thread-safe; audit_close flushes and stops the
  * writer and must not be called from an nng callback.

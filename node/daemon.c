@@ -242,8 +242,12 @@ node_event(struct node *n, const char *event, const char *detail)
 static void
 shutdown_node(struct node *n)
 {
-	/* Order: stop taking new work (HTTP, peer link), let queries in
-	 * flight finish on their references, then close storage. */
+	/* Order: let clinician queries in flight finish (they end by their
+	 * deadline), stop taking new work (HTTP, peer link), then close the
+	 * audit trail and storage that the finished queries wrote to. */
+	for (int64_t until = hie_now_ms() + n->cfg.overall_deadline_ms + 1000;
+	     atomic_load(&n->inflight) > 0 && hie_now_ms() < until;)
+		nng_msleep(10);
 	node_http_stop(n);
 	node_peerlink_stop(n);
 	if (n->mtx != NULL) {

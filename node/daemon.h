@@ -40,6 +40,7 @@ struct node {
 	xca_fanout              *fanout; /* swapped on SIGHUP */
 	struct peerlink         *peerlink;
 	nng_http_server         *http;
+	atomic_int               inflight; /* API queries waiting on peers */
 	int64_t                  started_ms;
 };
 

@@ -156,7 +156,8 @@ query_params(const char *qs, struct reg_query *q, char *why, size_t whycap)
 			return 0;
 		}
 		if ((size_t) (eq - p) == 4 && strncmp(p, "type", 4) == 0) {
-			for (char *tok = strtok(val, ","); tok != NULL; tok = strtok(NULL, ",")) {
+			char *save = NULL;
+			for (char *tok = strtok_r(val, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
 				if (q->n_type_codes == REG_MAX_CODES || strlen(tok) >= sizeof(q->type_codes[0]) ||
 				    strspn(tok, "0123456789-") != strlen(tok)) {
 					snprintf(why, whycap, "type must be up to %d LOINC codes", REG_MAX_CODES);
@@ -275,6 +276,7 @@ api_done(struct xca_result *res, void *arg)
 	hie_log(HIE_LOG_INFO, "http", "HIE-API-QUERY", ac->rid, "peers=%zu ok=%zu documents=%zu ms=%lld",
 	    res->npeers, ok, res->docs.n, (long long) res->ms);
 	xca_result_free(res);
+	atomic_fetch_sub(&ac->n->inflight, 1);
 	free(ac);
 }
 
@@ -284,8 +286,7 @@ h_patients(nng_aio *aio)
 	struct node     *n = handler_node(aio);
 	nng_http_req    *req = nng_aio_get_input(aio, 0);
 	const char      *uri = nng_http_req_get_uri(req);
-	const char      *id = uri + strlen("/api/patients/");
-	const char      *slash = strchr(id, '/');
+	const char      *id, *slash;
 	const char      *qs;
 	struct reg_query q;
 	struct mpi_cx    cx;
@@ -295,6 +296,13 @@ h_patients(nng_aio *aio)
 	char             why[128];
 	hie_err          e;
 
+	/* The tree handler also matches "/api/patients" itself. */
+	if (strncmp(uri, "/api/patients/", 14) != 0) {
+		reply_json_error(aio, 404, "use /api/patients/{patient id}/documents");
+		return;
+	}
+	id = uri + 14;
+	slash = strchr(id, '/');
 	memset(&q, 0, sizeof(q));
 	q.approved_only = 1;
 	q.max_results = (size_t) n->cfg.max_results;
@@ -322,9 +330,11 @@ h_patients(nng_aio *aio)
 	ac->t0 = hie_now_ms();
 	hie_request_id(ac->rid);
 	fo = node_fanout_get(n);
+	atomic_fetch_add(&n->inflight, 1);
 	e = xca_fanout_query(fo, &q, &claims, ac->rid, api_done, ac);
 	xca_fanout_release(fo);
 	if (e != HIE_OK) {
+		atomic_fetch_sub(&n->inflight, 1);
 		free(ac);
 		reply_json_error(aio, 500, hie_strerror(e));
 	}
@@ -368,6 +378,7 @@ doc_done(struct xca_retrieved *r, void *arg)
 	hie_log(HIE_LOG_INFO, "http", "HIE-API-RETRIEVE", dc->rid, "peer=%s status=%s bytes=%zu ms=%lld", r->peer.name,
 	    xca_status_name(r->peer.status), r->len, (long long) (hie_now_ms() - dc->t0));
 	xca_retrieved_free(r);
+	atomic_fetch_sub(&dc->n->inflight, 1);
 	free(dc);
 }
 
@@ -398,7 +409,7 @@ h_documents(nng_aio *aio)
 	xca_fanout        *fo;
 	hie_err            e;
 
-	if (!doc_path(uri + strlen("/api/documents/"), &ref)) {
+	if (strncmp(uri, "/api/documents/", 15) != 0 || !doc_path(uri + 15, &ref)) {
 		reply_json_error(aio, 400, "use /api/documents/{urn:oid:home}/{repository OID}/{document uniqueId}");
 		return;
 	}
@@ -430,9 +441,11 @@ h_documents(nng_aio *aio)
 	dc->t0 = hie_now_ms();
 	hie_request_id(dc->rid);
 	fo = node_fanout_get(n);
+	atomic_fetch_add(&n->inflight, 1);
 	e = xca_fanout_retrieve(fo, &ref, &claims, dc->rid, doc_done, dc);
 	xca_fanout_release(fo);
 	if (e != HIE_OK) {
+		atomic_fetch_sub(&n->inflight, 1);
 		free(dc);
 		reply_json_error(aio, e == HIE_ENOTFOUND ? 404 : 500,
 		    e == HIE_ENOTFOUND ? "no peer of that community in the directory" : hie_strerror(e));

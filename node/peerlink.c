@@ -75,33 +75,23 @@ worker_cb(void *arg)
 	answer(w, nng_aio_get_msg(w->aio));
 }
 
-/* Starts the listener with a TLS config from the node's current
- * certificates. */
+/* Starts a listener on the peer address with tls (which it then holds). */
 static hie_err
-listen_tls(struct node *n, struct peerlink *pl)
+listen_with(struct node *n, struct peerlink *pl, nng_tls_config *tls)
 {
-	nng_tls_config *tls;
-	hie_err         e;
-	int             rv;
+	int rv;
 
-	if ((e = node_tls_config(&n->tls, NULL, &tls)) != HIE_OK)
-		return e;
-	if ((rv = nng_listener_create(&pl->listener, pl->sock, n->cfg.listen_peer)) != 0) {
-		nng_tls_config_free(tls);
+	if ((rv = nng_listener_create(&pl->listener, pl->sock, n->cfg.listen_peer)) != 0)
 		return HIE_ECONFIG;
-	}
 	if (nng_listener_set_ptr(pl->listener, NNG_OPT_TLS_CONFIG, tls) != 0) {
-		nng_tls_config_free(tls);
+		nng_listener_close(pl->listener);
 		return HIE_ETLS;
 	}
 	if ((rv = nng_listener_start(pl->listener, 0)) != 0) {
-		nng_tls_config_free(tls);
+		nng_listener_close(pl->listener);
 		hie_log(HIE_LOG_ERR, "peerlink", "HIE-PEER-LISTEN", NULL, "%s: %s", n->cfg.listen_peer, nng_strerror(rv));
 		return rv == NNG_EADDRINUSE ? HIE_EBUSY : HIE_ENET;
 	}
-	if (pl->tls != NULL)
-		nng_tls_config_free(pl->tls);
-	pl->tls = tls;
 	return HIE_OK;
 }
 
@@ -111,14 +101,27 @@ listen_tls(struct node *n, struct peerlink *pl)
  * connections with it; peers reconnect within their reconnect interval,
  * about a second) and a new one bound.  Requests already received are
  * answered by the contexts, which belong to the socket, not the listener.
+ * If the new one cannot start, the old configuration is put back.
  */
 hie_err
 node_peerlink_retls(struct node *n)
 {
 	struct peerlink *pl = n->peerlink;
+	nng_tls_config  *tls;
+	hie_err          e;
 
+	if ((e = node_tls_config(&n->tls, NULL, &tls)) != HIE_OK)
+		return e;
 	nng_listener_close(pl->listener);
-	return listen_tls(n, pl);
+	if ((e = listen_with(n, pl, tls)) != HIE_OK) {
+		nng_tls_config_free(tls);
+		if (listen_with(n, pl, pl->tls) != HIE_OK)
+			hie_log(HIE_LOG_ERR, "peerlink", "HIE-PEER-LISTEN", NULL, "peer listener down until the next SIGHUP");
+		return e;
+	}
+	nng_tls_config_free(pl->tls);
+	pl->tls = tls;
+	return HIE_OK;
 }
 
 hie_err
@@ -133,7 +136,9 @@ node_peerlink_start(struct node *n)
 	if (nng_rep0_open(&pl->sock) != 0)
 		return HIE_ENOMEM;
 	nng_socket_set_size(pl->sock, NNG_OPT_RECVMAXSZ, (size_t) n->cfg.max_message_bytes);
-	if ((e = listen_tls(n, pl)) != HIE_OK)
+	if ((e = node_tls_config(&n->tls, NULL, &pl->tls)) != HIE_OK)
+		return e;
+	if ((e = listen_with(n, pl, pl->tls)) != HIE_OK)
 		return e;
 	for (int i = 0; i < WORKERS; i++) {
 		struct worker *w = &pl->w[i];

@@ -489,7 +489,8 @@ reg_ebrim_query_build(xmlNode *parent, const struct reg_query *q, const char *ho
 	xmlNode    *req = xmlNewChild(parent, qn, BAD_CAST "AdhocQueryRequest", NULL);
 	xmlNs      *rim = ns_rim(req);
 	xmlNode    *opt, *aq;
-	char        pid[600], types[REG_MAX_CODES * 70 + 4];
+	/* Each code: ,'  code (< 64)  ^^2.16.840.1.113883.6.1' */
+	char        pid[600], types[REG_MAX_CODES * 100 + 4];
 	const char *v;
 
 	opt = xmlNewChild(req, qn, BAD_CAST "ResponseOption", NULL);
@@ -508,9 +509,11 @@ reg_ebrim_query_build(xmlNode *parent, const struct reg_query *q, const char *ho
 	if (q->n_type_codes > 0) {
 		size_t n = 0;
 		types[n++] = '(';
-		for (size_t i = 0; i < q->n_type_codes; i++)
+		for (size_t i = 0; i < q->n_type_codes && n < sizeof(types); i++)
 			n += (size_t) snprintf(types + n, sizeof(types) - n, "%s'%s^^2.16.840.1.113883.6.1'",
 			    i ? "," : "", q->type_codes[i]);
+		if (n + 2 > sizeof(types))
+			return HIE_ETOOBIG;
 		snprintf(types + n, sizeof(types) - n, ")");
 		v = types;
 		add_slot(aq, rim, "$XDSDocumentEntryTypeCode", &v, 1);

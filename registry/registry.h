@@ -156,11 +156,13 @@ hie_err reg_retrieve_request_parse(const xmlNode *req, struct reg_doc_ref *out, 
  * Appends an xdsb:RetrieveDocumentSetResponse answering refs[n] from the
  * local repository r, which is repository_id in community home (home NULL
  * for plain XDS).  Missing documents and foreign repositories are
- * RegistryErrors (PartialSuccess, or Failure when nothing is returned).
- * *found gets the number of documents returned.
+ * RegistryErrors (PartialSuccess, or Failure when nothing is returned); a
+ * document asked for twice is returned once; documents that would take
+ * the response past max_bytes (base64) are XDSRepositoryError "response
+ * size limit".  *found gets the number of documents returned.
  */
 hie_err reg_retrieve_response_build(xmlNode *parent, reg *r, const char *home,
-    const char *repository_id, const struct reg_doc_ref *refs, size_t n, size_t *found);
+    const char *repository_id, const struct reg_doc_ref *refs, size_t n, size_t max_bytes, size_t *found);
 
 /* The first DocumentResponse of a response: its ref, mime type and bytes
  * (*doc malloc'd, at most max bytes).  HIE_ENOTFOUND with the peer's error

@@ -105,7 +105,7 @@ add_error(xmlNode **list, xmlNode *resp, xmlNs *rs, const char *code, const char
 
 hie_err
 reg_retrieve_response_build(xmlNode *parent, reg *r, const char *home, const char *repository_id,
-    const struct reg_doc_ref *refs, size_t n, size_t *found)
+    const struct reg_doc_ref *refs, size_t n, size_t max_bytes, size_t *found)
 {
 	xmlNs   *ns = xmlNewNs(parent, BAD_CAST REG_NS_XDSB, BAD_CAST "xdsb");
 	xmlNode *resp = xmlNewChild(parent, ns, BAD_CAST "RetrieveDocumentSetResponse", NULL);
@@ -113,6 +113,7 @@ reg_retrieve_response_build(xmlNode *parent, reg *r, const char *home, const cha
 	xmlNode *status = xmlNewChild(resp, rs, BAD_CAST "RegistryResponse", NULL);
 	xmlNode *errors = NULL;
 	hie_err  e = HIE_OK;
+	size_t   total = 0;
 
 	*found = 0;
 	/* DocumentResponses follow the RegistryResponse; errors go inside it. */
@@ -122,7 +123,13 @@ reg_retrieve_response_build(xmlNode *parent, reg *r, const char *home, const cha
 		char                     *doc = NULL, *b64 = NULL;
 		size_t                    len, blen;
 		xmlNode                  *dr;
+		size_t                    j;
 
+		for (j = 0; j < i; j++)
+			if (strcmp(refs[j].unique_id, ref->unique_id) == 0 && strcmp(refs[j].repository_id, ref->repository_id) == 0)
+				break;
+		if (j < i)
+			continue; /* asked twice: returned once */
 		if (home != NULL && ref->home[0] != '\0' && strcmp(ref->home, home) != 0) {
 			add_error(&errors, status, rs, "XDSUnknownCommunity", "not this community", ref->home);
 			continue;
@@ -137,7 +144,13 @@ reg_retrieve_response_build(xmlNode *parent, reg *r, const char *home, const cha
 			e = HIE_OK;
 			continue;
 		}
+		if (e == HIE_OK && (len / 3 + 1) * 4 > max_bytes - total) {
+			add_error(&errors, status, rs, "XDSRepositoryError", "response size limit", ref->unique_id);
+			free(doc);
+			continue;
+		}
 		if (e == HIE_OK && (e = hie_base64_encode(doc, len, &b64, &blen)) == HIE_OK) {
+			total += blen;
 			dr = xmlNewChild(resp, ns, BAD_CAST "DocumentResponse", NULL);
 			add_ref(dr, ns, ref);
 			if (home != NULL && ref->home[0] == '\0')

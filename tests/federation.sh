@@ -114,6 +114,11 @@ code=$(curl -s -o "$FED/fault2.xml" -w '%{http_code}' -H 'Content-Type: applicat
 check "an unsigned ITI-38 is refused with a WS-Security fault, no documents" \
   test "$code" = 400 -a -n "$(grep 'wsse:InvalidSecurity' "$FED/fault2.xml")" -a -z "$(grep -i ExtrinsicObject "$FED/fault2.xml")"
 check "the refusal is logged with its reason" grep -q 'HIE-SOAP-REQ.*status=fault.*not signed' "$FED/hospital-b.log"
+long=$(printf '1%.0s' $(seq 63)); types=$(for i in $(seq 16); do printf 'type=%s&' "$long"; done)
+code=$(curl -s -o /dev/null -w '%{http_code}' "http://$(fed_http clinic-a)/api/patients/DEMO-1001%5E%5E%5E%261.3.6.1.4.1.21367.13.20.3000%26ISO/documents?${types%&}")
+check "16 maximal type codes: answered ($code), node up" test "$code" = 200
+code=$(curl -s -o /dev/null -w '%{http_code}' "http://$(fed_http clinic-a)/api/patients")
+check "the bare /api/patients path: 404" test "$code" = 404
 head -c 300000 /dev/urandom > "$FED/garbage.bin"
 curl -s -o /dev/null --data-binary @"$FED/garbage.bin" "http://$(fed_http hospital-b)/xca/iti38"
 check "garbage over HTTP: node still answers" curl -sf -o /dev/null "http://$(fed_http hospital-b)/health"

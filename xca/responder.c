@@ -63,7 +63,7 @@ iti39(const struct xca_responder *r, const struct soap_msg *m, xmlNode *body, st
 	/* The audit record names the documents disclosed. */
 	for (size_t i = 0, k = 0; i < n && k + 1 < sizeof(out->documents); i++)
 		k += (size_t) snprintf(out->documents + k, sizeof(out->documents) - k, "%s%s", i ? " " : "", refs[i].unique_id);
-	e = reg_retrieve_response_build(body, r->reg, r->home, r->repository_id, refs, n, &found);
+	e = reg_retrieve_response_build(body, r->reg, r->home, r->repository_id, refs, n, r->lim.max_bytes, &found);
 	if (e == HIE_OK && found < n)
 		snprintf(out->detail, sizeof(out->detail), "%zu of %zu documents not found", n - found, n);
 	free(refs);

@@ -205,6 +205,37 @@ test_iti39(void **state)
 }
 
 static void
+test_iti39_limits(void **state)
+{
+	struct reg_doc_ref twice[2] = {
+		{ HOME, "1.2.3.4.1", "2.25.299418744817305917185341891893493520418^HB-DS-0002" },
+		{ HOME, "1.2.3.4.1", "2.25.299418744817305917185341891893493520418^HB-DS-0002" },
+	};
+	struct soap_msg    m;
+	struct xca_outcome out;
+	char              *req;
+	size_t             len, n = 0;
+
+	(void) state;
+	/* The same document asked twice is returned once. */
+	req = retrieve_request(twice, 2, &len);
+	ask(req, len, &m, &out);
+	for (xmlNode *d = hie_xml_child(m.body, REG_NS_XDSB, "DocumentResponse"); d;
+	     d = hie_xml_next(d, REG_NS_XDSB, "DocumentResponse"))
+		n++;
+	assert_int_equal(n, 1);
+	soap_msg_free(&m);
+	/* A response may not grow past the message limit. */
+	resp.lim.max_bytes = len + 1000;
+	ask(req, len, &m, &out);
+	resp.lim = hie_xml_default_limits;
+	assert_null(hie_xml_child(m.body, REG_NS_XDSB, "DocumentResponse"));
+	assert_string_equal(hie_xml_attr(hie_xml_find(m.body, REG_NS_RS, "RegistryError"), "errorCode"), "XDSRepositoryError");
+	soap_msg_free(&m);
+	free(req);
+}
+
+static void
 test_iti39_bad_requests(void **state)
 {
 	struct reg_doc_ref *many = calloc(REG_MAX_RETRIEVE + 1, sizeof(*many));
@@ -261,6 +292,7 @@ main(void)
 		cmocka_unit_test(test_iti38),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_iti39),
+		cmocka_unit_test(test_iti39_limits),
 		cmocka_unit_test(test_iti39_bad_requests),
 		cmocka_unit_test(test_hostile),
 	};
