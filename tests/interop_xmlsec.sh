@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# tests/interop_xmlsec.sh BUILD_DIR -- signed SOAP against an independent
-# implementation, the xmlsec1 command-line tool:
+# tests/interop_xmlsec.sh BUILD_DIR -- signed SOAP against independent
+# implementations: the xmlsec1 command-line tool and python3-xmlsec (lxml),
+# see tests/interop/xmlsec_py.py:
 #   1. hie-node soap sign output verifies with xmlsec1 (message signature
 #      and the XUA assertion's own signature);
 #   2. a WS-Security message signed by xmlsec1 from a template verifies in
-#      hie-node soap verify; tampering with it is refused.
+#      hie-node soap verify; tampering with it is refused;
+#   3. the same both ways with python3-xmlsec.
 set -uo pipefail
 BIN=$(cd "$1" && pwd)
 command -v xmlsec1 >/dev/null || { echo "skipped: xmlsec1 CLI not installed"; exit 77; }
@@ -53,6 +55,20 @@ check "hie-node soap verify accepts xmlsec1's signature" \
 sed 's/answer/ANSWER/' "$T/theirs.xml" > "$T/theirs-bad.xml"
 check "hie-node refuses xmlsec1's message once tampered" \
   bash -c "'$BIN/node/hie-node' soap verify -c '$T/b/hie-node.ini' --response '$T/theirs-bad.xml' | grep -q '^refused: signature does not verify'"
+
+# ---- 3. python3-xmlsec, both ways ----
+PY=$(dirname "$0")/interop/xmlsec_py.py
+if /usr/bin/python3 -c 'import xmlsec, lxml' 2>/dev/null; then
+  check "hie-node's signatures verify in python3-xmlsec" /usr/bin/python3 "$PY" verify "$T/signed.xml" "$T/a/node.crt"
+  cat > "$T/resp.xml" <<'XML'
+<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:a="http://www.w3.org/2005/08/addressing"><s:Header><a:Action>urn:ihe:iti:2007:CrossGatewayQueryResponse</a:Action><a:MessageID>urn:uuid:5b5c1f7e-6d0c-4c39-9f0e-3f7a8d1e2b4c</a:MessageID><a:RelatesTo>urn:uuid:0b5c1f7e-6d0c-4c39-9f0e-3f7a8d1e2b4c</a:RelatesTo></s:Header><s:Body><x:R xmlns:x="urn:x">answer</x:R></s:Body></s:Envelope>
+XML
+  /usr/bin/python3 "$PY" sign "$T/resp.xml" "$T/a/node.key" "$T/a/node.crt" > "$T/py.xml"
+  check "python3-xmlsec's WS-Security signature verifies in hie-node" \
+    bash -c "'$BIN/node/hie-node' soap verify -c '$T/b/hie-node.ini' --response '$T/py.xml' | grep -q '^ok: signed by urn:oid:1.2.3.1'"
+else
+  echo "skip - python3-xmlsec not installed"
+fi
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
