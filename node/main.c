@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "certs/cert.h"
 #include "node/daemon.h"
 
 static const char usage[] =
@@ -14,6 +15,46 @@ static const char usage[] =
     "       hie-node soap verify -c FILE [--response] IN.xml\n"
     "       hie-node audit verify -c FILE | audit list -c FILE [-n LAST]\n";
 
+/*
+ * --check: the keys, and what a node needs to start and be trusted: its
+ * certificate chains to the network CA (and is not revoked), names our
+ * community, matches the private key, and the peer directory reads.
+ */
+static int
+check(const char *path)
+{
+	struct node_config       cfg;
+	struct node_tls_material tls;
+	struct node_peers        peers;
+	wss_signer              *s;
+	char                     why[512];
+	int                      bad = 0;
+
+	if (node_config_load(path, &cfg, stderr) != HIE_OK)
+		return 1;
+	hie_xml_init();
+	if (cert_verify(cfg.ca, cfg.crl, cfg.cert, cfg.community, why, sizeof(why)) != HIE_OK) {
+		fprintf(stderr, "%s: tls.cert: %s\n", path, why);
+		bad = 1;
+	}
+	if (node_tls_load(cfg.cert, cfg.key, cfg.ca, cfg.crl, &tls) == HIE_OK) {
+		if (wss_signer_new(tls.cert, tls.key, &s) != HIE_OK) {
+			fprintf(stderr, "%s: tls.key: does not belong to tls.cert\n", path);
+			bad = 1;
+		}
+		wss_signer_free(s);
+		node_tls_free(&tls);
+	}
+	if (node_peers_load(cfg.peers_file, cfg.community, &peers, stderr) != HIE_OK)
+		bad = 1;
+	else
+		node_peers_free(&peers);
+	if (bad)
+		return 1;
+	printf("configuration OK\n");
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -25,13 +66,8 @@ main(int argc, char **argv)
 		return node_cmd_soap(argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "import") == 0)
 		return node_cmd_import(argc - 1, argv + 1);
-	if (argc == 4 && strcmp(argv[1], "--check") == 0 && strcmp(argv[2], "-c") == 0) {
-		struct node_config cfg;
-		if (node_config_load(argv[3], &cfg, stderr) != HIE_OK)
-			return 1;
-		printf("configuration OK\n");
-		return 0;
-	}
+	if (argc == 4 && strcmp(argv[1], "--check") == 0 && strcmp(argv[2], "-c") == 0)
+		return check(argv[3]);
 	if (argc == 3 && strcmp(argv[1], "-c") == 0)
 		return node_run(argv[2]);
 	fputs(usage, stderr);

@@ -54,6 +54,14 @@ sed 's|^data_dir = .*|data_dir = /proc/hie-cannot-be-here|' "$FED/clinic-a/hie-n
 out=$("$BIN/node/hie-node" -c "$FED/clinic-a/nodata.ini" 2>&1); rc=$?
 check "an unusable data dir is named and the node does not start" \
   test $rc = 1 -a -n "$(echo "$out" | grep 'data_dir /proc/hie-cannot-be-here')"
+sed 's/^key = .*/key = other.key/' "$FED/clinic-a/hie-node.ini" > "$FED/clinic-a/wrongkey.ini"
+cp "$FED/hospital-b/node.key" "$FED/clinic-a/other.key"
+out=$("$BIN/node/hie-node" --check -c "$FED/clinic-a/wrongkey.ini" 2>&1); rc=$?
+check "--check finds a key that does not belong to the certificate" test $rc = 1 -a -n "$(echo "$out" | grep 'tls.key: does not belong')"
+sed 's|^ca = .*|ca = ../rogueca-check/ca.crt|' "$FED/clinic-a/hie-node.ini" > "$FED/clinic-a/wrongca.ini"
+"$BIN/certs/hie-certs" init-ca --ca "$FED/rogueca-check" >/dev/null
+out=$("$BIN/node/hie-node" --check -c "$FED/clinic-a/wrongca.ini" 2>&1); rc=$?
+check "--check explains a certificate the CA did not issue" test $rc = 1 -a -n "$(echo "$out" | grep 'tls.cert: not issued by the network CA')"
 out=$("$BIN/node/hie-node" init "$FED/clinic-a" --name clinic-a --community urn:oid:1.2.3 2>&1); rc=$?
 check "init refuses to overwrite a node" test $rc = 1 -a -n "$(echo "$out" | grep 'already exists')"
 out=$("$BIN/node/hie-node" init "$FED/x" --name 'bad name' --community urn:oid:1.2.3 2>&1); rc=$?
