@@ -2,6 +2,8 @@
 #include "node/wss.h"
 
 #include <openssl/bio.h>
+#include <openssl/sha.h>
+#include <pthread.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -44,12 +46,26 @@ struct wss_signer {
 	char      issuer[256];
 };
 
+/* Certificates that already passed the chain and CRL checks of this
+ * verifier, by SHA-256 of their DER: a peer signs every message with the
+ * same one, and decoding and verifying it again costs more than the
+ * signature itself.  The cache dies with the verifier, which SIGHUP
+ * replaces when the CA or CRL changes. */
+#define CERT_CACHE 32
+struct cert_cache_entry {
+	unsigned char fp[32];
+	X509         *cert; /* NULL: empty slot */
+};
+
 struct wss_verifier {
-	X509_STORE *store;
-	char        community[128];
-	int         skew;
-	int         max_ttl;
-	hie_replay *replay;
+	X509_STORE             *store;
+	char                    community[128];
+	int                     skew;
+	int                     max_ttl;
+	hie_replay             *replay;
+	pthread_mutex_t         mtx;
+	struct cert_cache_entry cache[CERT_CACHE];
+	unsigned                next; /* round-robin victim */
 };
 
 /* ---- time ---- */
@@ -302,6 +318,7 @@ wss_verifier_new(const struct wss_verifier_cfg *cfg, wss_verifier **out)
 	v->skew = cfg->clock_skew_s;
 	v->max_ttl = cfg->max_ttl_s;
 	v->replay = cfg->replay;
+	pthread_mutex_init(&v->mtx, NULL);
 	if ((v->store = X509_STORE_new()) == NULL || (ca = pem_cert(cfg->ca_pem)) == NULL) {
 		wss_verifier_free(v);
 		return HIE_ECERT;
@@ -330,6 +347,9 @@ wss_verifier_free(wss_verifier *v)
 {
 	if (v == NULL)
 		return;
+	for (int i = 0; i < CERT_CACHE; i++)
+		X509_free(v->cache[i].cert);
+	pthread_mutex_destroy(&v->mtx);
 	X509_STORE_free(v->store);
 	free(v);
 }
@@ -359,6 +379,40 @@ wss_fault_code(hie_err e)
 		goto done;                              \
 	} while (0)
 
+/* A cached, still valid certificate with this fingerprint (a new
+ * reference), or NULL. */
+static X509 *
+cache_get(wss_verifier *v, const unsigned char fp[32])
+{
+	X509 *c = NULL;
+
+	pthread_mutex_lock(&v->mtx);
+	for (int i = 0; i < CERT_CACHE; i++)
+		if (v->cache[i].cert != NULL && memcmp(v->cache[i].fp, fp, 32) == 0) {
+			if (X509_cmp_current_time(X509_get0_notAfter(v->cache[i].cert)) > 0) {
+				c = v->cache[i].cert;
+				X509_up_ref(c);
+			}
+			break;
+		}
+	pthread_mutex_unlock(&v->mtx);
+	return c;
+}
+
+static void
+cache_put(wss_verifier *v, const unsigned char fp[32], X509 *c)
+{
+	struct cert_cache_entry *e;
+
+	pthread_mutex_lock(&v->mtx);
+	e = &v->cache[v->next++ % CERT_CACHE];
+	X509_free(e->cert);
+	memcpy(e->fp, fp, 32);
+	X509_up_ref(c);
+	e->cert = c;
+	pthread_mutex_unlock(&v->mtx);
+}
+
 /* The certificate in the BinarySecurityToken, checked against the CA. */
 static hie_err
 token_cert(wss_verifier *v, xmlNode *sec, X509 **out, char *why, size_t whycap)
@@ -371,6 +425,7 @@ token_cert(wss_verifier *v, xmlNode *sec, X509 **out, char *why, size_t whycap)
 	const unsigned char *p;
 	X509                *c = NULL;
 	X509_STORE_CTX      *ctx = NULL;
+	unsigned char        fp[32];
 	hie_err              e = HIE_OK;
 
 	*out = NULL;
@@ -381,6 +436,9 @@ token_cert(wss_verifier *v, xmlNode *sec, X509 **out, char *why, size_t whycap)
 	text = xmlNodeGetContent(bst);
 	if (text == NULL || hie_base64_decode((char *) text, strlen((char *) text), 64 * 1024, &der, &len) != HIE_OK)
 		FAIL(HIE_ECERT, "security token is not base64");
+	SHA256((unsigned char *) der, len, fp);
+	if ((*out = cache_get(v, fp)) != NULL)
+		goto done;
 	p = (const unsigned char *) der;
 	if ((c = d2i_X509(NULL, &p, (long) len)) == NULL || p != (const unsigned char *) der + len)
 		FAIL(HIE_ECERT, "security token is not a DER certificate");
@@ -389,6 +447,7 @@ token_cert(wss_verifier *v, xmlNode *sec, X509 **out, char *why, size_t whycap)
 	if (X509_verify_cert(ctx) != 1)
 		FAIL(HIE_ECERT, "signing certificate not trusted: %s",
 		    X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));
+	cache_put(v, fp, c);
 	*out = c;
 	c = NULL;
 done:
