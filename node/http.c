@@ -158,12 +158,12 @@ query_params(const char *qs, struct reg_query *q, char *why, size_t whycap)
 		if ((size_t) (eq - p) == 4 && strncmp(p, "type", 4) == 0) {
 			char *save = NULL;
 			for (char *tok = strtok_r(val, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
-				if (q->n_type_codes == REG_MAX_CODES || strlen(tok) >= sizeof(q->type_codes[0]) ||
+				if (q->type_codes.n == REG_MAX_CODES || strlen(tok) >= sizeof(q->type_codes.v[0]) ||
 				    strspn(tok, "0123456789-") != strlen(tok)) {
 					snprintf(why, whycap, "type must be up to %d LOINC codes", REG_MAX_CODES);
 					return 0;
 				}
-				hie_strlcpy(q->type_codes[q->n_type_codes++], tok, sizeof(q->type_codes[0]));
+				hie_strlcpy(q->type_codes.v[q->type_codes.n++], tok, sizeof(q->type_codes.v[0]));
 			}
 		} else if ((size_t) (eq - p) == 5 && strncmp(p, "since", 5) == 0) {
 			if (strspn(val, "0123456789") != strlen(val) || strlen(val) < 4 || strlen(val) > 14) {

@@ -383,6 +383,61 @@ slot_values(const xmlNode *slot, char out[][64], int max)
 	return n;
 }
 
+/* The FindDocuments parameters, what each is, and where it goes.  Parsing
+ * and building both read this table. */
+enum pkind { P_PATIENT, P_STATUS, P_CODES, P_CONF, P_TIME, P_AUTHOR, P_UNSUPPORTED };
+#define Q(f) offsetof(struct reg_query, f)
+static const struct {
+	const char *name;
+	enum pkind  kind;
+	size_t      off;
+	const char *scheme; /* for building coded values */
+} params[] = {
+	{ "$XDSDocumentEntryPatientId", P_PATIENT, 0, NULL },
+	{ "$XDSDocumentEntryStatus", P_STATUS, 0, NULL },
+	{ "$XDSDocumentEntryTypeCode", P_CODES, Q(type_codes), "2.16.840.1.113883.6.1" },
+	{ "$XDSDocumentEntryClassCode", P_CODES, Q(class_codes), "2.16.840.1.113883.6.1" },
+	{ "$XDSDocumentEntryFormatCode", P_CODES, Q(format_codes), "1.3.6.1.4.1.19376.1.2.3" },
+	{ "$XDSDocumentEntryConfidentialityCode", P_CONF, Q(conf_codes), "2.16.840.1.113883.5.25" },
+	{ "$XDSDocumentEntryCreationTimeFrom", P_TIME, Q(creation_from), NULL },
+	{ "$XDSDocumentEntryCreationTimeTo", P_TIME, Q(creation_to), NULL },
+	{ "$XDSDocumentEntryServiceStartTimeFrom", P_TIME, Q(service_start_from), NULL },
+	{ "$XDSDocumentEntryServiceStartTimeTo", P_TIME, Q(service_start_to), NULL },
+	{ "$XDSDocumentEntryServiceStopTimeFrom", P_TIME, Q(service_stop_from), NULL },
+	{ "$XDSDocumentEntryServiceStopTimeTo", P_TIME, Q(service_stop_to), NULL },
+	{ "$XDSDocumentEntryAuthorPerson", P_AUTHOR, 0, NULL },
+	/* Not kept by this registry yet: refused rather than ignored, since
+	 * answering without a filter the requester asked for would disclose
+	 * more than asked. */
+	{ "$XDSDocumentEntryPracticeSettingCode", P_UNSUPPORTED, 0, NULL },
+	{ "$XDSDocumentEntryHealthcareFacilityTypeCode", P_UNSUPPORTED, 0, NULL },
+	{ "$XDSDocumentEntryEventCodeList", P_UNSUPPORTED, 0, NULL },
+	{ "$XDSDocumentEntryType", P_UNSUPPORTED, 0, NULL },
+};
+#undef Q
+#define NPARAMS (sizeof(params) / sizeof(params[0]))
+
+/* Code values arrive as code^^scheme; the registry compares codes. */
+static hie_err
+read_codes(const xmlNode *slot, struct reg_codes *c, const char *name, char *why, size_t whycap)
+{
+	char vals[REG_MAX_CODES][64];
+	int  n = slot_values(slot, vals, REG_MAX_CODES);
+
+	if (n <= 0) {
+		snprintf(why, whycap, "%s: bad value list or more than %d codes", name, REG_MAX_CODES);
+		return HIE_EINVAL;
+	}
+	c->n = 0;
+	for (int i = 0; i < n; i++) {
+		char *caret = strstr(vals[i], "^^");
+		if (caret != NULL)
+			*caret = '\0';
+		memcpy(c->v[c->n++], vals[i], sizeof(vals[i]));
+	}
+	return HIE_OK;
+}
+
 hie_err
 reg_ebrim_query_parse(const xmlNode *req, struct reg_query *q, char *why, size_t whycap)
 {
@@ -391,7 +446,9 @@ reg_ebrim_query_parse(const xmlNode *req, struct reg_query *q, char *why, size_t
 	char        vals[REG_MAX_CODES][64];
 	char        pid[1][256];
 	char        text[600];
-	int         n, have_pid = 0, have_status = 0;
+	unsigned    seen[NPARAMS] = { 0 };
+	int         n;
+	hie_err     e;
 
 	memset(q, 0, sizeof(*q));
 	q->approved_only = 1;
@@ -409,56 +466,82 @@ reg_ebrim_query_parse(const xmlNode *req, struct reg_query *q, char *why, size_t
 	}
 	for (xmlNode *s = hie_xml_child(aq, REG_NS_RIM, "Slot"); s; s = hie_xml_next(s, REG_NS_RIM, "Slot")) {
 		const char *name = hie_xml_attr(s, "name");
+		size_t      i;
+		char       *field;
+
 		if (name == NULL)
 			continue;
-		if (strcmp(name, "$XDSDocumentEntryPatientId") == 0) {
+		for (i = 0; i < NPARAMS; i++)
+			if (strcmp(name, params[i].name) == 0)
+				break;
+		if (i == NPARAMS || params[i].kind == P_UNSUPPORTED) {
+			snprintf(why, whycap, "parameter %.100s is not supported by this registry", name);
+			return HIE_EINVAL;
+		}
+		/* Only the confidentiality code may repeat (AND of groups). */
+		if (seen[i]++ && params[i].kind != P_CONF) {
+			snprintf(why, whycap, "%s given twice", name);
+			return HIE_EINVAL;
+		}
+		field = (char *) q + params[i].off;
+		switch (params[i].kind) {
+		case P_PATIENT: {
 			xmlNode *v = first_value(s);
-			if (have_pid || v == NULL || hie_xml_next(v, REG_NS_RIM, "Value") != NULL ||
+			if (v == NULL || hie_xml_next(v, REG_NS_RIM, "Value") != NULL ||
 			    hie_xml_text(v, text, sizeof(text)) != HIE_OK || text[0] == '(' ||
 			    sq_values(text, pid[0], sizeof(pid[0]), 1) != 1) {
 				snprintf(why, whycap, "$XDSDocumentEntryPatientId must be one quoted value");
 				return HIE_EINVAL;
 			}
 			hie_strlcpy(q->patient_id, pid[0], sizeof(q->patient_id));
-			have_pid = 1;
-		} else if (strcmp(name, "$XDSDocumentEntryStatus") == 0) {
+			break;
+		}
+		case P_STATUS:
 			if ((n = slot_values(s, vals, REG_MAX_CODES)) <= 0) {
 				snprintf(why, whycap, "$XDSDocumentEntryStatus: bad value list");
 				return HIE_EINVAL;
 			}
-			q->approved_only = 1;
-			for (int i = 0; i < n; i++)
-				if (strcmp(vals[i], STATUS_PREFIX "Approved") != 0)
+			for (int k = 0; k < n; k++)
+				if (strcmp(vals[k], STATUS_PREFIX "Approved") != 0)
 					q->approved_only = 0;
-			have_status = 1;
-		} else if (strcmp(name, "$XDSDocumentEntryTypeCode") == 0) {
-			if ((n = slot_values(s, vals, REG_MAX_CODES)) <= 0) {
-				snprintf(why, whycap, "$XDSDocumentEntryTypeCode: bad value list or more than %d codes",
-				    REG_MAX_CODES);
+			break;
+		case P_CODES:
+			if ((e = read_codes(s, (struct reg_codes *) field, name, why, whycap)) != HIE_OK)
+				return e;
+			break;
+		case P_CONF:
+			if (q->n_conf_groups == REG_MAX_AND) {
+				snprintf(why, whycap, "%s: more than %d groups", name, REG_MAX_AND);
 				return HIE_EINVAL;
 			}
-			for (int i = 0; i < n && q->n_type_codes < REG_MAX_CODES; i++) {
-				char *caret = strstr(vals[i], "^^");
-				if (caret != NULL)
-					*caret = '\0';
-				hie_strlcpy(q->type_codes[q->n_type_codes++], vals[i], sizeof(q->type_codes[0]));
-			}
-		} else if (strcmp(name, "$XDSDocumentEntryCreationTimeFrom") == 0 ||
-		           strcmp(name, "$XDSDocumentEntryCreationTimeTo") == 0) {
-			char *dst = strstr(name, "From") ? q->creation_from : q->creation_to;
-			if (hie_xml_text(first_value(s), text, sizeof(text)) != HIE_OK || strspn(text, "0123456789") != strlen(text) || strlen(text) < 4 || strlen(text) > 14) {
+			if ((e = read_codes(s, &q->conf_codes[q->n_conf_groups++], name, why, whycap)) != HIE_OK)
+				return e;
+			break;
+		case P_TIME:
+			if (hie_xml_text(first_value(s), text, sizeof(text)) != HIE_OK ||
+			    strspn(text, "0123456789") != strlen(text) || strlen(text) < 4 || strlen(text) > 14) {
 				snprintf(why, whycap, "%s must be a DTM", name);
 				return HIE_EINVAL;
 			}
-			hie_strlcpy(dst, text, 16);
-		} else {
-			/* Not silently ignored: answering without a filter the
-			 * requester asked for would disclose more than asked. */
-			snprintf(why, whycap, "parameter %s is not supported by this registry yet", name);
-			return HIE_EINVAL;
+			hie_strlcpy(field, text, 16);
+			break;
+		case P_AUTHOR: {
+			char authors[REG_MAX_AUTHORS][128];
+			for (xmlNode *v = first_value(s); v != NULL; v = hie_xml_next(v, REG_NS_RIM, "Value")) {
+				if (q->n_authors == REG_MAX_AUTHORS || hie_xml_text(v, text, sizeof(text)) != HIE_OK ||
+				    sq_values(text, authors[0], sizeof(authors[0]), 1) != 1) {
+					snprintf(why, whycap, "%s: up to %d quoted values", name, REG_MAX_AUTHORS);
+					return HIE_EINVAL;
+				}
+				memcpy(q->authors[q->n_authors++], authors[0], sizeof(authors[0]));
+			}
+			break;
+		}
+		case P_UNSUPPORTED:
+			break;
 		}
 	}
-	if (!have_pid || !have_status) {
+	if (!seen[0] || !seen[1]) {
 		snprintf(why, whycap, "FindDocuments requires $XDSDocumentEntryPatientId and $XDSDocumentEntryStatus");
 		return HIE_EINVAL;
 	}
@@ -482,6 +565,21 @@ quote_value(char *dst, size_t cap, const char *v)
 	dst[n] = '\0';
 }
 
+/* A code list as an ebRS value: ('c1^^scheme','c2^^scheme'). */
+static hie_err
+codes_value(const struct reg_codes *c, const char *scheme, char *out, size_t cap)
+{
+	size_t n = 0;
+
+	n += (size_t) snprintf(out, cap, "(");
+	for (size_t i = 0; i < c->n && n < cap; i++)
+		n += (size_t) snprintf(out + n, cap - n, "%s'%s^^%s'", i ? "," : "", c->v[i], scheme);
+	if (n + 2 > cap)
+		return HIE_ETOOBIG;
+	snprintf(out + n, cap - n, ")");
+	return HIE_OK;
+}
+
 hie_err
 reg_ebrim_query_build(xmlNode *parent, const struct reg_query *q, const char *home)
 {
@@ -489,9 +587,10 @@ reg_ebrim_query_build(xmlNode *parent, const struct reg_query *q, const char *ho
 	xmlNode    *req = xmlNewChild(parent, qn, BAD_CAST "AdhocQueryRequest", NULL);
 	xmlNs      *rim = ns_rim(req);
 	xmlNode    *opt, *aq;
-	/* Each code: ,'  code (< 64)  ^^2.16.840.1.113883.6.1' */
-	char        pid[600], types[REG_MAX_CODES * 100 + 4];
-	const char *v;
+	/* Each code: ,'  code (< 64)  ^^scheme (< 30)' */
+	char        val[REG_MAX_CODES * 100 + 4];
+	const char *v = val;
+	hie_err     e;
 
 	opt = xmlNewChild(req, qn, BAD_CAST "ResponseOption", NULL);
 	xmlNewProp(opt, BAD_CAST "returnType", BAD_CAST "LeafClass");
@@ -500,31 +599,52 @@ reg_ebrim_query_build(xmlNode *parent, const struct reg_query *q, const char *ho
 	xmlNewProp(aq, BAD_CAST "id", BAD_CAST REG_SQ_FIND_DOCUMENTS);
 	if (home != NULL && home[0] != '\0')
 		xmlNewProp(aq, BAD_CAST "home", BAD_CAST home);
-	quote_value(pid, sizeof(pid), q->patient_id);
-	v = pid;
-	add_slot(aq, rim, "$XDSDocumentEntryPatientId", &v, 1);
-	v = q->approved_only ? "('" STATUS_PREFIX "Approved')"
-	                     : "('" STATUS_PREFIX "Approved','" STATUS_PREFIX "Deprecated')";
-	add_slot(aq, rim, "$XDSDocumentEntryStatus", &v, 1);
-	if (q->n_type_codes > 0) {
-		size_t n = 0;
-		types[n++] = '(';
-		for (size_t i = 0; i < q->n_type_codes && n < sizeof(types); i++)
-			n += (size_t) snprintf(types + n, sizeof(types) - n, "%s'%s^^2.16.840.1.113883.6.1'",
-			    i ? "," : "", q->type_codes[i]);
-		if (n + 2 > sizeof(types))
-			return HIE_ETOOBIG;
-		snprintf(types + n, sizeof(types) - n, ")");
-		v = types;
-		add_slot(aq, rim, "$XDSDocumentEntryTypeCode", &v, 1);
-	}
-	if (q->creation_from[0] != '\0') {
-		v = q->creation_from;
-		add_slot(aq, rim, "$XDSDocumentEntryCreationTimeFrom", &v, 1);
-	}
-	if (q->creation_to[0] != '\0') {
-		v = q->creation_to;
-		add_slot(aq, rim, "$XDSDocumentEntryCreationTimeTo", &v, 1);
+	for (size_t i = 0; i < NPARAMS; i++) {
+		const char *field = (const char *) q + params[i].off;
+		switch (params[i].kind) {
+		case P_PATIENT:
+			quote_value(val, sizeof(val), q->patient_id);
+			add_slot(aq, rim, params[i].name, &v, 1);
+			break;
+		case P_STATUS:
+			v = q->approved_only ? "('" STATUS_PREFIX "Approved')"
+			                     : "('" STATUS_PREFIX "Approved','" STATUS_PREFIX "Deprecated')";
+			add_slot(aq, rim, params[i].name, &v, 1);
+			v = val;
+			break;
+		case P_CODES:
+			if (((const struct reg_codes *) field)->n == 0)
+				break;
+			if ((e = codes_value((const struct reg_codes *) field, params[i].scheme, val, sizeof(val))) != HIE_OK)
+				return e;
+			add_slot(aq, rim, params[i].name, &v, 1);
+			break;
+		case P_CONF:
+			for (size_t g = 0; g < q->n_conf_groups; g++) {
+				if ((e = codes_value(&q->conf_codes[g], params[i].scheme, val, sizeof(val))) != HIE_OK)
+					return e;
+				add_slot(aq, rim, params[i].name, &v, 1);
+			}
+			break;
+		case P_TIME:
+			if (field[0] != '\0') {
+				const char *t = field;
+				add_slot(aq, rim, params[i].name, &t, 1);
+			}
+			break;
+		case P_AUTHOR:
+			if (q->n_authors > 0) {
+				xmlNode *slot = add_slot(aq, rim, params[i].name, NULL, 0);
+				xmlNode *vl = hie_xml_child(slot, REG_NS_RIM, "ValueList");
+				for (size_t k = 0; k < q->n_authors; k++) {
+					quote_value(val, sizeof(val), q->authors[k]);
+					xmlNewTextChild(vl, rim, BAD_CAST "Value", BAD_CAST val);
+				}
+			}
+			break;
+		case P_UNSUPPORTED:
+			break;
+		}
 	}
 	return HIE_OK;
 }

@@ -59,16 +59,33 @@ struct reg_entry {
 	uint64_t size;
 };
 
-/* FindDocuments parameters this node answers (ITI TF-2a 3.18.4.1.2.3.7.1). */
+/* FindDocuments parameters this node answers (ITI TF-2a 3.18.4.1.2.3.7.1).
+ * Codes compare by code value; a list is OR; the confidentiality groups
+ * (one per Slot) are AND of ORs, as the profile says.  Times are DTM
+ * prefixes: "From" inclusive, "To" exclusive; an entry without the time
+ * does not match a range on it.  Authors are LIKE patterns (% and _). */
 #define REG_MAX_CODES 16
+#define REG_MAX_AND 4
+#define REG_MAX_AUTHORS 4
+struct reg_codes {
+	char   v[REG_MAX_CODES][64];
+	size_t n; /* 0: any */
+};
+
 struct reg_query {
-	char   patient_id[256];          /* required */
-	char   type_codes[REG_MAX_CODES][64]; /* OR; empty: any */
-	size_t n_type_codes;
-	char   creation_from[16];        /* inclusive, "" = open */
-	char   creation_to[16];          /* exclusive, "" = open */
-	int    approved_only;            /* status Approved (default 1) */
-	size_t max_results;              /* more matches: HIE_ETOOBIG */
+	char             patient_id[256];  /* required */
+	struct reg_codes type_codes;
+	struct reg_codes class_codes;
+	struct reg_codes format_codes;
+	struct reg_codes conf_codes[REG_MAX_AND];
+	size_t           n_conf_groups;
+	char             creation_from[16], creation_to[16];
+	char             service_start_from[16], service_start_to[16];
+	char             service_stop_from[16], service_stop_to[16];
+	char             authors[REG_MAX_AUTHORS][128];
+	size_t           n_authors;
+	int              approved_only;    /* status Approved (default 1) */
+	size_t           max_results;      /* more matches: HIE_ETOOBIG */
 };
 
 struct reg_result {

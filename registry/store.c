@@ -211,26 +211,74 @@ fail:
 }
 
 static int
+codes_match(const struct reg_codes *c, const char *code)
+{
+	if (c->n == 0)
+		return 1;
+	for (size_t i = 0; i < c->n; i++)
+		if (strcmp(c->v[i], code) == 0)
+			return 1;
+	return 0;
+}
+
+/* DTM values compare as strings once both are cut to the same precision
+ * (ITI TF-3 4.2.3.1.7: truncated values match the range). */
+static int
+time_in(const char *t, const char *from, const char *to)
+{
+	if (from[0] == '\0' && to[0] == '\0')
+		return 1;
+	if (t[0] == '\0')
+		return 0;
+	if (from[0] != '\0' && strncmp(t, from, strlen(from)) < 0)
+		return 0;
+	if (to[0] != '\0' && strncmp(t, to, strlen(to)) >= 0)
+		return 0;
+	return 1;
+}
+
+/* SQL LIKE as ebRS uses it: % any run, _ any one character. */
+static int
+like(const char *s, const char *p)
+{
+	for (; *p != '\0'; p++, s++) {
+		if (*p == '%') {
+			for (;; s++) {
+				if (like(s, p + 1))
+					return 1;
+				if (*s == '\0')
+					return 0;
+			}
+		}
+		if (*s == '\0' || (*p != '_' && *p != *s))
+			return 0;
+	}
+	return *s == '\0';
+}
+
+static int
 entry_matches(const struct reg_entry *e, const struct reg_query *q)
 {
 	if (q->approved_only && strcmp(e->status, "Approved") != 0)
 		return 0;
-	if (q->n_type_codes > 0) {
+	if (!codes_match(&q->type_codes, e->type_code) || !codes_match(&q->class_codes, e->class_code) ||
+	    !codes_match(&q->format_codes, e->format_code))
+		return 0;
+	for (size_t g = 0; g < q->n_conf_groups; g++)
+		if (!codes_match(&q->conf_codes[g], e->confidentiality))
+			return 0;
+	if (!time_in(e->creation_time, q->creation_from, q->creation_to) ||
+	    !time_in(e->service_start, q->service_start_from, q->service_start_to) ||
+	    !time_in(e->service_stop, q->service_stop_from, q->service_stop_to))
+		return 0;
+	if (q->n_authors > 0) {
 		size_t i;
-		for (i = 0; i < q->n_type_codes; i++)
-			if (strcmp(q->type_codes[i], e->type_code) == 0)
+		for (i = 0; i < q->n_authors; i++)
+			if (like(e->author, q->authors[i]))
 				break;
-		if (i == q->n_type_codes)
+		if (i == q->n_authors)
 			return 0;
 	}
-	/* DTM values compare as strings once both are cut to the same
-	 * precision (ITI TF-3 4.2.3.1.7: truncated values match the range). */
-	if (q->creation_from[0] != '\0' &&
-	    strncmp(e->creation_time, q->creation_from, strlen(q->creation_from)) < 0)
-		return 0;
-	if (q->creation_to[0] != '\0' &&
-	    strncmp(e->creation_time, q->creation_to, strlen(q->creation_to)) >= 0)
-		return 0;
 	return 1;
 }
 

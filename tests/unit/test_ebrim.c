@@ -42,18 +42,36 @@ test_query_roundtrip(void **state)
 	memset(&q, 0, sizeof(q));
 	strcpy(q.patient_id, "P'1^^^&1.2.3&ISO");
 	q.approved_only = 1;
-	strcpy(q.type_codes[0], "34133-9");
-	strcpy(q.type_codes[1], "18842-5");
-	q.n_type_codes = 2;
+	strcpy(q.type_codes.v[0], "34133-9");
+	strcpy(q.type_codes.v[1], "18842-5");
+	q.type_codes.n = 2;
 	strcpy(q.creation_from, "2026");
+	strcpy(q.class_codes.v[0], "18842-5");
+	q.class_codes.n = 1;
+	strcpy(q.conf_codes[0].v[0], "N");
+	strcpy(q.conf_codes[0].v[1], "R");
+	q.conf_codes[0].n = 2;
+	strcpy(q.conf_codes[1].v[0], "N");
+	q.conf_codes[1].n = 1;
+	q.n_conf_groups = 2;
+	strcpy(q.authors[0], "^O'Brien%");
+	q.n_authors = 1;
+	strcpy(q.service_stop_to, "20270101");
 	assert_int_equal(reg_ebrim_query_build(parent, &q, "urn:oid:1.2"), HIE_OK);
 	d = reparse(d);
 	assert_int_equal(reg_ebrim_query_parse(xmlDocGetRootElement(d)->children, &back, why, sizeof(why)), HIE_OK);
 	assert_string_equal(back.patient_id, "P'1^^^&1.2.3&ISO"); /* '' unquoted */
-	assert_int_equal(back.n_type_codes, 2);
-	assert_string_equal(back.type_codes[1], "18842-5");
+	assert_int_equal(back.type_codes.n, 2);
+	assert_string_equal(back.type_codes.v[1], "18842-5");
 	assert_string_equal(back.creation_from, "2026");
 	assert_true(back.approved_only);
+	assert_string_equal(back.class_codes.v[0], "18842-5");
+	assert_int_equal(back.n_conf_groups, 2);
+	assert_int_equal(back.conf_codes[0].n, 2);
+	assert_string_equal(back.conf_codes[0].v[1], "R");
+	assert_int_equal(back.n_authors, 1);
+	assert_string_equal(back.authors[0], "^O'Brien%");
+	assert_string_equal(back.service_stop_to, "20270101");
 	xmlFreeDoc(d);
 }
 
@@ -94,7 +112,15 @@ test_query_params(void **state)
 		{ PIDS STATUS SLOT("$XDSDocumentEntryTypeCode", "(a^^1)"), HIE_EINVAL },      /* unquoted */
 		{ PIDS STATUS SLOT("$XDSDocumentEntryTypeCode", "'x' OR 1=1"), HIE_EINVAL },  /* SQL-ish */
 		{ PIDS STATUS SLOT("$XDSDocumentEntryCreationTimeFrom", "2026-01"), HIE_EINVAL },
-		{ PIDS STATUS SLOT("$XDSDocumentEntryClassCode", "('x^^1')"), HIE_EINVAL },   /* not yet supported */
+		{ PIDS STATUS SLOT("$XDSDocumentEntryPracticeSettingCode", "('x^^1')"), HIE_EINVAL }, /* not kept */
+		{ PIDS STATUS SLOT("$XDSDocumentEntryClassCode", "('x^^1')"), HIE_OK },
+		{ PIDS STATUS SLOT("$XDSDocumentEntryClassCode", "('x^^1')") SLOT("$XDSDocumentEntryClassCode", "('y^^1')"),
+		    HIE_EINVAL }, /* only confidentiality may repeat */
+		{ PIDS STATUS SLOT("$XDSDocumentEntryConfidentialityCode", "('N^^2')")
+		      SLOT("$XDSDocumentEntryConfidentialityCode", "('R^^2')"), HIE_OK },
+		{ PIDS STATUS SLOT("$XDSDocumentEntryAuthorPerson", "'%Lee%'"), HIE_OK },
+		{ PIDS STATUS SLOT("$XDSDocumentEntryServiceStartTimeFrom", "20260101"), HIE_OK },
+		{ PIDS STATUS SLOT("$XDSDocumentEntryBogus", "'x'"), HIE_EINVAL },
 		{ PIDS STATUS SLOT("$XDSDocumentEntryTypeCode",
 		      "('1','2','3','4','5','6','7','8','9','10','11','12','13','14','15','16','17')"),
 		    HIE_EINVAL }, /* more codes than allowed */

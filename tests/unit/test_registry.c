@@ -119,14 +119,14 @@ test_find(void **state)
 	assert_string_equal(res.v[0].type_code, "18842-5"); /* newest first */
 	reg_result_free(&res);
 
-	strcpy(q.type_codes[0], "57133-1");
-	strcpy(q.type_codes[1], "52521-2");
-	q.n_type_codes = 2;
+	strcpy(q.type_codes.v[0], "57133-1");
+	strcpy(q.type_codes.v[1], "52521-2");
+	q.type_codes.n = 2;
 	assert_int_equal(reg_find_documents(r, &q, &res), HIE_OK);
 	assert_int_equal(res.n, 2);
 	reg_result_free(&res);
 
-	q.n_type_codes = 0;
+	q.type_codes.n = 0;
 	strcpy(q.creation_from, "20261015");
 	strcpy(q.creation_to, "20261105");
 	assert_int_equal(reg_find_documents(r, &q, &res), HIE_OK);
@@ -146,6 +146,59 @@ test_find(void **state)
 	strcpy(q.patient_id, "DEMO-100");
 	assert_int_equal(reg_find_documents(r, &q, &res), HIE_OK);
 	assert_int_equal(res.n, 0);
+}
+
+/* Each further FindDocuments parameter, alone, over the 4 demo documents
+ * (CCD and discharge summary by Lee/Okafor at hospital-b, referral note and
+ * care plan by Nguyen at hospital-c). */
+static void f_class(struct reg_query *q) { strcpy(q->class_codes.v[0], "18842-5"); q->class_codes.n = 1; }
+static void f_format(struct reg_query *q) { strcpy(q->format_codes.v[0], "urn:hl7-org:sdwg:ccda-structuredBody:2.1"); q->format_codes.n = 1; }
+static void f_conf_n(struct reg_query *q) { strcpy(q->conf_codes[0].v[0], "N"); q->conf_codes[0].n = 1; q->n_conf_groups = 1; }
+static void f_conf_and(struct reg_query *q)
+{
+	strcpy(q->conf_codes[0].v[0], "N");
+	q->conf_codes[0].n = 1;
+	strcpy(q->conf_codes[1].v[0], "R"); /* N and R at once: none is both */
+	q->conf_codes[1].n = 1;
+	q->n_conf_groups = 2;
+}
+static void f_author(struct reg_query *q) { strcpy(q->authors[0], "^Nguyen%"); q->n_authors = 1; }
+static void f_author_one(struct reg_query *q) { strcpy(q->authors[0], "^_ee^Anna"); q->n_authors = 1; }
+static void f_service(struct reg_query *q) { strcpy(q->service_start_from, "20261015"); strcpy(q->service_start_to, "20261102"); }
+static void f_stop(struct reg_query *q) { strcpy(q->service_stop_to, "20261003"); }
+
+static void
+test_find_parameters(void **state)
+{
+	static const struct {
+		const char *name;
+		void (*set)(struct reg_query *);
+		size_t want;
+	} cases[] = {
+		{ "class code", f_class, 1 },
+		{ "format code", f_format, 4 },
+		{ "confidentiality N", f_conf_n, 4 },
+		{ "confidentiality N and R", f_conf_and, 0 },
+		{ "author wildcard", f_author, 2 },
+		{ "author single-character wildcard", f_author_one, 1 },
+		{ "service start range", f_service, 2 },
+		{ "service stop before", f_stop, 1 },
+	};
+
+	(void) state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct reg_query  q;
+		struct reg_result res;
+		memset(&q, 0, sizeof(q));
+		strcpy(q.patient_id, PID);
+		q.approved_only = 1;
+		q.max_results = 100;
+		cases[i].set(&q);
+		assert_int_equal(reg_find_documents(r, &q, &res), HIE_OK);
+		if (res.n != cases[i].want)
+			fail_msg("%s: %zu documents, want %zu", cases[i].name, res.n, cases[i].want);
+		reg_result_free(&res);
+	}
 }
 
 static void
@@ -198,6 +251,7 @@ main(void)
 		cmocka_unit_test(test_extract),
 		cmocka_unit_test(test_extract_rejects),
 		cmocka_unit_test(test_find),
+		cmocka_unit_test(test_find_parameters),
 		cmocka_unit_test(test_duplicates_and_hash),
 		cmocka_unit_test(test_get_and_reopen),
 	};
