@@ -235,6 +235,31 @@ struct api_call {
 	struct wss_claims claims;
 };
 
+/* A clinician request waiting on peers: counted in n->inflight so that
+ * shutdown waits for it.  Freed by api_call_end. */
+static struct api_call *
+api_call_new(struct node *n, nng_aio *aio, const struct wss_claims *claims)
+{
+	struct api_call *ac = calloc(1, sizeof(*ac));
+
+	if (ac == NULL)
+		return NULL;
+	ac->n = n;
+	ac->claims = *claims;
+	ac->aio = aio;
+	ac->t0 = hie_now_ms();
+	hie_request_id(ac->rid);
+	atomic_fetch_add(&n->inflight, 1);
+	return ac;
+}
+
+static void
+api_call_end(struct api_call *ac)
+{
+	atomic_fetch_sub(&ac->n->inflight, 1);
+	free(ac);
+}
+
 /* The initiating side's audit record: who asked, about whom, which peers
  * answered. */
 static void
@@ -276,8 +301,7 @@ api_done(struct xca_result *res, void *arg)
 	hie_log(HIE_LOG_INFO, "http", "HIE-API-QUERY", ac->rid, "peers=%zu ok=%zu documents=%zu ms=%lld",
 	    res->npeers, ok, res->docs.n, (long long) res->ms);
 	xca_result_free(res);
-	atomic_fetch_sub(&ac->n->inflight, 1);
-	free(ac);
+	api_call_end(ac);
 }
 
 static void
@@ -320,36 +344,21 @@ h_patients(nng_aio *aio)
 		reply_json_error(aio, 400, why);
 		return;
 	}
-	if ((ac = calloc(1, sizeof(*ac))) == NULL) {
+	if ((ac = api_call_new(n, aio, &claims)) == NULL) {
 		nng_aio_finish(aio, NNG_ENOMEM);
 		return;
 	}
-	ac->n = n;
-	ac->claims = claims;
-	ac->aio = aio;
-	ac->t0 = hie_now_ms();
-	hie_request_id(ac->rid);
 	fo = node_fanout_get(n);
-	atomic_fetch_add(&n->inflight, 1);
 	e = xca_fanout_query(fo, &q, &claims, ac->rid, api_done, ac);
 	xca_fanout_release(fo);
 	if (e != HIE_OK) {
-		atomic_fetch_sub(&n->inflight, 1);
-		free(ac);
+		api_call_end(ac);
 		reply_json_error(aio, 500, hie_strerror(e));
 	}
 	/* Otherwise api_done answers when the last peer is in. */
 }
 
 /* ---- /api/documents/{home}/{repository}/{uniqueId} ---- */
-
-struct doc_call {
-	struct node      *n;
-	nng_aio          *aio;
-	int64_t           t0;
-	char              rid[33];
-	struct wss_claims claims;
-};
 
 static void
 reply_document(nng_aio *aio, const char *mime, const char *doc, size_t len)
@@ -365,7 +374,7 @@ reply_document(nng_aio *aio, const char *mime, const char *doc, size_t len)
 static void
 doc_done(struct xca_retrieved *r, void *arg)
 {
-	struct doc_call *dc = arg;
+	struct api_call *dc = arg;
 
 	node_metrics_peer(r->peer.name, xca_status_name(r->peer.status), r->peer.ms);
 	if (r->peer.status == XCA_OK)
@@ -378,8 +387,7 @@ doc_done(struct xca_retrieved *r, void *arg)
 	hie_log(HIE_LOG_INFO, "http", "HIE-API-RETRIEVE", dc->rid, "peer=%s status=%s bytes=%zu ms=%lld", r->peer.name,
 	    xca_status_name(r->peer.status), r->len, (long long) (hie_now_ms() - dc->t0));
 	xca_retrieved_free(r);
-	atomic_fetch_sub(&dc->n->inflight, 1);
-	free(dc);
+	api_call_end(dc);
 }
 
 /* Splits "a/b/c" (percent-encoded) into the three parts of ref. */
@@ -405,7 +413,7 @@ h_documents(nng_aio *aio)
 	struct reg_doc_ref ref;
 	struct wss_claims  claims;
 	char               why[256];
-	struct doc_call   *dc;
+	struct api_call   *dc;
 	xca_fanout        *fo;
 	hie_err            e;
 
@@ -431,22 +439,15 @@ h_documents(nng_aio *aio)
 		free(doc);
 		return;
 	}
-	if ((dc = calloc(1, sizeof(*dc))) == NULL) {
+	if ((dc = api_call_new(n, aio, &claims)) == NULL) {
 		nng_aio_finish(aio, NNG_ENOMEM);
 		return;
 	}
-	dc->n = n;
-	dc->claims = claims;
-	dc->aio = aio;
-	dc->t0 = hie_now_ms();
-	hie_request_id(dc->rid);
 	fo = node_fanout_get(n);
-	atomic_fetch_add(&n->inflight, 1);
 	e = xca_fanout_retrieve(fo, &ref, &claims, dc->rid, doc_done, dc);
 	xca_fanout_release(fo);
 	if (e != HIE_OK) {
-		atomic_fetch_sub(&n->inflight, 1);
-		free(dc);
+		api_call_end(dc);
 		reply_json_error(aio, e == HIE_ENOTFOUND ? 404 : 500,
 		    e == HIE_ENOTFOUND ? "no peer of that community in the directory" : hie_strerror(e));
 	}
