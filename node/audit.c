@@ -20,6 +20,7 @@ struct audit_log {
 	size_t          n;
 	int             stopping;
 	uint64_t        written, refused;
+	int             failing;         /* the last write failed */
 	uint64_t        seq;             /* last stored */
 	unsigned char   last[HASH_LEN];  /* its hash */
 };
@@ -105,6 +106,7 @@ writer(void *arg)
 		pthread_mutex_unlock(&a->mtx);
 		rc = flush(a, batch, n);
 		pthread_mutex_lock(&a->mtx);
+		a->failing = rc != 0;
 		if (rc == 0) {
 			a->written += n;
 			for (size_t i = 0; i < n; i++)
@@ -258,6 +260,17 @@ audit_record(audit_log *a, const struct audit_event *ev)
 	pthread_cond_signal(&a->cv);
 	pthread_mutex_unlock(&a->mtx);
 	return HIE_OK;
+}
+
+int
+audit_ready(audit_log *a)
+{
+	int ok;
+
+	pthread_mutex_lock(&a->mtx);
+	ok = !a->failing && !a->stopping && a->n < QUEUE_MAX;
+	pthread_mutex_unlock(&a->mtx);
+	return ok;
 }
 
 void

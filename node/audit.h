@@ -60,6 +60,9 @@ void    audit_close(audit_log *a);
 hie_err audit_record(audit_log *a, const struct audit_event *ev);
 /* Records written and records refused (queue full) since open. */
 void    audit_counts(audit_log *a, uint64_t *written, uint64_t *refused);
+/* 1 if records can be taken and the last write succeeded.  Transactions
+ * check this first: what cannot be audited is not done (fail closed). */
+int     audit_ready(audit_log *a);
 
 /*
  * Walks the whole chain.  HIE_OK with *n records; otherwise HIE_EDB with

@@ -184,6 +184,15 @@ node_respond(struct node *n, const char *via, const char *req, size_t len, char 
 	hie_err              e;
 
 	hie_request_id(rid);
+	if (!audit_ready(n->audit)) {
+		/* Fail closed: a disclosure that cannot be audited is refused. */
+		memset(out, 0, sizeof(*out));
+		out->transaction = "unknown";
+		out->status = "fault";
+		snprintf(out->detail, sizeof(out->detail), "audit trail unavailable");
+		hie_log(HIE_LOG_ERR, via, "HIE-AUDIT-CLOSED", rid, "request refused: the audit trail cannot be written");
+		return soap_fault("Receiver", NULL, "audit trail unavailable; try again later", NULL, resp, rlen);
+	}
 	nng_mtx_lock(n->mtx);
 	sec = n->sec;
 	atomic_fetch_add(&sec->refs, 1);

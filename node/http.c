@@ -65,14 +65,15 @@ h_health(nng_aio *aio)
 	hie_buf      b;
 	size_t       docs = 0;
 	int          db_ok = hie_store_check(n->env) == HIE_OK && reg_count(n->reg, &docs) == HIE_OK;
+	int          audit_ok = audit_ready(n->audit);
 
 	hie_buf_init(&b, 1 << 20);
 	hie_buf_addstr(&b, "{\"node\":");
 	hie_buf_json_str(&b, n->cfg.name);
 	hie_buf_addstr(&b, ",\"community\":");
 	hie_buf_json_str(&b, n->cfg.community);
-	hie_buf_printf(&b, ",\"status\":\"%s\",\"lmdb\":\"%s\",\"documents\":%zu,\"uptime_s\":%lld,\"peers\":[",
-	    db_ok ? "ok" : "degraded", db_ok ? "ok" : "error", docs,
+	hie_buf_printf(&b, ",\"status\":\"%s\",\"lmdb\":\"%s\",\"audit\":\"%s\",\"documents\":%zu,\"uptime_s\":%lld,\"peers\":[",
+	    db_ok && audit_ok ? "ok" : "degraded", db_ok ? "ok" : "error", audit_ok ? "ok" : "failing (requests refused)", docs,
 	    (long long) ((hie_now_ms() - n->started_ms) / 1000));
 	for (size_t i = 0; i < xca_fanout_npeers(fo); i++) {
 		const char *name;
@@ -83,7 +84,7 @@ h_health(nng_aio *aio)
 	}
 	hie_buf_addstr(&b, "]}");
 	xca_fanout_release(fo);
-	reply(aio, db_ok ? 200 : 503, "application/json", b.data, b.len);
+	reply(aio, db_ok && audit_ok ? 200 : 503, "application/json", b.data, b.len);
 	hie_buf_free(&b);
 }
 
@@ -93,6 +94,17 @@ h_metrics(nng_aio *aio)
 	hie_buf b;
 
 	hie_buf_init(&b, 4 << 20);
+	{
+		struct node *n = handler_node(aio);
+		uint64_t     written, refused;
+		audit_counts(n->audit, &written, &refused);
+		hie_buf_printf(&b,
+		    "# HELP hie_audit_records_total Audit records written, and lost (queue full or write failed).\n"
+		    "# TYPE hie_audit_records_total counter\n"
+		    "hie_audit_records_total{result=\"written\"} %llu\n"
+		    "hie_audit_records_total{result=\"lost\"} %llu\n",
+		    (unsigned long long) written, (unsigned long long) refused);
+	}
 	if (node_metrics_render(&b) != HIE_OK) {
 		hie_buf_free(&b);
 		reply(aio, 500, "text/plain", "metrics too large\n", 18);

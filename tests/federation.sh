@@ -105,8 +105,10 @@ check "a malformed document path: 400" test "$code" = 400
 h=$(curl -sf "http://$(fed_http clinic-a)/health")
 check "/health reports node, LMDB and reachable peers" \
   test "$(echo "$h" | json "(j['node'], j['lmdb'], [p['reachable'] for p in j['peers']])")" = "('clinic-a', 'ok', [True, True])"
+check "/health says the audit trail is writable" bash -c "echo '$h' | grep -q '\"audit\":\"ok\"'"
 m=$(curl -sf "http://$(fed_http hospital-b)/metrics")
 check "/metrics counts ITI-38 requests" bash -c "echo '$m' | grep -q 'hie_requests_total{transaction=\"ITI-38\",status=\"ok\"}'"
+check "/metrics counts audit records" bash -c "echo '$m' | grep -q 'hie_audit_records_total{result=\"written\"}'"
 m=$(curl -sf "http://$(fed_http clinic-a)/metrics")
 check "/metrics has per-peer latency histograms" bash -c "echo '$m' | grep -q 'hie_peer_calls_seconds_bucket{peer=\"hospital-b\"'"
 

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "node/audit.h"
 #include "node/store.h"
@@ -154,12 +155,54 @@ test_tamper(void **state)
 	}
 }
 
+/* A full disk (here: a full LMDB map) closes the trail: audit_ready says
+ * so, and the records are kept queued, not dropped silently. */
+static void
+test_fail_closed(void **state)
+{
+	char       d[256];
+	MDB_env   *small;
+	audit_log *a;
+	uint64_t   written, lost;
+	int        ready = 1;
+
+	(void) state;
+	tu_tmpdir(d);
+	assert_int_equal(hie_store_open(d, 1, &small), HIE_OK); /* 1 MiB */
+	assert_int_equal(audit_open(small, &a), HIE_OK);
+	assert_true(audit_ready(a));
+	for (int i = 0; i < 20000 && ready; i++) {
+		struct audit_event ev = { .event = "ITI-38", .outcome = AUDIT_SUCCESS,
+			.detail = "padding padding padding padding padding padding padding padding padding padding" };
+		if (audit_record(a, &ev) != HIE_OK)
+			break;
+		if (i % 1000 == 999) {
+			struct timespec ts = { 0, 50000000 };
+			nanosleep(&ts, NULL);
+			ready = audit_ready(a);
+		}
+	}
+	for (int i = 0; i < 100 && ready; i++) {
+		struct timespec ts = { 0, 20000000 };
+		nanosleep(&ts, NULL);
+		ready = audit_ready(a);
+	}
+	assert_false(ready);
+	audit_counts(a, &written, &lost);
+	print_message("  map full after %llu records\n", (unsigned long long) written);
+	assert_true(written > 0);
+	audit_close(a);
+	hie_store_close(small);
+	tu_rmtree(d);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_chain),
 		cmocka_unit_test(test_tamper),
+		cmocka_unit_test(test_fail_closed),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
