@@ -167,15 +167,13 @@ on_done(struct xca_result *res, void *arg)
 	nng_mtx_unlock(mtx);
 }
 
-static struct xca_result *
-run_query(struct peer *peers, size_t n, int64_t *ms)
+/* A fan-out to peers[n] with the coordinator's certificate. */
+static xca_fanout *
+fanout_to(struct peer *peers, size_t n, int overall_ms)
 {
 	struct node_peers     dirp;
 	struct xca_fanout_cfg fc;
-	struct reg_query      q;
 	xca_fanout           *fo;
-	struct xca_result    *res;
-	int64_t               t0;
 
 	dirp.n = n;
 	dirp.v = calloc(n + 1, sizeof(*dirp.v));
@@ -189,7 +187,7 @@ run_query(struct peer *peers, size_t n, int64_t *ms)
 	fc.tls = &coord_tls;
 	fc.home = "urn:oid:1.2.3.1";
 	fc.peer_deadline_ms = DEADLINE_MS;
-	fc.overall_deadline_ms = DEADLINE_MS * 2;
+	fc.overall_deadline_ms = overall_ms;
 	fc.max_results = 1000;
 	fc.max_message_bytes = 1 << 20;
 	fc.lim = hie_xml_default_limits;
@@ -197,6 +195,17 @@ run_query(struct peer *peers, size_t n, int64_t *ms)
 	fc.clock_skew_s = 60;
 	assert_int_equal(xca_fanout_new(&fc, &fo), HIE_OK);
 	free(dirp.v);
+	return fo;
+}
+
+static struct xca_result *
+run_query(struct peer *peers, size_t n, int64_t *ms)
+{
+	struct reg_query   q;
+	xca_fanout        *fo = fanout_to(peers, n, DEADLINE_MS * 2);
+	struct xca_result *res;
+	int64_t            t0;
+
 	/* Let the dialers connect (or fail their handshakes) first. */
 	nng_msleep(1700);
 	memset(&q, 0, sizeof(q));
@@ -338,32 +347,13 @@ static void
 test_retrieve(void **state)
 {
 	struct peer           p = { .name = "hospital-r", .community = "urn:oid:1.2.3.2", .mode = ANSWER };
-	struct node_peers     dirp;
-	struct xca_fanout_cfg fc;
 	xca_fanout           *fo;
 	struct xca_retrieved *r;
 	struct reg_doc_ref    ref;
 
 	(void) state;
 	peer_start(&p);
-	dirp.n = 1;
-	dirp.v = calloc(1, sizeof(*dirp.v));
-	strcpy(dirp.v[0].name, p.name);
-	strcpy(dirp.v[0].community, p.community);
-	strcpy(dirp.v[0].address, p.addr);
-	memset(&fc, 0, sizeof(fc));
-	fc.peers = &dirp;
-	fc.tls = &coord_tls;
-	fc.home = "urn:oid:1.2.3.1";
-	fc.peer_deadline_ms = DEADLINE_MS;
-	fc.overall_deadline_ms = DEADLINE_MS;
-	fc.max_results = 10;
-	fc.max_message_bytes = 1 << 20;
-	fc.lim = hie_xml_default_limits;
-	fc.ttl_s = 300;
-	fc.clock_skew_s = 60;
-	assert_int_equal(xca_fanout_new(&fc, &fo), HIE_OK);
-	free(dirp.v);
+	fo = fanout_to(&p, 1, DEADLINE_MS);
 	nng_msleep(300);
 
 	r = run_retrieve(fo, p.community, "2.25.299418744817305917185341891893493520418^HB-DS-0002");
