@@ -390,6 +390,45 @@ cert_issue(const char *ca_dir, const char *name, const char *community, int days
 }
 
 hie_err
+cert_rotate(const char *ca_dir, const char *node_dir, int days)
+{
+	char    crt[PATHLEN], key[PATHLEN], nkey[PATHLEN], ncsr[PATHLEN], ncrt[PATHLEN], old[PATHLEN];
+	char    name[256], community[512];
+	X509   *c;
+	hie_err e;
+
+	path_join(crt, node_dir, "node.crt");
+	path_join(key, node_dir, "node.key");
+	if ((c = load_cert(crt)) == NULL)
+		return HIE_ENOTFOUND;
+	if (X509_NAME_get_text_by_NID(X509_get_subject_name(c), NID_commonName, name, sizeof(name)) <= 0 ||
+	    !hie_x509_community(c, community, sizeof(community))) {
+		X509_free(c);
+		return HIE_ECERT;
+	}
+	X509_free(c);
+	path_join(nkey, node_dir, "node.key.new");
+	path_join(ncsr, node_dir, "node.csr");
+	path_join(ncrt, node_dir, "node.crt.new");
+	unlink(nkey); /* a previous rotation that stopped half-way */
+	if ((e = cert_key_generate(nkey)) != HIE_OK || (e = cert_csr_create(nkey, name, community, ncsr)) != HIE_OK ||
+	    (e = cert_csr_sign(ca_dir, ncsr, days, ncrt)) != HIE_OK)
+		return e;
+	/* Keep the old pair; then key and certificate change together: the
+	 * key first, so that a node reloading in between sees a mismatch
+	 * (refused, old config kept) rather than a half-new identity. */
+	path_join(old, node_dir, "node.key.old");
+	if (rename(key, old) != 0)
+		return HIE_EIO;
+	path_join(old, node_dir, "node.crt.old");
+	if (link(crt, old) != 0 && errno != EEXIST)
+		return HIE_EIO;
+	if (rename(nkey, key) != 0 || rename(ncrt, crt) != 0)
+		return HIE_EIO;
+	return HIE_OK;
+}
+
+hie_err
 cert_revoke(const char *ca_dir, const char *cert_path)
 {
 	char  path[PATHLEN], serial[80], line[160];

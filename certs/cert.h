@@ -46,6 +46,16 @@ hie_err cert_csr_sign(const char *ca_dir, const char *csr_path, int days,
 hie_err cert_issue(const char *ca_dir, const char *name, const char *community,
     int days, const char *out_dir);
 
+/*
+ * Rotation for a node directory made by `hie-node init` (or cert_issue):
+ * a new key and CSR for the same name and community as node_dir/node.crt,
+ * signed by the CA; the old pair is kept as node.key.old/node.crt.old and
+ * the new one put in place atomically.  The node serves the new one after
+ * SIGHUP; peers trust both (same CA) until the old one expires or is
+ * revoked.
+ */
+hie_err cert_rotate(const char *ca_dir, const char *node_dir, int days);
+
 /* Records the certificate's serial as revoked.  Run cert_crl_write after. */
 hie_err cert_revoke(const char *ca_dir, const char *cert_path);
 

@@ -16,6 +16,9 @@ static const char usage[] =
     "           joining hospital: key and CSR made locally; send only node.csr\n"
     "  sign     --ca DIR --csr FILE --out FILE [--days N]\n"
     "           admin: sign a hospital's CSR\n"
+    "  rotate   --ca DIR --node DIR [--days N]\n"
+    "           new key and certificate for a node directory (old kept as *.old);\n"
+    "           then SIGHUP the node\n"
     "  revoke   --ca DIR --cert FILE      record a certificate as revoked\n"
     "  crl      --ca DIR [--out FILE] [--days N]\n"
     "           write the CRL listing every revoked certificate\n"
@@ -23,7 +26,7 @@ static const char usage[] =
     "           explain whether a certificate is trusted (exit 0 trusted, 1 not)\n";
 
 struct args {
-	const char *ca, *name, *community, *out, *csr, *cert, *ca_cert, *crl;
+	const char *ca, *name, *community, *out, *csr, *cert, *ca_cert, *crl, *node;
 	int         days;
 };
 
@@ -40,6 +43,7 @@ parse(int argc, char **argv, struct args *a)
 		{ "ca-cert", required_argument, NULL, 'A' },
 		{ "crl", required_argument, NULL, 'l' },
 		{ "days", required_argument, NULL, 'd' },
+		{ "node", required_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -58,6 +62,7 @@ parse(int argc, char **argv, struct args *a)
 		case 'A': a->ca_cert = optarg; break;
 		case 'l': a->crl = optarg; break;
 		case 'd': a->days = atoi(optarg); break;
+		case 'N': a->node = optarg; break;
 		default: return -1;
 		}
 	}
@@ -130,6 +135,13 @@ main(int argc, char **argv)
 			return 2;
 		snprintf(msg, sizeof(msg), "signed %s", a.out);
 		return done(cert_csr_sign(a.ca, a.csr, a.days ? a.days : 397, a.out), "sign", msg);
+	}
+	if (strcmp(cmd, "rotate") == 0) {
+		if (!need(a.ca, "--ca") || !need(a.node, "--node"))
+			return 2;
+		snprintf(msg, sizeof(msg), "rotated %s/node.crt (old pair kept as node.key.old, node.crt.old); "
+		                           "send the node SIGHUP", a.node);
+		return done(cert_rotate(a.ca, a.node, a.days ? a.days : 397), "rotate", msg);
 	}
 	if (strcmp(cmd, "revoke") == 0) {
 		if (!need(a.ca, "--ca") || !need(a.cert, "--cert"))

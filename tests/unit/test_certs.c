@@ -1,5 +1,6 @@
 /* tests/unit/test_certs.c -- the CA lifecycle with real OpenSSL objects. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -108,6 +109,30 @@ test_revoke(void **state)
 	assert_string_equal(why, "revoked by the network CA");
 }
 
+static void
+test_rotate(void **state)
+{
+	char node[PLEN], crt[PLEN], old[PLEN], cacrt[PLEN], why[256], comm[128], *a, *b;
+
+	(void) state;
+	p(node, dir, "n3");
+	p(crt, node, "node.crt");
+	p(old, node, "node.crt.old");
+	p(cacrt, ca, "ca.crt");
+	assert_int_equal(cert_issue(ca, "hospital-d", "urn:oid:1.2.3.8", 30, node), HIE_OK);
+	a = tu_slurp(crt, NULL);
+	assert_int_equal(cert_rotate(ca, node, 30), HIE_OK);
+	b = tu_slurp(crt, NULL);
+	assert_string_not_equal(a, b);
+	free(a);
+	free(b);
+	/* Both trusted; the new one names the same community. */
+	assert_int_equal(cert_verify(cacrt, NULL, crt, "urn:oid:1.2.3.8", why, sizeof(why)), HIE_OK);
+	assert_int_equal(cert_verify(cacrt, NULL, old, "urn:oid:1.2.3.8", why, sizeof(why)), HIE_OK);
+	assert_int_equal(cert_community(crt, comm, sizeof(comm)), HIE_OK);
+	assert_string_equal(comm, "urn:oid:1.2.3.8");
+}
+
 int
 main(void)
 {
@@ -116,6 +141,7 @@ main(void)
 		cmocka_unit_test(test_issue_verify),
 		cmocka_unit_test(test_csr_flow),
 		cmocka_unit_test(test_revoke),
+		cmocka_unit_test(test_rotate),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
