@@ -238,7 +238,6 @@ peer_result(const struct xca_result *res, const char *name)
 static int
 setup(void **state)
 {
-	static const char *demo[] = { "hospital-b-ccd.xml", "hospital-b-discharge.xml" };
 	char               p[400];
 
 	(void) state;
@@ -257,17 +256,7 @@ setup(void **state)
 	snprintf(p, sizeof(p), "%s/db", dir);
 	assert_int_equal(hie_store_open(p, 64, &env), HIE_OK);
 	assert_int_equal(reg_open(env, &registry), HIE_OK);
-	for (size_t i = 0; i < 2; i++) {
-		char             path[512], why[256], *buf;
-		size_t           len;
-		struct reg_entry e;
-		snprintf(path, sizeof(path), "conf/demo/%s", demo[i]);
-		tu_src(path, sizeof(path), path);
-		buf = tu_slurp(path, &len);
-		assert_int_equal(reg_ccda_extract(buf, len, NULL, "1.2.3.9.1", &e, why, sizeof(why)), HIE_OK);
-		assert_int_equal(reg_put(registry, &e, buf, len), HIE_OK);
-		free(buf);
-	}
+	tu_load_demo(registry, "1.2.3.9.1", 2);
 	nng_mtx_alloc(&mtx);
 	nng_cv_alloc(&cv, mtx);
 	return 0;

@@ -13,9 +13,6 @@ static char     dir[256];
 static MDB_env *env;
 static reg     *r;
 
-static const char *demo[] = { "hospital-b-ccd.xml", "hospital-b-discharge.xml", "hospital-c-referral.xml",
-	"hospital-c-careplan.xml" };
-
 static void
 load_demo(const char *name, struct reg_entry *e, char **buf, size_t *len)
 {
@@ -34,14 +31,7 @@ setup(void **state)
 	tu_tmpdir(dir);
 	assert_int_equal(hie_store_open(dir, 64, &env), HIE_OK);
 	assert_int_equal(reg_open(env, &r), HIE_OK);
-	for (size_t i = 0; i < sizeof(demo) / sizeof(demo[0]); i++) {
-		struct reg_entry e;
-		char            *buf;
-		size_t           len;
-		load_demo(demo[i], &e, &buf, &len);
-		assert_int_equal(reg_put(r, &e, buf, len), HIE_OK);
-		free(buf);
-	}
+	tu_load_demo(r, "1.2.3.4.1", 4);
 	return 0;
 }
 

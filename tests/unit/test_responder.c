@@ -18,7 +18,6 @@ static struct xca_responder resp;
 static int
 setup(void **state)
 {
-	static const char *demo[] = { "hospital-b-ccd.xml", "hospital-b-discharge.xml", "hospital-c-referral.xml" };
 	(void) state;
 	tu_tmpdir(dir);
 	assert_int_equal(hie_store_open(dir, 64, &env), HIE_OK);
@@ -30,17 +29,7 @@ setup(void **state)
 	/* These tests are about the XCA layer; signing is test_wss's and
 	 * test_fanout's (where both sides sign and verify for real). */
 	resp.allow_unsigned = 1;
-	for (size_t i = 0; i < 3; i++) {
-		char             path[512], why[256], *buf;
-		size_t           len;
-		struct reg_entry e;
-		snprintf(path, sizeof(path), "conf/demo/%s", demo[i]);
-		tu_src(path, sizeof(path), path);
-		buf = tu_slurp(path, &len);
-		assert_int_equal(reg_ccda_extract(buf, len, NULL, "1.2.3.4.1", &e, why, sizeof(why)), HIE_OK);
-		assert_int_equal(reg_put(resp.reg, &e, buf, len), HIE_OK);
-		free(buf);
-	}
+	tu_load_demo(resp.reg, "1.2.3.4.1", 3);
 	return 0;
 }
 

@@ -27,27 +27,9 @@ static hie_replay          *replay;
 static wss_signer          *asker, *responder_key;
 static struct xca_responder resp;
 
-static wss_signer *
-signer_of(const char *sub)
-{
-	char        c[600], k[600], *cp, *kp;
-	wss_signer *s;
-
-	snprintf(c, sizeof(c), "%s/%s/node.crt", dir, sub);
-	snprintf(k, sizeof(k), "%s/%s/node.key", dir, sub);
-	cp = tu_slurp(c, NULL);
-	kp = tu_slurp(k, NULL);
-	assert_int_equal(wss_signer_new(cp, kp, &s), HIE_OK);
-	free(cp);
-	free(kp);
-	return s;
-}
-
 static int
 setup(void **state)
 {
-	static const char *demo[] = { "hospital-b-ccd.xml", "hospital-b-discharge.xml", "hospital-c-referral.xml",
-		"hospital-c-careplan.xml" };
 	struct wss_verifier_cfg vc;
 	char                    p[600], q[600], *ca;
 
@@ -59,8 +41,10 @@ setup(void **state)
 	assert_int_equal(cert_issue(p, "asker", ASKER, 1, q), HIE_OK);
 	snprintf(q, sizeof(q), "%s/responder", dir);
 	assert_int_equal(cert_issue(p, "responder", HOME, 1, q), HIE_OK);
-	asker = signer_of("asker");
-	responder_key = signer_of("responder");
+	snprintf(q, sizeof(q), "%s/asker", dir);
+	asker = tu_signer(q);
+	snprintf(q, sizeof(q), "%s/responder", dir);
+	responder_key = tu_signer(q);
 	snprintf(p, sizeof(p), "%s/db", dir);
 	assert_int_equal(hie_store_open(p, 64, &env), HIE_OK);
 	assert_int_equal(reg_open(env, &resp.reg), HIE_OK);
@@ -82,17 +66,7 @@ setup(void **state)
 	resp.max_results = 100;
 	resp.signer = responder_key;
 	resp.ttl_s = 300;
-	for (size_t i = 0; i < sizeof(demo) / sizeof(demo[0]); i++) {
-		char             path[512], why[256], *buf;
-		size_t           len;
-		struct reg_entry e;
-		snprintf(path, sizeof(path), "conf/demo/%s", demo[i]);
-		tu_src(path, sizeof(path), path);
-		buf = tu_slurp(path, &len);
-		assert_int_equal(reg_ccda_extract(buf, len, NULL, "1.2.3.4.1", &e, why, sizeof(why)), HIE_OK);
-		assert_int_equal(reg_put(resp.reg, &e, buf, len), HIE_OK);
-		free(buf);
-	}
+	tu_load_demo(resp.reg, "1.2.3.4.1", 4);
 	return 0;
 }
 

@@ -34,12 +34,9 @@ file(const char *sub, const char *name)
 static wss_signer *
 signer(const char *sub)
 {
-	wss_signer *s;
-	char       *c = file(sub, "node.crt"), *k = file(sub, "node.key");
-	assert_int_equal(wss_signer_new(c, k, &s), HIE_OK);
-	free(c);
-	free(k);
-	return s;
+	char d[600];
+	snprintf(d, sizeof(d), "%s/%s", dir, sub);
+	return tu_signer(d);
 }
 
 static int

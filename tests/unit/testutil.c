@@ -60,6 +60,42 @@ tu_write(const char *path, const char *text)
 	assert_int_equal(hie_write_file(path, text, strlen(text), 0644), HIE_OK);
 }
 
+void
+tu_load_demo(reg *r, const char *repository_id, size_t count)
+{
+	static const char *const demo[] = { "hospital-b-ccd.xml", "hospital-b-discharge.xml",
+		"hospital-c-referral.xml", "hospital-c-careplan.xml" };
+
+	assert_true(count <= sizeof(demo) / sizeof(demo[0]));
+	for (size_t i = 0; i < count; i++) {
+		char             path[512], why[256], *buf;
+		size_t           len;
+		struct reg_entry e;
+		snprintf(path, sizeof(path), "conf/demo/%s", demo[i]);
+		tu_src(path, sizeof(path), path);
+		buf = tu_slurp(path, &len);
+		assert_int_equal(reg_ccda_extract(buf, len, NULL, repository_id, &e, why, sizeof(why)), HIE_OK);
+		assert_int_equal(reg_put(r, &e, buf, len), HIE_OK);
+		free(buf);
+	}
+}
+
+wss_signer *
+tu_signer(const char *node_dir)
+{
+	char        path[1024], *c, *k;
+	wss_signer *s;
+
+	snprintf(path, sizeof(path), "%s/node.crt", node_dir);
+	c = tu_slurp(path, NULL);
+	snprintf(path, sizeof(path), "%s/node.key", node_dir);
+	k = tu_slurp(path, NULL);
+	assert_int_equal(wss_signer_new(c, k, &s), HIE_OK);
+	free(c);
+	free(k);
+	return s;
+}
+
 int
 tu_free_port(void)
 {

@@ -13,6 +13,8 @@
 #include <cmocka.h>
 
 #include "node/hie.h"
+#include "node/wss.h"
+#include "registry/registry.h"
 
 /* A fresh directory under $TMPDIR, removed by tu_rmtree. */
 void tu_tmpdir(char out[256]);
@@ -23,6 +25,12 @@ void tu_src(char *out, size_t cap, const char *rel);
 char *tu_slurp(const char *path, size_t *len);
 /* Writes a text file. */
 void tu_write(const char *path, const char *text);
+/* Registers the first count (1..4) demo documents of conf/demo in r, in
+ * this order: hospital-b CCD, hospital-b discharge summary, hospital-c
+ * referral note, hospital-c care plan (all for the demo patient). */
+void tu_load_demo(reg *r, const char *repository_id, size_t count);
+/* A signer from node_dir/node.crt and node_dir/node.key. */
+wss_signer *tu_signer(const char *node_dir);
 /* A free TCP port on 127.0.0.1. */
 int tu_free_port(void);
 
