@@ -52,7 +52,15 @@
 	X(HIE_EEXPIRED, 26, "timestamp or assertion outside its validity")  \
 	X(HIE_EREPLAY, 27, "message or assertion seen before")              \
 	X(HIE_EAUDIENCE, 28, "assertion not meant for this community")     \
-	X(HIE_EUNSIGNED, 29, "required signature or assertion missing")
+	X(HIE_EUNSIGNED, 29, "required signature or assertion missing")      \
+	X(HIE_EHL7, 30, "malformed or unsupported HL7 v2 message")          \
+	X(HIE_EAMBIGUOUS, 31, "more than one candidate matches")            \
+	X(HIE_EUNKNOWNPATIENT, 32, "patient id not known to this node")     \
+	X(HIE_EHASH, 33, "document hash or size does not match its metadata") \
+	X(HIE_EMISSINGDOC, 34, "document referenced by metadata is missing") \
+	X(HIE_EPATIENT, 35, "patient ids in one submission do not match")   \
+	X(HIE_EQUERYPARAM, 36, "stored query parameter missing or invalid") \
+	X(HIE_EUNKNOWNQUERY, 37, "unknown stored query id")
 
 typedef enum {
 #define HIE_X_ENUM(name, num, msg) name = num,

@@ -1,0 +1,1 @@
+# HL7 v2 tests (issue 6): parser, MLLP listener, interop with mllp_send.

@@ -1,0 +1,1 @@
+# MPI tests (issue 5): unit tests of mpi/ and the FEBRL evaluation.
