@@ -1,23 +1,34 @@
 /*
  * registry/registry.h -- the XDS.b document registry and repository.
  *
+ * Objects (ITI TF-3 4.1): DocumentEntries, SubmissionSets, Folders and the
+ * Associations between them, with the document bytes in the repository.
+ *
  * Storage: LMDB named databases inside the node's environment (the node
  * opens the environment once, see node/store.h, and hands it here):
- *   reg.entry  entryUUID            -> DocumentEntry (tag-length-value)
- *   reg.uid    uniqueId             -> entryUUID
- *   reg.pat    patientId \0 entryUUID -> ""   (FindDocuments index)
- *   repo.doc   uniqueId             -> document bytes
- * A registration is one write transaction (entry, both indexes, bytes):
- * all of it is stored or none, and reg_put returns only after the commit
- * is on disk (LMDB syncs on commit: the environment is never opened with
+ *   reg.entry  entryUUID              -> DocumentEntry (tag-length-value)
+ *   reg.uid    uniqueId               -> entryUUID of the DocumentEntry
+ *   reg.pat    kind patientId \0 uuid -> ""  kind 'D' document, 'S'
+ *                                           submission set, 'F' folder
+ *   reg.ss     uuid -> SubmissionSet      reg.fol   uuid -> Folder
+ *   reg.ouid   kind uniqueId -> uuid      (submission sets and folders)
+ *   reg.assoc  id -> Association
+ *   reg.asrc   sourceObject -> assoc id   (dupsort)
+ *   reg.atgt   targetObject -> assoc id   (dupsort)
+ *   reg.ref    referenceId -> entryUUID   (dupsort)
+ *   repo.doc   uniqueId               -> document bytes
+ * A submission is one write transaction (every object, every index, every
+ * document's bytes, the deprecation of what it replaces): all of it is
+ * stored or none, and reg_submit returns only after the commit is on disk
+ * (LMDB syncs on commit: the environment is never opened with
  * MDB_NOSYNC), so a success answer sent after it is never lost.
  *
  * Threading: a reg handle may be used from any thread (the environment is
  * opened with MDB_NOTLS; each call runs its own transaction).
  *
- * Also here: C-CDA header extraction (reg_ccda_extract) and the ebRIM XML
- * of DocumentEntries and stored-query parameters, shared by the ITI-18
- * engine, the XCA responder and the fan-out coordinator.
+ * Also here: C-CDA header extraction (reg_ccda_extract), the ebRIM XML of
+ * the objects, the stored-query engine (ITI-18, reused by ITI-38 and the
+ * fan-out), Provide and Register (ITI-41) and Retrieve (ITI-43/39).
  */
 #ifndef REGISTRY_REGISTRY_H
 #define REGISTRY_REGISTRY_H
@@ -57,6 +68,66 @@ struct reg_entry {
 	char     author[256];         /* XCN: family^given */
 	char     hash[41];            /* SHA-1, hex */
 	uint64_t size;
+	/* Appended in the second version; stored as tags 23.. */
+	char     practice_code[64];
+	char     practice_scheme[64];
+	char     facility_code[64];
+	char     facility_scheme[64];
+	char     event_codes[512];     /* code^^scheme, one per line */
+	char     reference_ids[512];   /* CXi values, one per line */
+	char     author_institution[256];
+	char     author_role[128];
+	char     comments[256];
+	char     legal_authenticator[256];
+	char     source_patient_info[512]; /* PID-n|value, one per line */
+};
+
+/* One SubmissionSet (ITI TF-3 4.2.3.3). */
+struct reg_subset {
+	char entry_uuid[64];
+	char unique_id[128];
+	char source_id[128];
+	char patient_id[256];
+	char status[16];
+	char submission_time[16];
+	char content_type_code[64];
+	char content_type_scheme[64];
+	char content_type_display[128];
+	char title[256];
+	char author[256];
+	char author_institution[256];
+	char comments[256];
+};
+
+/* One Folder (ITI TF-3 4.2.3.4). */
+struct reg_folder {
+	char entry_uuid[64];
+	char unique_id[128];
+	char patient_id[256];
+	char status[16];
+	char last_update_time[16];
+	char codes[512];      /* code^^scheme, one per line */
+	char title[256];
+	char comments[256];
+};
+
+/* Association types this registry knows (ITI TF-3 4.2.2). */
+enum reg_assoc_type {
+	REG_AS_HASMEMBER, REG_AS_RPLC, REG_AS_APND, REG_AS_XFRM, REG_AS_XFRM_RPLC, REG_AS_SIGNS,
+	REG_AS_UNKNOWN
+};
+/* The ebRIM URN of a type ("urn:ihe:iti:2007:AssociationType:RPLC"). */
+const char *reg_assoc_urn(enum reg_assoc_type t);
+/* Its type from a URN or short name ("RPLC"); REG_AS_UNKNOWN otherwise. */
+enum reg_assoc_type reg_assoc_parse(const char *s);
+
+struct reg_assoc {
+	char entry_uuid[64];
+	char type[80];          /* the URN */
+	char source[64];
+	char target[64];
+	char status[16];
+	char ss_status[16];     /* SubmissionSetStatus slot: Original, Reference */
 };
 
 /* FindDocuments parameters this node answers (ITI TF-2a 3.18.4.1.2.3.7.1).
@@ -85,6 +156,16 @@ struct reg_query {
 	char             authors[REG_MAX_AUTHORS][128];
 	size_t           n_authors;
 	int              approved_only;    /* status Approved (default 1) */
+	int              deprecated_only;  /* status Deprecated only */
+	struct reg_codes practice_codes;
+	struct reg_codes facility_codes;
+	struct reg_codes event_codes[REG_MAX_AND];
+	size_t           n_event_groups;
+	struct reg_refids {
+		char   v[REG_MAX_CODES][256];
+		size_t n;
+	} reference_ids;                   /* FindDocumentsByReferenceId: OR */
+	int              on_demand_only;   /* $XDSDocumentEntryType: only On-Demand */
 	size_t           max_results;      /* more matches: HIE_ETOOBIG */
 };
 
@@ -108,6 +189,60 @@ void    reg_close(reg *r);
  */
 hie_err reg_put(reg *r, struct reg_entry *e, const void *doc, size_t len);
 
+/* ---- submissions (ITI-41, ITI-42, and the import of C-CDA files) ---- */
+
+/* One document of a submission: its entry and its bytes (borrowed). */
+struct reg_doc {
+	struct reg_entry e;
+	const char      *bytes;
+	size_t           len;
+};
+
+/* A whole submission.  Object ids may be symbolic ("Document01"): the
+ * registry gives every object a urn:uuid and rewrites the associations'
+ * references; on HIE_OK the structs hold the ids stored.  Arrays borrowed. */
+struct reg_submission {
+	struct reg_subset  ss;
+	struct reg_doc    *docs;
+	size_t             n_docs;
+	struct reg_folder *folders;
+	size_t             n_folders;
+	struct reg_assoc  *assocs;
+	size_t             n_assocs;
+};
+
+/* Why a request failed, as it goes on the wire: code is an IHE error code
+ * ("XDSRegistryMetadataError"), context a reason, location the object. */
+struct reg_error {
+	const char *code;
+	char        context[256];
+	char        location[128];
+};
+
+/* The wire code of a registry error (HIE_EDUPLICATE ->
+ * "XDSDuplicateUniqueIdInRegistry", ...); "XDSRegistryError" otherwise. */
+const char *reg_error_code(hie_err e);
+
+/* Whether a patient id is known (the MPI, once a node has one).  Called
+ * inside reg_submit; must not block for long.  NULL: every well-formed
+ * patient id is accepted. */
+typedef int (*reg_patient_fn)(void *arg, const char *patient_id);
+void reg_set_patient_check(reg *r, reg_patient_fn fn, void *arg);
+
+/*
+ * Validates and stores a submission (ITI TF-3 4.2, ITI TF-2b 3.42.4.1.3):
+ * required attributes, one patient id across the submission set, its
+ * documents and folders, uniqueIds new to the registry and to the
+ * submission, hash and size against the bytes, every document listed by a
+ * HasMember from the submission set, association targets in the submission
+ * or the registry, and RPLC/XFRM_RPLC targets Approved and of the same
+ * patient (they become Deprecated in the same transaction).  On failure
+ * nothing is stored, err says why, and the return is one of
+ * HIE_EMETADATA, HIE_EDUPLICATE, HIE_EHASH, HIE_EMISSINGDOC, HIE_EPATIENT,
+ * HIE_EUNKNOWNPATIENT, HIE_EDB, HIE_ETOOBIG (store full).  Durable on HIE_OK.
+ */
+hie_err reg_submit(reg *r, struct reg_submission *s, struct reg_error *err);
+
 /* FindDocuments.  Results sorted newest creationTime first. */
 hie_err reg_find_documents(reg *r, const struct reg_query *q, struct reg_result *out);
 void    reg_result_free(struct reg_result *res);
@@ -118,6 +253,45 @@ hie_err reg_get_document(reg *r, const char *unique_id, struct reg_entry *e,
 
 /* Number of registered entries (health, metrics). */
 hie_err reg_count(reg *r, size_t *n);
+
+/* ---- stored queries (ITI-18; ITI-38 runs the same engine) ---- */
+
+/* What a stored query found.  Everything owned; reg_objects_free. */
+struct reg_objects {
+	struct reg_entry  *docs;
+	size_t             n_docs;
+	struct reg_subset *ss;
+	size_t             n_ss;
+	struct reg_folder *folders;
+	size_t             n_folders;
+	struct reg_assoc  *assocs;
+	size_t             n_assocs;
+};
+void reg_objects_free(struct reg_objects *o);
+
+struct reg_sq_opts {
+	const char *home;          /* homeCommunityId put on results, or NULL */
+	size_t      max_results;   /* more objects: XDSTooManyResults */
+	int         only_find_documents; /* XCA: FindDocuments-style queries only */
+};
+
+/*
+ * Answers one query:AdhocQueryRequest: parses the stored query and its
+ * parameters (ITI TF-2a 3.18.4.1.2.3.7: all fourteen queries), runs it in
+ * one read transaction and appends the query:AdhocQueryResponse --
+ * LeafClass or ObjectRef as asked -- to parent.  A request the registry
+ * refuses still gets a response: a Failure with the RegistryError, and
+ * err says what it was (err->code NULL on success).  patient[256] gets the
+ * patient asked about, if any, for the audit record.  Returns HIE_OK when
+ * a response was appended; HIE_EPROTO when req is not an AdhocQueryRequest.
+ */
+hie_err reg_sq_answer(reg *r, const xmlNode *req, xmlNode *parent, const struct reg_sq_opts *o,
+    struct reg_error *err, char patient[256]);
+
+/* Appends an AdhocQueryResponse with objs, as LeafClass (full objects) or
+ * ObjectRefs (object_ref 1). */
+hie_err reg_ebrim_objects_build(xmlNode *parent, const struct reg_objects *objs, int object_ref,
+    const char *home);
 
 /* ---- C-CDA ---- */
 

@@ -1,82 +1,15 @@
-/* registry/store.c -- DocumentEntries and document bytes in LMDB. */
-#include "registry/registry.h"
+/* registry/store.c -- registry objects and document bytes in LMDB: the
+ * databases, one get/put per object type inside a caller's transaction,
+ * and the read-only calls of the public API. */
+#include "registry/internal.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-struct reg {
-	MDB_env *env;
-	MDB_dbi  entry, uid, pat, doc;
-};
-
-/* The stored form of an entry: (tag u8, length u16, bytes)*.  Tags are the
- * index in this table, so fields are appended, never reordered: old records
- * stay readable and unknown tags are skipped. */
-#define F(field) { offsetof(struct reg_entry, field), sizeof(((struct reg_entry *) 0)->field) }
-static const struct {
-	size_t off, cap;
-} fields[] = {
-	F(entry_uuid), F(unique_id), F(repository_id), F(patient_id), F(source_patient_id),
-	F(status), F(class_code), F(class_scheme), F(class_display), F(type_code),
-	F(type_scheme), F(type_display), F(format_code), F(format_scheme),
-	F(confidentiality), F(mime_type), F(language), F(creation_time), F(service_start),
-	F(service_stop), F(title), F(author), F(hash),
-};
-#undef F
-#define NFIELDS (sizeof(fields) / sizeof(fields[0]))
-#define TAG_SIZE 200
-
-static size_t
-entry_encode(const struct reg_entry *e, unsigned char *out)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < NFIELDS; i++) {
-		const char *s = (const char *) e + fields[i].off;
-		size_t      l = strnlen(s, fields[i].cap - 1);
-		if (l == 0)
-			continue;
-		out[n++] = (unsigned char) i;
-		out[n++] = (unsigned char) (l >> 8);
-		out[n++] = (unsigned char) l;
-		memcpy(out + n, s, l);
-		n += l;
-	}
-	out[n++] = TAG_SIZE;
-	out[n++] = 0;
-	out[n++] = 8;
-	for (int i = 7; i >= 0; i--)
-		out[n++] = (unsigned char) (e->size >> (8 * i));
-	return n;
-}
-
-static hie_err
-entry_decode(const unsigned char *p, size_t len, struct reg_entry *e)
-{
-	size_t i = 0;
-
-	memset(e, 0, sizeof(*e));
-	while (i + 3 <= len) {
-		unsigned tag = p[i];
-		size_t   l = ((size_t) p[i + 1] << 8) | p[i + 2];
-		i += 3;
-		if (l > len - i)
-			return HIE_EDB;
-		if (tag == TAG_SIZE && l == 8) {
-			for (size_t k = 0; k < 8; k++)
-				e->size = (e->size << 8) | p[i + k];
-		} else if (tag < NFIELDS && l < fields[tag].cap) {
-			char *dst = (char *) e + fields[tag].off;
-			memcpy(dst, p + i, l);
-			dst[l] = '\0';
-		}
-		i += l;
-	}
-	return i == len ? HIE_OK : HIE_EDB;
-}
-
-static hie_err
-mdb_err(int rc)
+hie_err
+reg_mdb_err(int rc)
 {
 	switch (rc) {
 	case MDB_SUCCESS:
@@ -95,9 +28,21 @@ mdb_err(int rc)
 hie_err
 reg_open(MDB_env *env, reg **out)
 {
+	static const struct {
+		const char *name;
+		size_t      off;
+		unsigned    flags;
+	} dbs[] = {
+		{ "reg.entry", offsetof(reg, entry), 0 }, { "reg.uid", offsetof(reg, uid), 0 },
+		{ "reg.pat", offsetof(reg, pat), 0 }, { "repo.doc", offsetof(reg, doc), 0 },
+		{ "reg.ss", offsetof(reg, ss), 0 }, { "reg.fol", offsetof(reg, fol), 0 },
+		{ "reg.ouid", offsetof(reg, ouid), 0 }, { "reg.assoc", offsetof(reg, assoc), 0 },
+		{ "reg.asrc", offsetof(reg, asrc), MDB_DUPSORT }, { "reg.atgt", offsetof(reg, atgt), MDB_DUPSORT },
+		{ "reg.ref", offsetof(reg, ref), MDB_DUPSORT },
+	};
 	MDB_txn *txn;
 	reg     *r;
-	int      rc;
+	int      rc = 0;
 
 	*out = NULL;
 	if ((r = calloc(1, sizeof(*r))) == NULL)
@@ -105,19 +50,19 @@ reg_open(MDB_env *env, reg **out)
 	r->env = env;
 	if ((rc = mdb_txn_begin(env, NULL, 0, &txn)) != 0) {
 		free(r);
-		return mdb_err(rc);
+		return reg_mdb_err(rc);
 	}
-	if ((rc = mdb_dbi_open(txn, "reg.entry", MDB_CREATE, &r->entry)) != 0 ||
-	    (rc = mdb_dbi_open(txn, "reg.uid", MDB_CREATE, &r->uid)) != 0 ||
-	    (rc = mdb_dbi_open(txn, "reg.pat", MDB_CREATE, &r->pat)) != 0 ||
-	    (rc = mdb_dbi_open(txn, "repo.doc", MDB_CREATE, &r->doc)) != 0) {
+	for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]) && rc == 0; i++)
+		rc = mdb_dbi_open(txn, dbs[i].name, MDB_CREATE | dbs[i].flags,
+		    (MDB_dbi *) ((char *) r + dbs[i].off));
+	if (rc != 0) {
 		mdb_txn_abort(txn);
 		free(r);
-		return mdb_err(rc);
+		return reg_mdb_err(rc);
 	}
 	if ((rc = mdb_txn_commit(txn)) != 0) {
 		free(r);
-		return mdb_err(rc);
+		return reg_mdb_err(rc);
 	}
 	*out = r;
 	return HIE_OK;
@@ -129,157 +74,370 @@ reg_close(reg *r)
 	free(r);
 }
 
-static size_t
-pat_key(unsigned char *k, const char *patient, const char *uuid)
+void
+reg_set_patient_check(reg *r, reg_patient_fn fn, void *arg)
 {
-	size_t a = strlen(patient), b = strlen(uuid);
+	r->patient_ok = fn;
+	r->patient_arg = arg;
+}
 
-	memcpy(k, patient, a);
-	k[a] = '\0';
-	memcpy(k + a + 1, uuid, b);
-	return a + 1 + b;
+static MDB_val
+sval(const char *s)
+{
+	MDB_val v = { strlen(s), (void *) s };
+	return v;
+}
+
+/* kind, a string, and optionally \0 and a second string. */
+static MDB_val
+kkey(unsigned char *buf, size_t cap, enum reg_kind k, const char *a, const char *b)
+{
+	size_t  la = strlen(a), lb = b ? strlen(b) : 0, n = 0;
+	MDB_val v;
+
+	if (1 + la + 1 + lb > cap)
+		la = lb = 0; /* cannot happen: fields are bounded */
+	buf[n++] = (unsigned char) k;
+	memcpy(buf + n, a, la);
+	n += la;
+	if (b != NULL) {
+		buf[n++] = '\0';
+		memcpy(buf + n, b, lb);
+		n += lb;
+	}
+	v.mv_data = buf;
+	v.mv_size = n;
+	return v;
+}
+
+static hie_err
+get_rec(MDB_txn *t, MDB_dbi dbi, const char *key, const struct reg_schema *s, void *obj, size_t size)
+{
+	MDB_val k = sval(key), v;
+	int     rc;
+
+	memset(obj, 0, size);
+	if (key[0] == '\0')
+		return HIE_ENOTFOUND;
+	if ((rc = mdb_get(t, dbi, &k, &v)) != 0)
+		return reg_mdb_err(rc);
+	return reg_tlv_decode(s, v.mv_data, v.mv_size, obj);
+}
+
+static hie_err
+put_rec(MDB_txn *t, MDB_dbi dbi, const char *key, const struct reg_schema *s, const void *obj)
+{
+	unsigned char buf[16384]; /* above every schema's reg_tlv_max */
+	MDB_val       k = sval(key), v;
+
+	if (reg_tlv_max(s) > sizeof(buf))
+		return HIE_ETOOBIG;
+	v.mv_data = buf;
+	v.mv_size = reg_tlv_encode(s, obj, buf);
+	return reg_mdb_err(mdb_put(t, dbi, &k, &v, 0));
+}
+
+/* Looks up a uuid through a uniqueId index. */
+static hie_err
+uid_lookup(MDB_txn *t, MDB_dbi dbi, MDB_val k, char *uuid, size_t cap)
+{
+	MDB_val v;
+	int     rc;
+
+	if ((rc = mdb_get(t, dbi, &k, &v)) != 0)
+		return reg_mdb_err(rc);
+	if (v.mv_size >= cap)
+		return HIE_EDB;
+	memcpy(uuid, v.mv_data, v.mv_size);
+	uuid[v.mv_size] = '\0';
+	return HIE_OK;
 }
 
 hie_err
-reg_put(reg *r, struct reg_entry *e, const void *doc, size_t len)
+reg_doc_get(reg *r, MDB_txn *t, const char *uuid, struct reg_entry *e)
 {
-	unsigned char rec[sizeof(struct reg_entry) + 3 * 32];
-	unsigned char pk[sizeof(e->patient_id) + sizeof(e->entry_uuid)];
-	char          hash[41];
-	MDB_txn      *txn;
+	return get_rec(t, r->entry, uuid, &reg_schema_entry, e, sizeof(*e));
+}
+
+hie_err
+reg_doc_by_uid(reg *r, MDB_txn *t, const char *uid, struct reg_entry *e)
+{
+	char    uuid[64];
+	hie_err err;
+
+	memset(e, 0, sizeof(*e));
+	if (uid[0] == '\0')
+		return HIE_ENOTFOUND;
+	if ((err = uid_lookup(t, r->uid, sval(uid), uuid, sizeof(uuid))) != HIE_OK)
+		return err;
+	return reg_doc_get(r, t, uuid, e);
+}
+
+/* Adds or removes one line-list index (reference ids). */
+static hie_err
+lines_index(MDB_txn *t, MDB_dbi dbi, const char *lines, const char *uuid)
+{
+	char buf[512];
+
+	hie_strlcpy(buf, lines, sizeof(buf));
+	for (char *save = NULL, *l = strtok_r(buf, "\n", &save); l != NULL; l = strtok_r(NULL, "\n", &save)) {
+		MDB_val k = sval(l), v = sval(uuid);
+		int     rc;
+		if (k.mv_size == 0 || k.mv_size > 500)
+			continue;
+		if ((rc = mdb_put(t, dbi, &k, &v, MDB_NODUPDATA)) != 0 && rc != MDB_KEYEXIST)
+			return reg_mdb_err(rc);
+	}
+	return HIE_OK;
+}
+
+hie_err
+reg_doc_put(reg *r, MDB_txn *t, const struct reg_entry *e, int new_object)
+{
+	unsigned char pk[1 + 256 + 1 + 64];
 	MDB_val       k, v;
+	hie_err       err;
 	int           rc;
 
-	if (e->unique_id[0] == '\0' || e->patient_id[0] == '\0' || e->repository_id[0] == '\0')
-		return HIE_EMETADATA;
-	hie_sha1_hex(doc, len, hash);
-	if (e->hash[0] == '\0')
-		memcpy(e->hash, hash, sizeof(hash));
-	if (strcasecmp(e->hash, hash) != 0 || (e->size != 0 && e->size != len))
-		return HIE_EMETADATA;
-	e->size = len;
-	if (e->entry_uuid[0] == '\0')
-		hie_urn_uuid(e->entry_uuid);
-	if (e->status[0] == '\0')
-		hie_strlcpy(e->status, "Approved", sizeof(e->status));
-
-	if ((rc = mdb_txn_begin(r->env, NULL, 0, &txn)) != 0)
-		return mdb_err(rc);
-	k.mv_data = e->unique_id;
-	k.mv_size = strlen(e->unique_id);
-	if ((rc = mdb_get(txn, r->uid, &k, &v)) == 0) {
-		/* Same uniqueId: identical bytes is a resubmission, anything
-		 * else is XDSDuplicateUniqueIdInRegistry. */
-		struct reg_entry old;
-		MDB_val          ek = v, ev;
-		hie_err          e2 = HIE_EDUPLICATE;
-		if (mdb_get(txn, r->entry, &ek, &ev) == 0 &&
-		    entry_decode(ev.mv_data, ev.mv_size, &old) == HIE_OK &&
-		    strcasecmp(old.hash, e->hash) == 0 && old.size == e->size)
-			e2 = HIE_EEXIST;
-		mdb_txn_abort(txn);
-		return e2;
-	}
-	if (rc != MDB_NOTFOUND)
-		goto fail;
-	v.mv_data = e->entry_uuid;
-	v.mv_size = strlen(e->entry_uuid);
-	if ((rc = mdb_put(txn, r->uid, &k, &v, MDB_NOOVERWRITE)) != 0)
-		goto fail;
-	k = v;
-	v.mv_data = rec;
-	v.mv_size = entry_encode(e, rec);
-	if ((rc = mdb_put(txn, r->entry, &k, &v, MDB_NOOVERWRITE)) != 0)
-		goto fail;
-	k.mv_data = pk;
-	k.mv_size = pat_key(pk, e->patient_id, e->entry_uuid);
+	if ((err = put_rec(t, r->entry, e->entry_uuid, &reg_schema_entry, e)) != HIE_OK)
+		return err;
+	if (!new_object)
+		return HIE_OK;
+	k = sval(e->unique_id);
+	v = sval(e->entry_uuid);
+	if ((rc = mdb_put(t, r->uid, &k, &v, MDB_NOOVERWRITE)) != 0)
+		return reg_mdb_err(rc);
+	k = kkey(pk, sizeof(pk), K_DOC, e->patient_id, e->entry_uuid);
 	v.mv_data = "";
 	v.mv_size = 0;
-	if ((rc = mdb_put(txn, r->pat, &k, &v, 0)) != 0)
-		goto fail;
-	k.mv_data = e->unique_id;
-	k.mv_size = strlen(e->unique_id);
-	v.mv_data = (void *) doc;
-	v.mv_size = len;
-	if ((rc = mdb_put(txn, r->doc, &k, &v, 0)) != 0)
-		goto fail;
-	/* The commit syncs: from here the registration survives a crash. */
-	return mdb_err(mdb_txn_commit(txn));
-fail:
-	mdb_txn_abort(txn);
-	return mdb_err(rc);
+	if ((rc = mdb_put(t, r->pat, &k, &v, 0)) != 0)
+		return reg_mdb_err(rc);
+	return lines_index(t, r->ref, e->reference_ids, e->entry_uuid);
 }
 
-static int
-codes_match(const struct reg_codes *c, const char *code)
+hie_err
+reg_ss_get(reg *r, MDB_txn *t, const char *uuid, struct reg_subset *s)
 {
-	if (c->n == 0)
-		return 1;
-	for (size_t i = 0; i < c->n; i++)
-		if (strcmp(c->v[i], code) == 0)
-			return 1;
-	return 0;
+	return get_rec(t, r->ss, uuid, &reg_schema_ss, s, sizeof(*s));
 }
 
-/* DTM values compare as strings once both are cut to the same precision
- * (ITI TF-3 4.2.3.1.7: truncated values match the range). */
-static int
-time_in(const char *t, const char *from, const char *to)
+hie_err
+reg_ss_by_uid(reg *r, MDB_txn *t, const char *uid, struct reg_subset *s)
 {
-	if (from[0] == '\0' && to[0] == '\0')
-		return 1;
-	if (t[0] == '\0')
-		return 0;
-	if (from[0] != '\0' && strncmp(t, from, strlen(from)) < 0)
-		return 0;
-	if (to[0] != '\0' && strncmp(t, to, strlen(to)) >= 0)
-		return 0;
-	return 1;
+	unsigned char k[1 + 128];
+	char          uuid[64];
+	hie_err       err;
+
+	memset(s, 0, sizeof(*s));
+	if (uid[0] == '\0' || strlen(uid) >= 128)
+		return HIE_ENOTFOUND;
+	if ((err = uid_lookup(t, r->ouid, kkey(k, sizeof(k), K_SS, uid, NULL), uuid, sizeof(uuid))) != HIE_OK)
+		return err;
+	return reg_ss_get(r, t, uuid, s);
 }
 
-/* SQL LIKE as ebRS uses it: % any run, _ any one character. */
-static int
-like(const char *s, const char *p)
+static hie_err
+obj_index(reg *r, MDB_txn *t, enum reg_kind kind, const char *uid, const char *patient, const char *uuid)
 {
-	for (; *p != '\0'; p++, s++) {
-		if (*p == '%') {
-			for (;; s++) {
-				if (like(s, p + 1))
-					return 1;
-				if (*s == '\0')
-					return 0;
-			}
+	unsigned char k1[1 + 128], k2[1 + 256 + 1 + 64];
+	MDB_val       k, v = sval(uuid);
+	int           rc;
+
+	k = kkey(k1, sizeof(k1), kind, uid, NULL);
+	if ((rc = mdb_put(t, r->ouid, &k, &v, MDB_NOOVERWRITE)) != 0)
+		return reg_mdb_err(rc);
+	k = kkey(k2, sizeof(k2), kind, patient, uuid);
+	v.mv_data = "";
+	v.mv_size = 0;
+	return reg_mdb_err(mdb_put(t, r->pat, &k, &v, 0));
+}
+
+hie_err
+reg_ss_put(reg *r, MDB_txn *t, const struct reg_subset *s)
+{
+	hie_err err = put_rec(t, r->ss, s->entry_uuid, &reg_schema_ss, s);
+	return err != HIE_OK ? err : obj_index(r, t, K_SS, s->unique_id, s->patient_id, s->entry_uuid);
+}
+
+hie_err
+reg_fol_get(reg *r, MDB_txn *t, const char *uuid, struct reg_folder *f)
+{
+	return get_rec(t, r->fol, uuid, &reg_schema_fol, f, sizeof(*f));
+}
+
+hie_err
+reg_fol_by_uid(reg *r, MDB_txn *t, const char *uid, struct reg_folder *f)
+{
+	unsigned char k[1 + 128];
+	char          uuid[64];
+	hie_err       err;
+
+	memset(f, 0, sizeof(*f));
+	if (uid[0] == '\0' || strlen(uid) >= 128)
+		return HIE_ENOTFOUND;
+	if ((err = uid_lookup(t, r->ouid, kkey(k, sizeof(k), K_FOL, uid, NULL), uuid, sizeof(uuid))) != HIE_OK)
+		return err;
+	return reg_fol_get(r, t, uuid, f);
+}
+
+hie_err
+reg_fol_put(reg *r, MDB_txn *t, const struct reg_folder *f, int new_object)
+{
+	hie_err err = put_rec(t, r->fol, f->entry_uuid, &reg_schema_fol, f);
+	if (err != HIE_OK || !new_object)
+		return err;
+	return obj_index(r, t, K_FOL, f->unique_id, f->patient_id, f->entry_uuid);
+}
+
+int
+reg_ouid_taken(reg *r, MDB_txn *t, enum reg_kind kind, const char *uid)
+{
+	unsigned char k1[1 + 128];
+	MDB_val       k, v;
+
+	if (strlen(uid) >= 128)
+		return 0;
+	k = kkey(k1, sizeof(k1), kind, uid, NULL);
+	return mdb_get(t, r->ouid, &k, &v) == 0;
+}
+
+hie_err
+reg_assoc_get(reg *r, MDB_txn *t, const char *id, struct reg_assoc *a)
+{
+	return get_rec(t, r->assoc, id, &reg_schema_assoc, a, sizeof(*a));
+}
+
+hie_err
+reg_assoc_put(reg *r, MDB_txn *t, const struct reg_assoc *a)
+{
+	MDB_val k, v;
+	hie_err err;
+	int     rc;
+
+	if ((err = put_rec(t, r->assoc, a->entry_uuid, &reg_schema_assoc, a)) != HIE_OK)
+		return err;
+	k = sval(a->source);
+	v = sval(a->entry_uuid);
+	if ((rc = mdb_put(t, r->asrc, &k, &v, MDB_NODUPDATA)) != 0 && rc != MDB_KEYEXIST)
+		return reg_mdb_err(rc);
+	k = sval(a->target);
+	if ((rc = mdb_put(t, r->atgt, &k, &v, MDB_NODUPDATA)) != 0 && rc != MDB_KEYEXIST)
+		return reg_mdb_err(rc);
+	return HIE_OK;
+}
+
+/* Walks the duplicates of one key of a dupsort database. */
+static hie_err
+dup_each(MDB_txn *t, MDB_dbi dbi, const char *key, reg_uuid_fn fn, void *arg)
+{
+	MDB_cursor *c;
+	MDB_val     k = sval(key), v;
+	hie_err     err = HIE_OK;
+	int         rc;
+
+	if (k.mv_size == 0)
+		return HIE_OK;
+	if ((rc = mdb_cursor_open(t, dbi, &c)) != 0)
+		return reg_mdb_err(rc);
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET); rc == 0 && err == HIE_OK;
+	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT_DUP)) {
+		char id[64];
+		if (v.mv_size >= sizeof(id)) {
+			err = HIE_EDB;
+			break;
 		}
-		if (*s == '\0' || (*p != '_' && *p != *s))
-			return 0;
+		memcpy(id, v.mv_data, v.mv_size);
+		id[v.mv_size] = '\0';
+		err = fn(arg, id);
 	}
-	return *s == '\0';
+	mdb_cursor_close(c);
+	if (err == HIE_OK && rc != 0 && rc != MDB_NOTFOUND)
+		err = reg_mdb_err(rc);
+	return err;
 }
 
-static int
-entry_matches(const struct reg_entry *e, const struct reg_query *q)
+struct assoc_walk {
+	reg         *r;
+	MDB_txn     *t;
+	reg_assoc_fn fn;
+	void        *arg;
+};
+
+static hie_err
+assoc_one(void *arg, const char *id)
 {
-	if (q->approved_only && strcmp(e->status, "Approved") != 0)
-		return 0;
-	if (!codes_match(&q->type_codes, e->type_code) || !codes_match(&q->class_codes, e->class_code) ||
-	    !codes_match(&q->format_codes, e->format_code))
-		return 0;
-	for (size_t g = 0; g < q->n_conf_groups; g++)
-		if (!codes_match(&q->conf_codes[g], e->confidentiality))
-			return 0;
-	if (!time_in(e->creation_time, q->creation_from, q->creation_to) ||
-	    !time_in(e->service_start, q->service_start_from, q->service_start_to) ||
-	    !time_in(e->service_stop, q->service_stop_from, q->service_stop_to))
-		return 0;
-	if (q->n_authors > 0) {
-		size_t i;
-		for (i = 0; i < q->n_authors; i++)
-			if (like(e->author, q->authors[i]))
-				break;
-		if (i == q->n_authors)
-			return 0;
+	struct assoc_walk *w = arg;
+	struct reg_assoc   a;
+	hie_err            err = reg_assoc_get(w->r, w->t, id, &a);
+
+	return err != HIE_OK ? (err == HIE_ENOTFOUND ? HIE_EDB : err) : w->fn(w->arg, &a);
+}
+
+hie_err
+reg_assoc_each(reg *r, MDB_txn *t, const char *uuid, int by_target, reg_assoc_fn fn, void *arg)
+{
+	struct assoc_walk w = { r, t, fn, arg };
+	return dup_each(t, by_target ? r->atgt : r->asrc, uuid, assoc_one, &w);
+}
+
+hie_err
+reg_ref_each(reg *r, MDB_txn *t, const char *ref, reg_uuid_fn fn, void *arg)
+{
+	return dup_each(t, r->ref, ref, fn, arg);
+}
+
+hie_err
+reg_pat_each(reg *r, MDB_txn *t, enum reg_kind kind, const char *patient, reg_uuid_fn fn, void *arg)
+{
+	unsigned char pk[1 + 256 + 1];
+	MDB_cursor   *c;
+	MDB_val       k, v;
+	size_t        plen;
+	hie_err       err = HIE_OK;
+	int           rc;
+
+	if (patient[0] == '\0' || strlen(patient) >= 256)
+		return HIE_OK;
+	k = kkey(pk, sizeof(pk), kind, patient, "");
+	plen = k.mv_size;
+	if ((rc = mdb_cursor_open(t, r->pat, &c)) != 0)
+		return reg_mdb_err(rc);
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0 && err == HIE_OK;
+	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		char id[64];
+		if (k.mv_size <= plen || memcmp(k.mv_data, pk, plen) != 0)
+			break;
+		if (k.mv_size - plen >= sizeof(id)) {
+			err = HIE_EDB;
+			break;
+		}
+		memcpy(id, (char *) k.mv_data + plen, k.mv_size - plen);
+		id[k.mv_size - plen] = '\0';
+		err = fn(arg, id);
 	}
-	return 1;
+	mdb_cursor_close(c);
+	return err;
+}
+
+/* ---- the public read calls ---- */
+
+struct find_docs {
+	reg                    *r;
+	MDB_txn                *t;
+	const struct reg_query *q;
+	struct reg_objects      o;
+};
+
+static hie_err
+find_one(void *arg, const char *uuid)
+{
+	struct find_docs *f = arg;
+	struct reg_entry  e;
+	hie_err           err = reg_doc_get(f->r, f->t, uuid, &e);
+
+	if (err != HIE_OK)
+		return err == HIE_ENOTFOUND ? HIE_EDB : err;
+	return reg_entry_matches(&e, f->q) ? reg_objects_add_doc(&f->o, &e, f->q->max_results) : HIE_OK;
 }
 
 static int
@@ -292,65 +450,24 @@ newest_first(const void *a, const void *b)
 hie_err
 reg_find_documents(reg *r, const struct reg_query *q, struct reg_result *out)
 {
-	unsigned char     pk[sizeof(q->patient_id) + 1];
-	size_t            plen = strlen(q->patient_id), cap = 0;
-	MDB_txn          *txn;
-	MDB_cursor       *cur;
-	MDB_val           k, v;
-	hie_err           e = HIE_OK;
-	int               rc;
+	struct find_docs f = { r, NULL, q, { 0 } };
+	hie_err          err;
+	int              rc;
 
 	out->v = NULL;
 	out->n = 0;
-	if (plen == 0)
+	if (q->patient_id[0] == '\0')
 		return HIE_EINVAL;
-	if ((rc = mdb_txn_begin(r->env, NULL, MDB_RDONLY, &txn)) != 0)
-		return mdb_err(rc);
-	if ((rc = mdb_cursor_open(txn, r->pat, &cur)) != 0) {
-		mdb_txn_abort(txn);
-		return mdb_err(rc);
+	if ((rc = mdb_txn_begin(r->env, NULL, MDB_RDONLY, &f.t)) != 0)
+		return reg_mdb_err(rc);
+	err = reg_pat_each(r, f.t, K_DOC, q->patient_id, find_one, &f);
+	mdb_txn_abort(f.t);
+	if (err != HIE_OK) {
+		reg_objects_free(&f.o);
+		return err;
 	}
-	memcpy(pk, q->patient_id, plen);
-	pk[plen] = '\0';
-	k.mv_data = pk;
-	k.mv_size = plen + 1;
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
-	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		MDB_val          ek, ev;
-		struct reg_entry ent;
-		if (k.mv_size <= plen + 1 || memcmp(k.mv_data, pk, plen + 1) != 0)
-			break;
-		ek.mv_data = (char *) k.mv_data + plen + 1;
-		ek.mv_size = k.mv_size - plen - 1;
-		if (mdb_get(txn, r->entry, &ek, &ev) != 0 ||
-		    entry_decode(ev.mv_data, ev.mv_size, &ent) != HIE_OK) {
-			e = HIE_EDB;
-			break;
-		}
-		if (!entry_matches(&ent, q))
-			continue;
-		if (out->n == q->max_results) {
-			e = HIE_ETOOBIG;
-			break;
-		}
-		if (out->n == cap) {
-			size_t            ncap = cap ? cap * 2 : 16;
-			struct reg_entry *nv = realloc(out->v, ncap * sizeof(*nv));
-			if (nv == NULL) {
-				e = HIE_ENOMEM;
-				break;
-			}
-			out->v = nv;
-			cap = ncap;
-		}
-		out->v[out->n++] = ent;
-	}
-	mdb_cursor_close(cur);
-	mdb_txn_abort(txn);
-	if (e != HIE_OK) {
-		reg_result_free(out);
-		return e;
-	}
+	out->v = f.o.docs;
+	out->n = f.o.n_docs;
 	if (out->n > 1)
 		qsort(out->v, out->n, sizeof(*out->v), newest_first);
 	return HIE_OK;
@@ -368,23 +485,18 @@ hie_err
 reg_get_document(reg *r, const char *unique_id, struct reg_entry *e, char **doc, size_t *len)
 {
 	MDB_txn *txn;
-	MDB_val  k, v, ev;
-	hie_err  err = HIE_OK;
+	MDB_val  k, v;
+	hie_err  err;
 	int      rc;
 
 	*doc = NULL;
 	if ((rc = mdb_txn_begin(r->env, NULL, MDB_RDONLY, &txn)) != 0)
-		return mdb_err(rc);
-	k.mv_data = (void *) unique_id;
-	k.mv_size = strlen(unique_id);
-	if ((rc = mdb_get(txn, r->uid, &k, &v)) != 0 || (rc = mdb_get(txn, r->entry, &v, &ev)) != 0) {
-		err = mdb_err(rc);
+		return reg_mdb_err(rc);
+	if ((err = reg_doc_by_uid(r, txn, unique_id, e)) != HIE_OK)
 		goto done;
-	}
-	if ((err = entry_decode(ev.mv_data, ev.mv_size, e)) != HIE_OK)
-		goto done;
+	k = sval(unique_id);
 	if ((rc = mdb_get(txn, r->doc, &k, &v)) != 0) {
-		err = mdb_err(rc);
+		err = reg_mdb_err(rc);
 		goto done;
 	}
 	if ((*doc = malloc(v.mv_size + 1)) == NULL) {
@@ -407,9 +519,33 @@ reg_count(reg *r, size_t *n)
 	int      rc;
 
 	if ((rc = mdb_txn_begin(r->env, NULL, MDB_RDONLY, &txn)) != 0)
-		return mdb_err(rc);
+		return reg_mdb_err(rc);
 	rc = mdb_stat(txn, r->entry, &st);
 	mdb_txn_abort(txn);
 	*n = rc == 0 ? st.ms_entries : 0;
-	return mdb_err(rc);
+	return reg_mdb_err(rc);
+}
+
+/* The document bytes go to the repository inside the submission's
+ * transaction (submit.c). */
+hie_err
+reg_repo_put(reg *r, MDB_txn *t, const char *uid, const void *doc, size_t len)
+{
+	MDB_val k = sval(uid), v = { len, (void *) doc };
+	return reg_mdb_err(mdb_put(t, r->doc, &k, &v, 0));
+}
+
+hie_err
+reg_fail(struct reg_error *err, hie_err e, const char *code, const char *location, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL)
+		return e;
+	err->code = code;
+	hie_strlcpy(err->location, location ? location : "", sizeof(err->location));
+	va_start(ap, fmt);
+	vsnprintf(err->context, sizeof(err->context), fmt, ap);
+	va_end(ap);
+	return e;
 }
