@@ -1,0 +1,259 @@
+/*
+ * mpi/block.c -- blocking: which stored records a new one is compared
+ * with.  Several independent keys, so that an error in one field (a
+ * mistyped surname, a wrong birth date, a moved patient, swapped names)
+ * still leaves another key in common with the true match:
+ *
+ *   a  surname NYSIIS + birth year
+ *   b  birth date + initial of the given name, and of the surname
+ *      (both, so that swapped given/family names still meet)
+ *   c  postcode + first 3 letters of the surname
+ *   d  national id (type SS) as written
+ *   e  given-name NYSIIS (after nicknames) + surname NYSIIS, in sorted order
+ *   g  birth date + postcode
+ *
+ * The keys are stored in mpi.blk (dupsort key -> rid); blocks larger than
+ * MPI_BLOCK_CAP are skipped at lookup.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mpi/internal.h"
+
+size_t
+mpi_block_keys(const struct mpi_mk *k, char keys[MPI_NKEYS][MPI_KEY_LEN])
+{
+	size_t n = 0;
+	char   year[5] = { 0 };
+
+	if (k->dob[0] != '\0')
+		memcpy(year, k->dob, 4);
+	if (k->family_ph[0] != '\0' && year[0] != '\0')
+		snprintf(keys[n++], MPI_KEY_LEN, "a%s%s", k->family_ph, year);
+	if (k->dob[0] != '\0' && k->given[0] != '\0')
+		snprintf(keys[n++], MPI_KEY_LEN, "b%s%c", k->dob, k->given[0]);
+	if (k->dob[0] != '\0' && k->family[0] != '\0' && k->family[0] != k->given[0])
+		snprintf(keys[n++], MPI_KEY_LEN, "b%s%c", k->dob, k->family[0]);
+	if (k->postcode[0] != '\0' && k->family[0] != '\0')
+		snprintf(keys[n++], MPI_KEY_LEN, "c%s:%.3s", k->postcode, k->family);
+	if (k->ssn[0] != '\0')
+		snprintf(keys[n++], MPI_KEY_LEN, "d%s", k->ssn);
+	if (k->given_ph[0] != '\0' && k->family_ph[0] != '\0') {
+		int lt = strcmp(k->given_ph, k->family_ph) < 0;
+		snprintf(keys[n++], MPI_KEY_LEN, "e%s:%s", lt ? k->given_ph : k->family_ph,
+		    lt ? k->family_ph : k->given_ph);
+	}
+	if (k->dob[0] != '\0' && k->postcode[0] != '\0')
+		snprintf(keys[n++], MPI_KEY_LEN, "g%s:%s", k->dob, k->postcode);
+	return n;
+}
+
+/* A small open-addressing set of rids (0 is never a rid). */
+#define SET_SIZE (MPI_CAND_MAX * 2)
+
+struct rid_set {
+	uint64_t slot[SET_SIZE];
+	size_t   n;
+};
+
+/* 1: added; 0: already there; -1: full. */
+static int
+set_add(struct rid_set *s, uint64_t rid)
+{
+	size_t i = (size_t) ((rid * 0x9e3779b97f4a7c15ull) >> 52) % SET_SIZE;
+
+	if (s->n >= MPI_CAND_MAX)
+		return -1;
+	while (s->slot[i] != 0) {
+		if (s->slot[i] == rid)
+			return 0;
+		i = (i + 1) % SET_SIZE;
+	}
+	s->slot[i] = rid;
+	s->n++;
+	return 1;
+}
+
+/* Calls fn on every rid of one block (skipped if larger than the cap). */
+static int
+block_scan(MDB_cursor *c, const char *key, int (*fn)(uint64_t, void *), void *arg, int *rc)
+{
+	MDB_val k = { strlen(key), (void *) key }, v;
+	size_t  count;
+
+	if ((*rc = mdb_cursor_get(c, &k, &v, MDB_SET_KEY)) != 0)
+		return 0;
+	if ((*rc = mdb_cursor_count(c, &count)) != 0 || count > MPI_BLOCK_CAP)
+		return 0;
+	/* DUPFIXED: a page of rids at a time. */
+	for (*rc = mdb_cursor_get(c, &k, &v, MDB_GET_MULTIPLE); *rc == 0;
+	     *rc = mdb_cursor_get(c, &k, &v, MDB_NEXT_MULTIPLE)) {
+		for (size_t i = 0; i + 8 <= v.mv_size; i += 8)
+			if (fn(mpi_u64_get((char *) v.mv_data + i), arg))
+				return 1;
+	}
+	return 0;
+}
+
+struct dedupe {
+	struct rid_set set;
+	int (*fn)(uint64_t, void *);
+	void *arg;
+};
+
+static int
+dedupe_fn(uint64_t rid, void *arg)
+{
+	struct dedupe *d = arg;
+	int            r = set_add(&d->set, rid);
+
+	if (r < 0)
+		return 1; /* MPI_CAND_MAX reached */
+	return r == 1 ? d->fn(rid, d->arg) : 0;
+}
+
+hie_err
+mpi_block_candidates(mpi *m, MDB_txn *txn, const struct mpi_mk *k, int (*fn)(uint64_t, void *), void *arg)
+{
+	char           keys[MPI_NKEYS][MPI_KEY_LEN];
+	size_t         nk = mpi_block_keys(k, keys);
+	struct dedupe *d;
+	MDB_cursor    *c;
+	int            rc = 0;
+
+	if ((d = malloc(sizeof(*d))) == NULL)
+		return HIE_ENOMEM;
+	memset(&d->set, 0, sizeof(d->set));
+	d->fn = fn;
+	d->arg = arg;
+	if ((rc = mdb_cursor_open(txn, m->blk, &c)) != 0) {
+		free(d);
+		return mpi_mdb_err(rc);
+	}
+	for (size_t i = 0; i < nk; i++) {
+		if (block_scan(c, keys[i], dedupe_fn, d, &rc))
+			break;
+		if (rc != 0 && rc != MDB_NOTFOUND)
+			break;
+		rc = 0;
+	}
+	mdb_cursor_close(c);
+	free(d);
+	return rc == MDB_NOTFOUND ? HIE_OK : mpi_mdb_err(rc);
+}
+
+/* ---- all candidate pairs (for EM and for measuring the blocking) ---- */
+
+struct pair_set {
+	uint64_t *slot; /* 2 per entry; (0,0) empty */
+	size_t    cap, n;
+};
+
+static uint64_t
+pair_hash(uint64_t a, uint64_t b)
+{
+	uint64_t h = a * 0x9e3779b97f4a7c15ull ^ (b + 0x632be59bd9b4e019ull + (a << 6));
+	h ^= h >> 31;
+	return h * 0xbf58476d1ce4e5b9ull;
+}
+
+static hie_err
+pair_add(struct pair_set *s, uint64_t a, uint64_t b)
+{
+	size_t i;
+
+	if (a > b) {
+		uint64_t t = a;
+		a = b;
+		b = t;
+	}
+	if (2 * (s->n + 1) > s->cap) {
+		/* Grow: the table stays at most half full. */
+		struct pair_set g = { calloc(2 * (s->cap ? s->cap * 2 : 4096), sizeof(uint64_t)),
+			s->cap ? s->cap * 2 : 4096, 0 };
+		if (g.slot == NULL)
+			return HIE_ENOMEM;
+		for (size_t j = 0; j < s->cap; j++)
+			if (s->slot[2 * j] != 0)
+				pair_add(&g, s->slot[2 * j], s->slot[2 * j + 1]);
+		free(s->slot);
+		*s = g;
+	}
+	i = (size_t) (pair_hash(a, b) % s->cap);
+	while (s->slot[2 * i] != 0) {
+		if (s->slot[2 * i] == a && s->slot[2 * i + 1] == b)
+			return HIE_OK;
+		i = (i + 1) % s->cap;
+	}
+	s->slot[2 * i] = a;
+	s->slot[2 * i + 1] = b;
+	s->n++;
+	return HIE_OK;
+}
+
+hie_err
+mpi_block_pairs(mpi *m, size_t max_pairs, uint64_t **pairs, size_t *n)
+{
+	struct pair_set s = { NULL, 0, 0 };
+	uint64_t        blk[MPI_BLOCK_CAP];
+	MDB_txn        *txn;
+	MDB_cursor     *c = NULL;
+	MDB_val         k, v;
+	hie_err         e = HIE_OK;
+	int             rc;
+
+	*pairs = NULL;
+	*n = 0;
+	if ((rc = mdb_txn_begin(m->env, NULL, MDB_RDONLY, &txn)) != 0)
+		return mpi_mdb_err(rc);
+	if ((rc = mdb_cursor_open(txn, m->blk, &c)) != 0)
+		goto done;
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0 && s.n < max_pairs;
+	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT_NODUP)) {
+		size_t count, nb = 0;
+		if ((rc = mdb_cursor_count(c, &count)) != 0)
+			break;
+		if (count < 2 || count > MPI_BLOCK_CAP)
+			continue;
+		for (rc = mdb_cursor_get(c, &k, &v, MDB_GET_MULTIPLE); rc == 0;
+		     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT_MULTIPLE))
+			for (size_t i = 0; i + 8 <= v.mv_size && nb < MPI_BLOCK_CAP; i += 8)
+				blk[nb++] = mpi_u64_get((char *) v.mv_data + i);
+		if (rc != MDB_NOTFOUND)
+			break;
+		/* NEXT_MULTIPLE left the cursor on the block's last item,
+		 * so NEXT_NODUP moves on to the next key. */
+		for (size_t i = 0; i < nb && s.n < max_pairs; i++)
+			for (size_t j = i + 1; j < nb && s.n < max_pairs; j++)
+				if ((e = pair_add(&s, blk[i], blk[j])) != HIE_OK)
+					goto done;
+	}
+	if (rc == MDB_NOTFOUND)
+		rc = 0;
+done:
+	if (c != NULL)
+		mdb_cursor_close(c);
+	mdb_txn_abort(txn);
+	if (e == HIE_OK)
+		e = mpi_mdb_err(rc);
+	if (e == HIE_OK) {
+		/* Compact in place: entries to the front. */
+		size_t w = 0;
+		for (size_t i = 0; i < s.cap; i++)
+			if (s.slot[2 * i] != 0) {
+				s.slot[2 * w] = s.slot[2 * i];
+				s.slot[2 * w + 1] = s.slot[2 * i + 1];
+				w++;
+			}
+		*pairs = s.slot;
+		*n = w;
+		if (w == 0) {
+			free(s.slot);
+			*pairs = NULL;
+		}
+		return HIE_OK;
+	}
+	free(s.slot);
+	return e;
+}

@@ -1,0 +1,101 @@
+/*
+ * mpi/internal.h -- what the files of the MPI share and nobody else sees:
+ * the LMDB layout, the match key (the normalised, compared form of a
+ * record), and the steps of matching inside one transaction.
+ *
+ * LMDB databases (keys of ids are 8-byte big-endian, so they sort):
+ *   mpi.rec    rid -> record (tag/length/value, see store.c)
+ *   mpi.key    rid -> match key (eid first, see mk_encode)
+ *   mpi.eid    eid -> rid            (dupsort, dupfixed: the members)
+ *   mpi.blk    blocking key -> rid   (dupsort, dupfixed)
+ *   mpi.idx    authority NUL id -> rid (dupsort, dupfixed)
+ *   mpi.hist   rid -> history entry  (dupsort, dupfixed; entries start with seq)
+ *   mpi.merge  retired eid -> survivor, time, rids moved
+ *   mpi.review review id -> rid, eid, prob, time
+ *   mpi.meta   "rid", "eid", "seq", "review" counters; "model"
+ */
+#ifndef MPI_INTERNAL_H
+#define MPI_INTERNAL_H
+
+#include "mpi/mpi.h"
+
+struct mpi {
+	MDB_env *env;
+	MDB_dbi  rec, key, eid, blk, idx, hist, merge, review, meta;
+};
+
+/* The match key: what comparing and blocking need, normalised once at
+ * write time so that scoring a candidate is a read and some string
+ * compares.  Only the first name and first address of a record take part
+ * (the legal name and home address when a use says so). */
+#define MK_IDS 4
+struct mpi_mk {
+	uint64_t eid;
+	uint64_t idh[MK_IDS]; /* deterministic ids: hash(authority) << 32 | hash(id) */
+	unsigned nidh;
+	char     sex;
+	char     given[32], canon[32], given_ph[12];
+	char     family[40], family_ph[12];
+	char     dob[9];
+	char     stnum[12], street[64], line2[64], city[40], postcode[12], state[12];
+	char     ssn[24], phone[24];
+};
+
+/* Builds the match key of a validated record. */
+void   mpi_mk_build(const struct mpi_patient *p, struct mpi_mk *k);
+size_t mpi_mk_encode(const struct mpi_mk *k, unsigned char *out, size_t cap);
+hie_err mpi_mk_decode(const void *p, size_t len, struct mpi_mk *k);
+#define MK_MAX 512
+
+/* Comparison vector of two match keys (score.c). */
+void mpi_mk_compare(const struct mpi_mk *a, const struct mpi_mk *b, uint8_t lv[MPI_NFIELDS]);
+
+/* Blocking keys of a match key (block.c): up to MPI_NKEYS strings. */
+#define MPI_NKEYS   7
+#define MPI_KEY_LEN 48
+size_t mpi_block_keys(const struct mpi_mk *k, char keys[MPI_NKEYS][MPI_KEY_LEN]);
+/* Blocks with more records than this are not searched: a key that common
+ * says nothing, and scanning it would make every lookup slow. */
+#define MPI_BLOCK_CAP 400
+
+/* Calls fn for every record sharing a blocking key with k (each rid once,
+ * up to MPI_CAND_MAX).  fn returns non-zero to stop. */
+#define MPI_CAND_MAX 2048
+hie_err mpi_block_candidates(mpi *m, MDB_txn *txn, const struct mpi_mk *k,
+    int (*fn)(uint64_t rid, void *arg), void *arg);
+
+/* ---- store.c ---- */
+hie_err  mpi_mdb_err(int rc);
+void     mpi_u64_put(unsigned char b[8], uint64_t v);
+uint64_t mpi_u64_get(const void *b);
+/* Next value of a counter in mpi.meta (1, 2, ...). */
+hie_err mpi_counter_next(mpi *m, MDB_txn *txn, const char *name, uint64_t *out);
+hie_err mpi_rec_put(mpi *m, MDB_txn *txn, const struct mpi_patient *p);
+hie_err mpi_rec_get(mpi *m, MDB_txn *txn, uint64_t rid, struct mpi_patient *p);
+hie_err mpi_mk_put(mpi *m, MDB_txn *txn, uint64_t rid, const struct mpi_mk *k);
+hie_err mpi_mk_get(mpi *m, MDB_txn *txn, uint64_t rid, struct mpi_mk *k);
+/* Indexes (blocking keys, identifiers) of a record: add or remove. */
+hie_err mpi_index(mpi *m, MDB_txn *txn, uint64_t rid, const struct mpi_patient *p,
+    const struct mpi_mk *k, int add);
+/* Moves rid (match key k, updated) to eid, with a history entry. */
+hie_err mpi_relink(mpi *m, MDB_txn *txn, uint64_t rid, struct mpi_mk *k, uint64_t eid,
+    mpi_hist_op op);
+hie_err mpi_hist_put(mpi *m, MDB_txn *txn, uint64_t rid, mpi_hist_op op, uint64_t from, uint64_t to);
+/* mpi_resolve and the members of a live eid (up to cap, *n the total),
+ * inside a transaction. */
+hie_err mpi_resolve_txn(mpi *m, MDB_txn *txn, uint64_t eid, uint64_t *live);
+hie_err mpi_members_txn(mpi *m, MDB_txn *txn, uint64_t eid, uint64_t *rids, size_t cap, size_t *n);
+hie_err mpi_model_load(mpi *m, MDB_txn *txn, struct mpi_model *model);
+/* Validates and normalises a record in place (birth date to YYYYMMDD,
+ * sex upper case, identifiers checked); why says what was wrong. */
+hie_err mpi_validate(struct mpi_patient *p, char *why, size_t cap);
+
+/* ---- search.c: scores candidates of k, grouped by enterprise id ---- */
+hie_err mpi_score_candidates(mpi *m, MDB_txn *txn, const struct mpi_mk *k,
+    const struct mpi_model *model, double min_prob, struct mpi_candidate *out,
+    size_t cap, size_t *n);
+
+/* ---- review.c ---- */
+hie_err mpi_review_put(mpi *m, MDB_txn *txn, uint64_t rid, uint64_t eid, double prob);
+
+#endif /* MPI_INTERNAL_H */

@@ -1,0 +1,239 @@
+/*
+ * mpi/record.c -- a source record checked and turned into its match key:
+ * validation (what makes a record refusable), the match key built from the
+ * normalised demographics, and the match key's stored form.
+ */
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "mpi/internal.h"
+#include "node/config.h"
+
+static int
+has_ctl(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char) *s < 0x20 || *s == 0x7f)
+			return 1;
+	return 0;
+}
+
+#define WHY(...) (snprintf(why, cap, __VA_ARGS__), HIE_EINVAL)
+
+hie_err
+mpi_validate(struct mpi_patient *p, char *why, size_t cap)
+{
+	char   d[9];
+	int    named = 0;
+	size_t i, j;
+
+	if (p->n_names > MPI_MAX_NAMES || p->n_addrs > MPI_MAX_ADDRS || p->n_phones > MPI_MAX_PHONES ||
+	    p->n_ids > MPI_MAX_IDS)
+		return WHY("too many repeats");
+	for (i = 0; i < p->n_names; i++) {
+		const struct mpi_name *n = &p->names[i];
+		if (has_ctl(n->given) || has_ctl(n->family) || has_ctl(n->middle) || has_ctl(n->use))
+			return WHY("control character in name %zu", i + 1);
+		named |= n->given[0] != '\0' || n->family[0] != '\0';
+	}
+	for (i = 0; i < p->n_addrs; i++) {
+		const struct mpi_addr *a = &p->addrs[i];
+		if (has_ctl(a->number) || has_ctl(a->street) || has_ctl(a->line2) || has_ctl(a->city) ||
+		    has_ctl(a->state) || has_ctl(a->postcode) || has_ctl(a->country) || has_ctl(a->use))
+			return WHY("control character in address %zu", i + 1);
+	}
+	for (i = 0; i < p->n_phones; i++)
+		if (has_ctl(p->phones[i].number) || has_ctl(p->phones[i].use))
+			return WHY("control character in phone %zu", i + 1);
+	if (has_ctl(p->source))
+		return WHY("control character in source");
+	if (!named)
+		return WHY("no name (given or family)");
+	if (p->birth_date[0] != '\0') {
+		if (mpi_date_parse(p->birth_date, d) != HIE_OK)
+			return WHY("invalid birth date \"%.16s\"", p->birth_date);
+		memcpy(p->birth_date, d, sizeof(d));
+	}
+	if (p->sex >= 'a' && p->sex <= 'z')
+		p->sex = (char) (p->sex - 'a' + 'A');
+	if (p->sex != 0 && strchr("MFOU", p->sex) == NULL)
+		return WHY("invalid administrative sex '%c'", p->sex);
+	for (i = 0; i < p->n_ids; i++) {
+		const struct mpi_ident *x = &p->ids[i];
+		char                    buf[300];
+		struct mpi_cx           back;
+		/* Round trip through the strict CX parser: whatever it refuses
+		 * (separators in the id, an authority that is not an OID) is an
+		 * impossible identifier. */
+		if (mpi_cx_format(&x->cx, buf, sizeof(buf)) != HIE_OK || mpi_cx_parse(buf, &back) != HIE_OK ||
+		    has_ctl(x->type))
+			return WHY("impossible identifier %zu (id \"%.40s\", authority \"%.60s\")", i + 1,
+			    x->cx.id, x->cx.authority);
+		for (j = 0; j < i; j++)
+			if (mpi_id_compare(&p->ids[j].cx, &x->cx) < 0 && strcmp(p->ids[j].type, "SS") != 0 &&
+			    strcmp(x->type, "SS") != 0)
+				return WHY("two different identifiers in authority %.60s", x->cx.authority);
+	}
+	if (p->birth_date[0] == '\0' && p->n_ids == 0)
+		return WHY("neither a birth date nor an identifier");
+	return HIE_OK;
+}
+
+/* 32-bit FNV-1a. */
+static uint32_t
+fnv(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char) *s) * 16777619u;
+	return h;
+}
+
+/* The name with use L (legal), the address with use H (home), else the
+ * first one. */
+static size_t
+legal_name(const struct mpi_patient *p)
+{
+	for (size_t i = 0; i < p->n_names; i++)
+		if (strcmp(p->names[i].use, "L") == 0)
+			return i;
+	return 0;
+}
+
+static size_t
+home_addr(const struct mpi_patient *p)
+{
+	for (size_t i = 0; i < p->n_addrs; i++)
+		if (strcmp(p->addrs[i].use, "H") == 0)
+			return i;
+	return 0;
+}
+
+static void
+squash_copy(const char *in, char *out, size_t cap)
+{
+	size_t n = 0;
+
+	for (; *in && n + 1 < cap; in++)
+		if (*in != ' ')
+			out[n++] = *in;
+	out[n] = '\0';
+}
+
+void
+mpi_mk_build(const struct mpi_patient *p, struct mpi_mk *k)
+{
+	char tmp[128];
+
+	memset(k, 0, sizeof(*k));
+	k->eid = p->eid;
+	k->sex = p->sex;
+	if (p->n_names > 0) {
+		const struct mpi_name *n =
+		    &p->names[legal_name(p)];
+		char *sp;
+		mpi_norm_given(n->given, tmp, sizeof(tmp));
+		/* The first given name is the one people are called by; the
+		 * others are as often left out as written. */
+		if ((sp = strchr(tmp, ' ')) != NULL)
+			*sp = '\0';
+		hie_strlcpy(k->given, tmp, sizeof(k->given));
+		hie_strlcpy(k->canon, mpi_nickname(k->given), sizeof(k->canon));
+		mpi_nysiis(k->canon, k->given_ph, sizeof(k->given_ph));
+		mpi_norm_family(n->family, k->family, sizeof(k->family));
+		mpi_nysiis(k->family, k->family_ph, sizeof(k->family_ph));
+	}
+	if (p->birth_date[0] != '\0')
+		hie_strlcpy(k->dob, p->birth_date, sizeof(k->dob));
+	if (p->n_addrs > 0) {
+		const struct mpi_addr *a =
+		    &p->addrs[home_addr(p)];
+		mpi_norm_text(a->number, tmp, sizeof(tmp));
+		squash_copy(tmp, k->stnum, sizeof(k->stnum));
+		mpi_norm_text(a->street, k->street, sizeof(k->street));
+		mpi_norm_text(a->line2, k->line2, sizeof(k->line2));
+		mpi_norm_text(a->city, k->city, sizeof(k->city));
+		mpi_norm_text(a->state, k->state, sizeof(k->state));
+		if (mpi_norm_postcode(a->postcode, k->postcode, sizeof(k->postcode)) != HIE_OK)
+			k->postcode[0] = '\0';
+	}
+	if (p->n_phones > 0 && mpi_norm_phone(p->phones[0].number, k->phone, sizeof(k->phone)) != HIE_OK)
+		k->phone[0] = '\0';
+	for (size_t i = 0; i < p->n_ids; i++) {
+		const struct mpi_ident *x = &p->ids[i];
+		if (strcmp(x->type, "SS") == 0) {
+			if (k->ssn[0] == '\0')
+				squash_copy(x->cx.id, k->ssn, sizeof(k->ssn));
+		} else if (k->nidh < MK_IDS) {
+			k->idh[k->nidh++] = (uint64_t) fnv(x->cx.authority) << 32 | fnv(x->cx.id);
+		}
+	}
+}
+
+/* Stored form: eid (8), nidh (1), idh (8 each), sex (1), then the strings
+ * in table order, each NUL terminated.  Appending a string to the table
+ * keeps old keys readable (missing trailing strings are empty). */
+#define S(f) { offsetof(struct mpi_mk, f), sizeof(((struct mpi_mk *) 0)->f) }
+static const struct {
+	size_t off, cap;
+} mk_strings[] = {
+	S(given), S(canon), S(given_ph), S(family), S(family_ph), S(dob), S(stnum), S(street),
+	S(line2), S(city), S(postcode), S(state), S(ssn), S(phone),
+};
+#undef S
+
+size_t
+mpi_mk_encode(const struct mpi_mk *k, unsigned char *out, size_t cap)
+{
+	size_t n = 0;
+
+	if (cap < MK_MAX)
+		return 0;
+	mpi_u64_put(out, k->eid);
+	n = 8;
+	out[n++] = (unsigned char) k->nidh;
+	for (unsigned i = 0; i < k->nidh; i++, n += 8)
+		mpi_u64_put(out + n, k->idh[i]);
+	out[n++] = (unsigned char) k->sex;
+	for (size_t i = 0; i < sizeof(mk_strings) / sizeof(mk_strings[0]); i++) {
+		const char *s = (const char *) k + mk_strings[i].off;
+		size_t      l = strnlen(s, mk_strings[i].cap - 1);
+		memcpy(out + n, s, l);
+		n += l;
+		out[n++] = '\0';
+	}
+	return n;
+}
+
+hie_err
+mpi_mk_decode(const void *p, size_t len, struct mpi_mk *k)
+{
+	const unsigned char *b = p;
+	size_t               n;
+
+	memset(k, 0, sizeof(*k));
+	if (len < 10)
+		return HIE_EDB;
+	k->eid = mpi_u64_get(b);
+	k->nidh = b[8];
+	if (k->nidh > MK_IDS || len < 10 + 8 * (size_t) k->nidh)
+		return HIE_EDB;
+	n = 9;
+	for (unsigned i = 0; i < k->nidh; i++, n += 8)
+		k->idh[i] = mpi_u64_get(b + n);
+	k->sex = (char) b[n++];
+	for (size_t i = 0; i < sizeof(mk_strings) / sizeof(mk_strings[0]) && n < len; i++) {
+		const unsigned char *z = memchr(b + n, '\0', len - n);
+		size_t               l;
+		if (z == NULL)
+			return HIE_EDB;
+		l = (size_t) (z - (b + n));
+		if (l >= mk_strings[i].cap)
+			return HIE_EDB;
+		memcpy((char *) k + mk_strings[i].off, b + n, l);
+		n += l + 1;
+	}
+	return HIE_OK;
+}

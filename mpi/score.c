@@ -1,0 +1,209 @@
+/*
+ * mpi/score.c -- Fellegi-Sunter scoring: each field of two match keys is
+ * compared into an agreement level; a model (m/u per level, prior p) turns
+ * the levels into a log-likelihood weight and a posterior match
+ * probability.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "mpi/internal.h"
+
+/* Levels of a string similarity: the cut-offs per field kind. */
+static uint8_t
+sim_level(double s, double hi, double mid, double lo, int nlevels)
+{
+	if (s >= 0.999)
+		return 0;
+	if (s >= hi)
+		return 1;
+	if (nlevels > 3 && s >= mid)
+		return 2;
+	if (nlevels > 4 && s >= lo)
+		return 3;
+	return (uint8_t) (nlevels - 1);
+}
+
+/* Given names: equal or nickname-equal, close, phonetically equal or
+ * fairly close, different. */
+static uint8_t
+given_level(const char *ga, const char *ca, const char *pa, const char *gb, const char *cb,
+    const char *pb)
+{
+	double s;
+
+	if (ga[0] == '\0' || gb[0] == '\0')
+		return MPI_MISSING;
+	if (strcmp(ga, gb) == 0 || strcmp(ca, cb) == 0)
+		return 0;
+	s = mpi_jaro_winkler(ga, gb);
+	if (s >= 0.92)
+		return 1;
+	if (s >= 0.80 || (pa[0] != '\0' && strcmp(pa, pb) == 0))
+		return 2;
+	return 3;
+}
+
+static uint8_t
+family_level(const char *fa, const char *pa, const char *fb, const char *pb)
+{
+	return given_level(fa, fa, pa, fb, fb, pb);
+}
+
+static uint8_t
+eq_level(const char *a, const char *b)
+{
+	if (a[0] == '\0' || b[0] == '\0')
+		return MPI_MISSING;
+	return strcmp(a, b) == 0 ? 0 : 1;
+}
+
+/* Equal, one edit (typo, transposition), two edits (ids only), different. */
+static uint8_t
+edit_level(const char *a, const char *b, int nlevels)
+{
+	int d;
+
+	if (a[0] == '\0' || b[0] == '\0')
+		return MPI_MISSING;
+	if (strcmp(a, b) == 0)
+		return 0;
+	d = mpi_damerau(a, b);
+	if (d <= nlevels - 2)
+		return (uint8_t) d;
+	return (uint8_t) (nlevels - 1);
+}
+
+static uint8_t
+text_level(const char *a, const char *b)
+{
+	if (a[0] == '\0' || b[0] == '\0')
+		return MPI_MISSING;
+	return sim_level(mpi_addr_compare("", a, "", b), 0.92, 0.80, 0, 3);
+}
+
+static int
+lsum(uint8_t a, uint8_t b, int worst)
+{
+	return (a == MPI_MISSING ? worst : a) + (b == MPI_MISSING ? worst : b);
+}
+
+/* One entry per field: its name and number of levels (the last level is
+ * always "disagree"). */
+static const struct {
+	const char *name;
+	int         nlevels;
+} fields[MPI_NFIELDS] = {
+	[MPI_F_GIVEN] = { "given", 4 },     [MPI_F_FAMILY] = { "family", 4 },
+	[MPI_F_DOB] = { "dob", 4 },         [MPI_F_SEX] = { "sex", 2 },
+	[MPI_F_STNUM] = { "stnum", 2 },     [MPI_F_STREET] = { "street", 3 },
+	[MPI_F_LINE2] = { "line2", 3 },     [MPI_F_CITY] = { "city", 3 },
+	[MPI_F_POSTCODE] = { "postcode", 3 }, [MPI_F_STATE] = { "state", 2 },
+	[MPI_F_SSN] = { "ssn", 4 },         [MPI_F_PHONE] = { "phone", 3 },
+};
+
+const char *
+mpi_field_name(int f)
+{
+	return f >= 0 && f < MPI_NFIELDS ? fields[f].name : "?";
+}
+
+int
+mpi_field_levels(int f)
+{
+	return f >= 0 && f < MPI_NFIELDS ? fields[f].nlevels : 0;
+}
+
+void
+mpi_mk_compare(const struct mpi_mk *a, const struct mpi_mk *b, uint8_t lv[MPI_NFIELDS])
+{
+	static const uint8_t dob_level[] = {
+		[MPI_DATE_EXACT] = 0, [MPI_DATE_TRANSPOSED] = 1, [MPI_DATE_TYPO] = 1,
+		[MPI_DATE_NEAR] = 2, [MPI_DATE_DIFF] = 3, [MPI_DATE_MISSING] = MPI_MISSING,
+	};
+	uint8_t g, f, sg, sf, s1, s2, x1, x2;
+
+	/* Names as written, and given/family swapped (a common clerical
+	 * error): whichever agrees better. */
+	g = given_level(a->given, a->canon, a->given_ph, b->given, b->canon, b->given_ph);
+	f = family_level(a->family, a->family_ph, b->family, b->family_ph);
+	sg = family_level(a->given, a->given_ph, b->family, b->family_ph);
+	sf = family_level(a->family, a->family_ph, b->given, b->given_ph);
+	if (sg != MPI_MISSING && sf != MPI_MISSING && lsum(sg, sf, 3) < lsum(g, f, 3))
+		g = sg, f = sf;
+	lv[MPI_F_GIVEN] = g;
+	lv[MPI_F_FAMILY] = f;
+	lv[MPI_F_DOB] = dob_level[mpi_date_compare(a->dob, b->dob)];
+	lv[MPI_F_SEX] = a->sex && b->sex && a->sex != 'U' && b->sex != 'U' ? (a->sex == b->sex ? 0 : 1)
+	                                                                  : MPI_MISSING;
+	lv[MPI_F_STNUM] = eq_level(a->stnum, b->stnum);
+	/* Street and second line, also crosswise (lines swapped). */
+	s1 = text_level(a->street, b->street);
+	s2 = text_level(a->line2, b->line2);
+	x1 = text_level(a->street, b->line2);
+	x2 = text_level(a->line2, b->street);
+	if (x1 != MPI_MISSING && x2 != MPI_MISSING && lsum(x1, x2, 2) < lsum(s1, s2, 2))
+		s1 = x1, s2 = x2;
+	lv[MPI_F_STREET] = s1;
+	lv[MPI_F_LINE2] = s2;
+	lv[MPI_F_CITY] = text_level(a->city, b->city);
+	lv[MPI_F_POSTCODE] = edit_level(a->postcode, b->postcode, 3);
+	lv[MPI_F_STATE] = eq_level(a->state, b->state);
+	lv[MPI_F_SSN] = edit_level(a->ssn, b->ssn, 4);
+	lv[MPI_F_PHONE] = edit_level(a->phone, b->phone, 3);
+}
+
+/* Priors before any training: agreement is likely among matches and
+ * unlikely by chance.  Deliberately modest, so that an untrained node
+ * sends doubtful pairs to review rather than linking them. */
+void
+mpi_model_default(struct mpi_model *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->p = 0.05;
+	for (int f = 0; f < MPI_NFIELDS; f++) {
+		int n = fields[f].nlevels;
+		if (n == 2) {
+			m->m[f][0] = 0.9, m->m[f][1] = 0.1;
+			m->u[f][0] = 0.05, m->u[f][1] = 0.95;
+			continue;
+		}
+		m->m[f][0] = 0.85, m->m[f][n - 1] = 0.05;
+		m->u[f][0] = 0.02, m->u[f][n - 1] = 1 - 0.02 - 0.01 * (n - 2);
+		for (int l = 1; l < n - 1; l++)
+			m->m[f][l] = 0.10 / (n - 2), m->u[f][l] = 0.01;
+	}
+	/* Few values: agreement by chance is common. */
+	m->u[MPI_F_SEX][0] = 0.5, m->u[MPI_F_SEX][1] = 0.5;
+	m->u[MPI_F_STATE][0] = 0.25, m->u[MPI_F_STATE][1] = 0.75;
+	m->link = 0.95;
+	m->review = 0.30;
+}
+
+double
+mpi_model_weight(const struct mpi_model *m, const uint8_t lv[MPI_NFIELDS])
+{
+	double w = 0;
+
+	for (int f = 0; f < MPI_NFIELDS; f++) {
+		uint8_t l = lv[f];
+		if (l == MPI_MISSING || l >= fields[f].nlevels)
+			continue;
+		/* Floors keep a level never seen in training from giving an
+		 * infinite weight. */
+		w += log2(fmax(m->m[f][l], 1e-6) / fmax(m->u[f][l], 1e-6));
+	}
+	return w;
+}
+
+double
+mpi_model_prob(const struct mpi_model *m, const uint8_t lv[MPI_NFIELDS])
+{
+	double w = mpi_model_weight(m, lv) + log2(m->p / (1 - m->p));
+
+	if (w > 60)
+		return 1.0;
+	if (w < -60)
+		return 0.0;
+	return 1.0 / (1.0 + exp2(-w));
+}
