@@ -272,7 +272,6 @@ void reg_objects_free(struct reg_objects *o);
 struct reg_sq_opts {
 	const char *home;          /* homeCommunityId put on results, or NULL */
 	size_t      max_results;   /* more objects: XDSTooManyResults */
-	int         only_find_documents; /* XCA: FindDocuments-style queries only */
 };
 
 /*
@@ -309,7 +308,8 @@ hie_err reg_ccda_extract(const char *doc, size_t len, const struct hie_xml_limit
 /* Appends a query:AdhocQueryRequest for q to parent (the SOAP Body). */
 hie_err reg_ebrim_query_build(xmlNode *parent, const struct reg_query *q,
     const char *home_community);
-/* Reads a query:AdhocQueryRequest (FindDocuments only for now).
+/* Reads a query:AdhocQueryRequest for FindDocuments (the fan-out's own
+ * query; the responders answer every stored query with reg_sq_answer).
  * HIE_ENOTFOUND: unknown stored query id; HIE_EINVAL: parameter error, with
  * the reason in why. */
 hie_err reg_ebrim_query_parse(const xmlNode *req, struct reg_query *q,

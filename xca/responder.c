@@ -10,37 +10,21 @@
 typedef hie_err (*txn_fn)(const struct xca_responder *r, const struct soap_msg *m,
     xmlNode *resp_body, struct xca_outcome *out);
 
-/* ITI-38: FindDocuments against the local registry. */
+/* ITI-38: any stored query against the local registry (ITI TF-2b
+ * 3.38.4.1.3: a responding gateway answers them all), the same engine as
+ * ITI-18. */
 static hie_err
 iti38(const struct xca_responder *r, const struct soap_msg *m, xmlNode *body, struct xca_outcome *out)
 {
-	struct reg_query  q;
-	struct reg_result res;
-	char              why[256];
-	hie_err           e;
+	struct reg_sq_opts o = { r->home, r->max_results };
+	struct reg_error   err;
+	hie_err            e;
 
-	e = reg_ebrim_query_parse(m->body, &q, why, sizeof(why));
-	if (e == HIE_ENOTFOUND) {
-		snprintf(out->detail, sizeof(out->detail), "%s", why);
-		return reg_ebrim_error_build(body, "XDSUnknownStoredQuery", why);
-	}
-	if (e != HIE_OK) {
-		snprintf(out->detail, sizeof(out->detail), "%s", why);
-		return reg_ebrim_error_build(body, "XDSStoredQueryParamNumber", why);
-	}
-	q.max_results = r->max_results;
-	hie_strlcpy(out->patient, q.patient_id, sizeof(out->patient));
-	e = reg_find_documents(r->reg, &q, &res);
-	if (e == HIE_ETOOBIG) {
-		snprintf(out->detail, sizeof(out->detail), "more than %zu entries match", r->max_results);
-		return reg_ebrim_error_build(body, "XDSTooManyResults", out->detail);
-	}
-	if (e != HIE_OK) {
-		snprintf(out->detail, sizeof(out->detail), "registry: %s", hie_strerror(e));
-		return reg_ebrim_error_build(body, "XDSRegistryError", "registry unavailable");
-	}
-	e = reg_ebrim_response_build(body, &res, r->home);
-	reg_result_free(&res);
+	e = reg_sq_answer(r->reg, m->body, body, &o, &err, out->patient);
+	if (e == HIE_EPROTO)
+		snprintf(out->detail, sizeof(out->detail), "body is not an AdhocQueryRequest");
+	else if (e == HIE_OK && err.code != NULL)
+		snprintf(out->detail, sizeof(out->detail), "%s: %.200s", err.code, err.context);
 	return e;
 }
 

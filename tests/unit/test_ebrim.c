@@ -112,7 +112,8 @@ test_query_params(void **state)
 		{ PIDS STATUS SLOT("$XDSDocumentEntryTypeCode", "(a^^1)"), HIE_EINVAL },      /* unquoted */
 		{ PIDS STATUS SLOT("$XDSDocumentEntryTypeCode", "'x' OR 1=1"), HIE_EINVAL },  /* SQL-ish */
 		{ PIDS STATUS SLOT("$XDSDocumentEntryCreationTimeFrom", "2026-01"), HIE_EINVAL },
-		{ PIDS STATUS SLOT("$XDSDocumentEntryPracticeSettingCode", "('x^^1')"), HIE_EINVAL }, /* not kept */
+		{ PIDS STATUS SLOT("$XDSDocumentEntryPracticeSettingCode", "('x^^1')"), HIE_OK },
+		{ PIDS STATUS SLOT("$XDSFolderPatientId", "'1^^^&amp;1.2&amp;ISO'"), HIE_EINVAL }, /* not FindDocuments' */
 		{ PIDS STATUS SLOT("$XDSDocumentEntryClassCode", "('x^^1')"), HIE_OK },
 		{ PIDS STATUS SLOT("$XDSDocumentEntryClassCode", "('x^^1')") SLOT("$XDSDocumentEntryClassCode", "('y^^1')"),
 		    HIE_EINVAL }, /* only confidentiality may repeat */
