@@ -329,4 +329,23 @@ hie_err mpi_compare_records(mpi *m, uint64_t rid_a, uint64_t rid_b, uint8_t lv[M
 /* Number of source records and of live enterprise ids. */
 hie_err mpi_count(mpi *m, uint64_t *records, uint64_t *enterprises);
 
+/* ---- CSV input (csv.c): FEBRL's columns (rec_id, given_name, surname,
+ * street_number, address_1, address_2, suburb, postcode, state,
+ * date_of_birth, soc_sec_id) and sex, phone, id (a CX, type MR), source.
+ * Fields are split on commas and trimmed; no quoting. ---- */
+#define MPI_CSV_MAXCOLS 32
+/* The assigning authority given to soc_sec_id values (type SS). */
+#define MPI_CSV_SSN_OID "2.16.840.1.113883.4.1"
+struct mpi_csv {
+	size_t ncols;
+	int    col[MPI_CSV_MAXCOLS];
+};
+/* Reads the header line (modified in place).  HIE_EINVAL without a name
+ * column. */
+hie_err mpi_csv_header(char *line, struct mpi_csv *c);
+/* One row (modified in place) into p; the rec_id column, if any, into
+ * label (never part of p).  HIE_EINVAL: wrong column count, a value too
+ * long, or a bad id. */
+hie_err mpi_csv_row(const struct mpi_csv *c, char *line, struct mpi_patient *p, char *label, size_t cap);
+
 #endif /* MPI_MPI_H */

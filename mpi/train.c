@@ -22,6 +22,39 @@ mpi_compare_records(mpi *m, uint64_t a, uint64_t b, uint8_t lv[MPI_NFIELDS])
 	return e;
 }
 
+/* Blocking pairs are mostly matches; alone they teach EM little about
+ * what agreement by chance looks like (u), so as many random pairs of
+ * records are added: the other component of the mixture, from the same
+ * data.  A fixed-seed generator keeps a fit reproducible. */
+static hie_err
+add_random_pairs(mpi *m, uint64_t **pairs, size_t *n, size_t max_pairs)
+{
+	uint64_t  records, ents, x = 0x2545f4914f6cdd1dull, *np;
+	size_t    extra = *n;
+
+	if (mpi_count(m, &records, &ents) != HIE_OK || records < 2)
+		return HIE_OK;
+	if (*n + extra > max_pairs)
+		extra = max_pairs > *n ? max_pairs - *n : 0;
+	if ((np = realloc(*pairs, 2 * (*n + extra) * sizeof(uint64_t))) == NULL)
+		return HIE_ENOMEM;
+	*pairs = np;
+	for (size_t i = 0; i < extra; i++) {
+		uint64_t a, b;
+		do {
+			/* xorshift64*; rids are dense from 1 (none deleted). */
+			x ^= x >> 12, x ^= x << 25, x ^= x >> 27;
+			a = (x * 0x2545f4914f6cdd1dull) % records + 1;
+			x ^= x >> 12, x ^= x << 25, x ^= x >> 27;
+			b = (x * 0x2545f4914f6cdd1dull) % records + 1;
+		} while (a == b);
+		np[2 * (*n + i)] = a;
+		np[2 * (*n + i) + 1] = b;
+	}
+	*n += extra;
+	return HIE_OK;
+}
+
 hie_err
 mpi_train(mpi *m, size_t max_pairs, struct mpi_model *out)
 {
@@ -41,6 +74,8 @@ mpi_train(mpi *m, size_t max_pairs, struct mpi_model *out)
 		e = HIE_ENOTFOUND; /* nothing to learn from yet */
 		goto done;
 	}
+	if ((e = add_random_pairs(m, &pairs, &n, max_pairs)) != HIE_OK)
+		goto done;
 	if ((vec = malloc(n * MPI_NFIELDS)) == NULL) {
 		e = HIE_ENOMEM;
 		goto done;
