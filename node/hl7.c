@@ -534,7 +534,7 @@ trim(char *v)
 }
 
 static hie_err
-header(hl7_msg *m, struct hl7_error *err)
+header(hl7_msg *m, int lenient, struct hl7_error *err)
 {
 	struct hl7_header *h = &m->h;
 	char               v[200];
@@ -581,7 +581,7 @@ header(hl7_msg *m, struct hl7_error *err)
 	if (v[0] == 0)
 		return fail_at(err, HL7_E_REQUIRED_MISSING, "MSH", 1, 11, 0, 0, 0,
 		    "MSH-11 processing id missing");
-	if (strlen(v) != 1 || strchr("PDT", v[0]) == NULL)
+	if ((strlen(v) != 1 || strchr("PDT", v[0]) == NULL) && !lenient)
 		return fail_at(err, HL7_E_UNSUPPORTED_PROC, "MSH", 1, 11, 1, 1, 0,
 		    "MSH-11 processing id is not P, D or T");
 	h->processing_id[0] = v[0];
@@ -591,27 +591,27 @@ header(hl7_msg *m, struct hl7_error *err)
 	if (v[0] == 0)
 		return fail_at(err, HL7_E_REQUIRED_MISSING, "MSH", 1, 12, 0, 0, 0,
 		    "MSH-12 version id missing");
-	if ((h->version_num = hl7_version_num(v, strlen(v))) == 0)
+	if ((h->version_num = hl7_version_num(v, strlen(v))) == 0 && !lenient)
 		return fail_at(err, HL7_E_UNSUPPORTED_VER, "MSH", 1, 12, 1, 1, 0,
 		    "MSH-12 version is not 2.3 to 2.8.2");
-	memcpy(h->version, v, strlen(v) + 1);
+	hie_strlcpy(h->version, v, sizeof(h->version)); /* lenient: may be cut */
 	/* MSH-15, MSH-16: table 0155 */
 	for (int f = 15; f <= 16; f++) {
 		char *dst = f == 15 ? h->accept_ack : h->app_ack;
 		hl7_get(m, "MSH", 1, f, 1, 1, 1, v, sizeof(v));
 		trim(v);
-		if (v[0] != 0 && strcmp(v, "AL") != 0 && strcmp(v, "NE") != 0 &&
+		if (!lenient && v[0] != 0 && strcmp(v, "AL") != 0 && strcmp(v, "NE") != 0 &&
 		    strcmp(v, "ER") != 0 && strcmp(v, "SU") != 0)
 			return fail_at(err, HL7_E_TABLE_VALUE, "MSH", 1, f, 1, 1, 0,
 			    "MSH-%d is not AL, NE, ER or SU", f);
-		memcpy(dst, v, strlen(v) + 1);
+		hie_strlcpy(dst, v, 3);
 	}
 	return HIE_OK;
 }
 
 hie_err
-hl7_parse(const char *in, size_t len, const struct hl7_limits *lim, hl7_msg **out,
-    struct hl7_error *err)
+hl7_parse_ex(const char *in, size_t len, const struct hl7_limits *lim, int lenient,
+    hl7_msg **out, struct hl7_error *err)
 {
 	hl7_msg       *m = NULL;
 	char           d[6];
@@ -758,7 +758,7 @@ hl7_parse(const char *in, size_t len, const struct hl7_limits *lim, hl7_msg **ou
 				goto fail;
 		i = end + 1;
 	}
-	if ((e = header(m, err)) != HIE_OK)
+	if ((e = header(m, lenient, err)) != HIE_OK)
 		goto fail;
 	m->h.charset = latin1 ? HL7_CS_8859_1 : (nhigh > 0 || decl == CS_UTF8 ? HL7_CS_UTF8 : HL7_CS_ASCII);
 	*out = m;
@@ -768,6 +768,13 @@ nomem:
 fail:
 	hl7_free(m);
 	return e;
+}
+
+hie_err
+hl7_parse(const char *in, size_t len, const struct hl7_limits *lim, hl7_msg **out,
+    struct hl7_error *err)
+{
+	return hl7_parse_ex(in, len, lim, 0, out, err);
 }
 
 /* ---- access ---- */

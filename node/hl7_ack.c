@@ -374,7 +374,7 @@ hl7_ack_parse(const char *buf, size_t len, char code[3], char *control_id, size_
 	if (cap > 0)
 		control_id[0] = 0;
 	*err_code = 0;
-	if ((e = hl7_parse(buf, len, NULL, &m, NULL)) != HIE_OK)
+	if ((e = hl7_parse_ex(buf, len, NULL, 1, &m, NULL)) != HIE_OK)
 		return e;
 	if (hl7_get(m, "MSA", 1, 1, 1, 1, 1, v, sizeof(v)) != HIE_OK || strlen(v) != 2) {
 		hl7_free(m);

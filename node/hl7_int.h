@@ -19,4 +19,10 @@ int hl7_version_num(const char *s, size_t n);
 /* num >= want in version order (231 is after 23 and before 24). */
 int hl7_version_at_least(int num, int want);
 
+/* hl7_parse; lenient also takes an MSH-11, MSH-12 (version_num 0) and
+ * MSH-15/16 we would refuse: an acknowledgement echoes the values of the
+ * message it refused, and must still be readable. */
+hie_err hl7_parse_ex(const char *in, size_t len, const struct hl7_limits *lim, int lenient,
+    hl7_msg **out, struct hl7_error *err);
+
 #endif /* NODE_HL7_INT_H */
