@@ -1,0 +1,402 @@
+/*
+ * tests/bench/bench_mpi.c DIR [RECORDS] [QUERIES] -- the MPI at scale.
+ *
+ * Generates RECORDS synthetic patients (default 1,000,000): 80 % distinct
+ * people, 20 % second registrations of one of them with realistic errors
+ * (typos, transposed letters, nicknames, swapped day/month, missing
+ * fields, another postcode).  Fits the model by EM on the first 50,000 in
+ * a scratch store, then loads everything with matching on (batches of
+ * 1000 records per transaction) and reports the load rate, the latency of
+ * QUERIES demographic searches (p50/p99), RSS and the LMDB size, and the
+ * pair-level accuracy against the generator's truth.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "mpi/mpi.h"
+#include "node/store.h"
+
+static const char *const given[] = {
+	"james", "john", "robert", "michael", "william", "david", "richard", "joseph", "thomas", "charles",
+	"christopher", "daniel", "matthew", "anthony", "mark", "donald", "steven", "paul", "andrew", "joshua",
+	"kenneth", "kevin", "brian", "george", "timothy", "ronald", "edward", "jason", "jeffrey", "ryan",
+	"jacob", "gary", "nicholas", "eric", "jonathan", "stephen", "larry", "justin", "scott", "brandon",
+	"benjamin", "samuel", "gregory", "alexander", "frank", "patrick", "raymond", "jack", "dennis", "jerry",
+	"mary", "patricia", "jennifer", "linda", "elizabeth", "barbara", "susan", "jessica", "sarah", "karen",
+	"lisa", "nancy", "betty", "margaret", "sandra", "ashley", "kimberly", "emily", "donna", "michelle",
+	"carol", "amanda", "dorothy", "melissa", "deborah", "stephanie", "rebecca", "sharon", "laura", "cynthia",
+	"kathleen", "amy", "angela", "shirley", "anna", "brenda", "pamela", "emma", "nicole", "helen",
+	"samantha", "katherine", "christine", "debra", "rachel", "carolyn", "janet", "catherine", "maria", "heather",
+	"olivia", "isabella", "sophia", "mia", "charlotte", "amelia", "harper", "evelyn", "abigail", "ella",
+	"liam", "noah", "oliver", "elijah", "lucas", "mason", "logan", "ethan", "aiden", "jackson",
+};
+static const char *const family[] = {
+	"smith", "johnson", "williams", "brown", "jones", "garcia", "miller", "davis", "rodriguez", "martinez",
+	"hernandez", "lopez", "gonzalez", "wilson", "anderson", "thomas", "taylor", "moore", "jackson", "martin",
+	"lee", "perez", "thompson", "white", "harris", "sanchez", "clark", "ramirez", "lewis", "robinson",
+	"walker", "young", "allen", "king", "wright", "scott", "torres", "nguyen", "hill", "flores",
+	"green", "adams", "nelson", "baker", "hall", "rivera", "campbell", "mitchell", "carter", "roberts",
+	"gomez", "phillips", "evans", "turner", "diaz", "parker", "cruz", "edwards", "collins", "reyes",
+	"stewart", "morris", "morales", "murphy", "cook", "rogers", "gutierrez", "ortiz", "morgan", "cooper",
+	"peterson", "bailey", "reed", "kelly", "howard", "ramos", "kim", "cox", "ward", "richardson",
+	"watson", "brooks", "chavez", "wood", "james", "bennett", "gray", "mendoza", "ruiz", "hughes",
+	"price", "alvarez", "castillo", "sanders", "patel", "myers", "long", "ross", "foster", "jimenez",
+	"powell", "jenkins", "perry", "russell", "sullivan", "bell", "coleman", "butler", "henderson", "barnes",
+	"gonzales", "fisher", "vasquez", "simmons", "romero", "jordan", "patterson", "alexander", "hamilton", "graham",
+	"reynolds", "griffin", "wallace", "moreno", "west", "cole", "hayes", "bryant", "herrera", "gibson",
+	"ellis", "tran", "medina", "aguilar", "stevens", "murray", "ford", "castro", "marshall", "owens",
+	"harrison", "fernandez", "mcdonald", "woods", "washington", "kennedy", "wells", "vargas", "henry", "chen",
+	"freeman", "webb", "tucker", "guzman", "burns", "crawford", "olson", "simpson", "porter", "hunter",
+	"gordon", "mendez", "silva", "shaw", "snyder", "mason", "dixon", "munoz", "hunt", "hicks",
+	"holmes", "palmer", "wagner", "black", "robertson", "boyd", "rose", "stone", "salazar", "fox",
+	"warren", "mills", "meyer", "rice", "schmidt", "garza", "daniels", "ferguson", "nichols", "stephens",
+	"soto", "weaver", "ryan", "gardner", "payne", "grant", "dunn", "kelley", "spencer", "hawkins",
+	"obrien", "vanderberg", "dubois", "oconnor", "mueller", "kowalski", "novak", "larsen", "rossi", "yamamoto",
+};
+static const char *const streets[] = {
+	"main street", "high street", "park avenue", "oak road", "pine street", "maple avenue", "cedar lane",
+	"elm street", "church road", "station road", "victoria street", "king street", "queen street",
+	"mill lane", "school lane", "north road", "south street", "west avenue", "east road", "river drive",
+	"lake view", "hill crescent", "forest way", "bridge street", "market place", "george street",
+	"albert road", "york street", "green lane", "manor drive",
+};
+static const char *const nick[][2] = {
+	{ "william", "bill" }, { "robert", "bob" }, { "richard", "dick" }, { "margaret", "peggy" },
+	{ "elizabeth", "liz" }, { "james", "jim" }, { "michael", "mike" }, { "thomas", "tom" },
+	{ "joseph", "joe" }, { "katherine", "kate" }, { "jennifer", "jen" }, { "anthony", "tony" },
+	{ "samuel", "sam" }, { "daniel", "dan" }, { "edward", "ted" }, { "patricia", "trish" },
+};
+
+#define N_(a) (sizeof(a) / sizeof((a)[0]))
+#define AUTH_A "1.3.6.1.4.1.21367.13.20.3000"
+#define AUTH_B "1.3.6.1.4.1.21367.13.20.1000"
+
+static uint64_t rng = 0x853c49e6748fea9bull;
+
+static uint64_t
+rnd(void)
+{
+	rng ^= rng >> 12, rng ^= rng << 25, rng ^= rng >> 27;
+	return rng * 0x2545f4914f6cdd1dull;
+}
+
+static size_t
+pick(size_t n)
+{
+	return (size_t) (rnd() % n);
+}
+
+/* Zipf-like: a few surnames are very common, as in a real population. */
+static size_t
+skewed(size_t n)
+{
+	double u = (double) (rnd() >> 11) / 9007199254740992.0;
+	return (size_t) ((double) n * u * u) % n;
+}
+
+struct person {
+	unsigned g, f, street, num, postcode, year, month, day;
+	char     sex;
+};
+
+static void
+person_make(struct person *p)
+{
+	p->g = (unsigned) pick(N_(given));
+	p->f = (unsigned) skewed(N_(family));
+	p->street = (unsigned) pick(N_(streets));
+	p->num = 1 + (unsigned) pick(300);
+	p->postcode = 1000 + (unsigned) pick(4000);
+	p->year = 1920 + (unsigned) pick(100);
+	p->month = 1 + (unsigned) pick(12);
+	p->day = 1 + (unsigned) pick(28);
+	p->sex = p->g < 50 || p->g >= 110 ? 'M' : 'F';
+}
+
+/* One keyboard error: substitute, insert, delete or swap two letters. */
+static void
+typo(char *s, size_t cap)
+{
+	size_t n = strlen(s), i;
+
+	if (n < 3)
+		return;
+	i = 1 + pick(n - 2);
+	switch (pick(4)) {
+	case 0: s[i] = (char) ('a' + pick(26)); break;
+	case 1:
+		if (n + 1 < cap) {
+			memmove(s + i + 1, s + i, n - i + 1);
+			s[i] = (char) ('a' + pick(26));
+		}
+		break;
+	case 2: memmove(s + i, s + i + 1, n - i); break;
+	default: {
+		char t = s[i];
+		s[i] = s[i + 1 < n ? i + 1 : i - 1];
+		s[i + 1 < n ? i + 1 : i - 1] = t;
+	}
+	}
+}
+
+static void
+record_make(const struct person *pp, int dup, uint64_t serial, struct mpi_patient *r)
+{
+	struct person p = *pp;
+	int           errors = dup ? 1 + (int) pick(3) : 0;
+
+	memset(r, 0, sizeof(*r));
+	hie_strlcpy(r->source, dup ? "clinic" : "hospital", sizeof(r->source));
+	r->n_names = r->n_addrs = r->n_ids = 1;
+	hie_strlcpy(r->names[0].given, given[p.g], sizeof(r->names[0].given));
+	hie_strlcpy(r->names[0].family, family[p.f], sizeof(r->names[0].family));
+	hie_strlcpy(r->addrs[0].street, streets[p.street], sizeof(r->addrs[0].street));
+	snprintf(r->addrs[0].number, sizeof(r->addrs[0].number), "%u", p.num);
+	snprintf(r->addrs[0].postcode, sizeof(r->addrs[0].postcode), "%04u", p.postcode);
+	snprintf(r->birth_date, sizeof(r->birth_date), "%04u%02u%02u", p.year, p.month, p.day);
+	r->sex = p.sex;
+	/* Each registration has its own record number at its source. */
+	snprintf(r->ids[0].cx.id, sizeof(r->ids[0].cx.id), "%c%llu", dup ? 'C' : 'H', (unsigned long long) serial);
+	hie_strlcpy(r->ids[0].cx.authority, dup ? AUTH_B : AUTH_A, sizeof(r->ids[0].cx.authority));
+	hie_strlcpy(r->ids[0].type, "MR", sizeof(r->ids[0].type));
+	while (errors-- > 0) {
+		switch (pick(8)) {
+		case 0: typo(r->names[0].given, sizeof(r->names[0].given)); break;
+		case 1: typo(r->names[0].family, sizeof(r->names[0].family)); break;
+		case 2:
+			for (size_t i = 0; i < N_(nick); i++)
+				if (strcmp(nick[i][0], r->names[0].given) == 0)
+					hie_strlcpy(r->names[0].given, nick[i][1], sizeof(r->names[0].given));
+			break;
+		case 3:
+			if (p.day <= 12) /* day and month swapped */
+				snprintf(r->birth_date, sizeof(r->birth_date), "%04u%02u%02u", p.year, p.day, p.month);
+			else
+				r->birth_date[7] = (char) ('0' + pick(10));
+			break;
+		case 4: r->n_addrs = 0; break; /* no address given */
+		case 5: /* moved: another street and postcode */
+			hie_strlcpy(r->addrs[0].street, streets[pick(N_(streets))], sizeof(r->addrs[0].street));
+			snprintf(r->addrs[0].postcode, sizeof(r->addrs[0].postcode), "%04u", 1000 + (unsigned) pick(4000));
+			break;
+		case 6: r->names[0].given[0] = '\0'; break;
+		default: r->addrs[0].postcode[3] = (char) ('0' + pick(10)); break;
+		}
+	}
+}
+
+static int
+dcmp(const void *a, const void *b)
+{
+	double x = *(const double *) a, y = *(const double *) b;
+	return x < y ? -1 : x > y;
+}
+
+static long
+status_kb(const char *key)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char  line[256];
+	long  v = -1;
+
+	while (f != NULL && fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, key, strlen(key)) == 0)
+			v = strtol(line + strlen(key), NULL, 10);
+	if (f != NULL)
+		fclose(f);
+	return v;
+}
+
+struct truth {
+	uint64_t eid;
+	uint32_t who;
+};
+
+static int
+tcmp_eid(const void *a, const void *b)
+{
+	const struct truth *x = a, *y = b;
+	if (x->eid != y->eid)
+		return x->eid < y->eid ? -1 : 1;
+	return x->who < y->who ? -1 : x->who > y->who;
+}
+
+static int
+tcmp_who(const void *a, const void *b)
+{
+	const struct truth *x = a, *y = b;
+	return x->who < y->who ? -1 : x->who > y->who;
+}
+
+static double
+pairs(struct truth *t, size_t n, int by_eid, int by_who)
+{
+	double s = 0;
+	size_t i = 0;
+
+	qsort(t, n, sizeof(*t), by_eid ? tcmp_eid : tcmp_who);
+	while (i < n) {
+		size_t j = i;
+		while (j < n && (!by_eid || t[j].eid == t[i].eid) && (!by_who || t[j].who == t[i].who))
+			j++;
+		s += (double) (j - i) * (double) (j - i - 1) / 2;
+		i = j;
+	}
+	return s;
+}
+
+#define BATCH 1000
+#define TRAIN 50000
+
+int
+main(int argc, char **argv)
+{
+	size_t              n = argc > 2 ? strtoul(argv[2], NULL, 10) : 1000000;
+	size_t              nq = argc > 3 ? strtoul(argv[3], NULL, 10) : 10000, np, ntrain;
+	char                tdir[512], mdir[512], path[600];
+	struct person      *people;
+	uint32_t           *who;
+	struct mpi_patient *batch;
+	struct mpi_result  *res;
+	struct truth       *t;
+	struct mpi_model    md;
+	double             *lat, tp, pred, truthp;
+	MDB_env            *env;
+	mpi                *m;
+	struct stat         st;
+	int64_t             t0, ms;
+	hie_err             e;
+
+	if (argc < 2) {
+		fprintf(stderr, "usage: bench_mpi DIR [RECORDS] [QUERIES]\n");
+		return 2;
+	}
+	snprintf(tdir, sizeof(tdir), "%s/train", argv[1]);
+	snprintf(mdir, sizeof(mdir), "%s/mpi", argv[1]);
+	np = n * 4 / 5;
+	people = malloc(np * sizeof(*people));
+	who = malloc(n * sizeof(*who));
+	batch = malloc(BATCH * sizeof(*batch));
+	res = malloc(BATCH * sizeof(*res));
+	t = malloc(n * sizeof(*t));
+	lat = malloc((nq ? nq : 1) * sizeof(*lat));
+	if (people == NULL || who == NULL || batch == NULL || res == NULL || t == NULL || lat == NULL)
+		return 1;
+	for (size_t i = 0; i < np; i++)
+		person_make(&people[i]);
+	/* Record i: the first np are each person once (shuffled in with the
+	 * duplicates by taking the person from the index order). */
+	for (size_t i = 0; i < n; i++)
+		who[i] = i < np ? (uint32_t) i : (uint32_t) pick(np);
+	for (size_t i = n - 1; i > 0; i--) {
+		size_t   j = pick(i + 1);
+		uint32_t x = who[i];
+		who[i] = who[j];
+		who[j] = x;
+	}
+
+	/* 1. The model, from the node's own data (the first records). */
+	ntrain = n < TRAIN ? n : TRAIN;
+	if ((e = hie_store_open(tdir, 1024, &env)) != HIE_OK || (e = mpi_open(env, &m)) != HIE_OK)
+		return fprintf(stderr, "open: %s\n", hie_strerror(e)), 1;
+	{
+		unsigned char *seen = calloc(np, 1);
+		for (size_t i = 0; i < ntrain; i += BATCH) {
+			size_t k = ntrain - i < BATCH ? ntrain - i : BATCH;
+			for (size_t j = 0; j < k; j++) {
+				record_make(&people[who[i + j]], seen[who[i + j]], i + j, &batch[j]);
+				seen[who[i + j]] = 1;
+			}
+			if ((e = mpi_add_batch(m, batch, k, MPI_ADD_NOMATCH, res)) != HIE_OK)
+				return fprintf(stderr, "train load: %s\n", hie_strerror(e)), 1;
+		}
+		free(seen);
+	}
+	t0 = hie_now_ms();
+	if ((e = mpi_train(m, 2000000, &md)) != HIE_OK)
+		return fprintf(stderr, "train: %s\n", hie_strerror(e)), 1;
+	printf("em: %zu records, %llu pairs, %d iterations, p=%.4f, %lld ms\n", ntrain,
+	    (unsigned long long) md.pairs, md.iterations, md.p, (long long) (hie_now_ms() - t0));
+	mpi_close(m);
+	hie_store_close(env);
+
+	/* 2. Load everything with matching. */
+	if ((e = hie_store_open(mdir, 16384, &env)) != HIE_OK || (e = mpi_open(env, &m)) != HIE_OK ||
+	    (e = mpi_model_set(m, &md)) != HIE_OK)
+		return fprintf(stderr, "open: %s\n", hie_strerror(e)), 1;
+	{
+		unsigned char *seen = calloc(np, 1);
+		size_t         outcome[4] = { 0 }, refused = 0;
+		t0 = hie_now_ms();
+		for (size_t i = 0; i < n; i += BATCH) {
+			size_t k = n - i < BATCH ? n - i : BATCH;
+			for (size_t j = 0; j < k; j++) {
+				record_make(&people[who[i + j]], seen[who[i + j]], i + j, &batch[j]);
+				seen[who[i + j]] = 1;
+			}
+			if ((e = mpi_add_batch(m, batch, k, 0, res)) != HIE_OK)
+				return fprintf(stderr, "load: %s\n", hie_strerror(e)), 1;
+			for (size_t j = 0; j < k; j++) {
+				t[i + j] = (struct truth) { res[j].err == HIE_OK ? res[j].eid : UINT64_MAX - i - j, who[i + j] };
+				if (res[j].err == HIE_OK)
+					outcome[res[j].outcome]++;
+				else
+					refused++;
+			}
+		}
+		ms = hie_now_ms() - t0;
+		free(seen);
+		printf("load: %zu records in %.1f s = %.0f records/s (new %zu, linked-match %zu, review %zu, "
+		       "linked-id %zu, refused %zu)\n",
+		    n, (double) ms / 1000, (double) n * 1000 / (double) (ms ? ms : 1), outcome[MPI_NEW],
+		    outcome[MPI_LINKED_MATCH], outcome[MPI_REVIEW], outcome[MPI_LINKED_ID], refused);
+	}
+
+	/* 3. Searches: a known person, with a registration's errors. */
+	for (size_t q = 0; q < nq; q++) {
+		struct mpi_candidate c[10];
+		size_t               nc;
+		int64_t              a;
+		struct timespec      ts0, ts1;
+		record_make(&people[pick(np)], 1, 0, &batch[0]);
+		batch[0].n_ids = 0; /* PDQ-style: demographics only */
+		if (batch[0].birth_date[0] == '\0')
+			continue;
+		clock_gettime(CLOCK_MONOTONIC, &ts0);
+		e = mpi_search(m, &batch[0], 0.01, c, 10, &nc);
+		clock_gettime(CLOCK_MONOTONIC, &ts1);
+		if (e != HIE_OK && e != HIE_EINVAL)
+			return fprintf(stderr, "search: %s\n", hie_strerror(e)), 1;
+		a = (ts1.tv_sec - ts0.tv_sec) * 1000000000LL + (ts1.tv_nsec - ts0.tv_nsec);
+		lat[q] = (double) a / 1e6;
+	}
+	qsort(lat, nq, sizeof(*lat), dcmp);
+	if (nq > 0)
+		printf("search: %zu queries p50=%.3f ms p99=%.3f ms max=%.3f ms\n", nq, lat[nq / 2],
+		    lat[nq * 99 / 100], lat[nq - 1]);
+
+	/* 4. Memory, size, accuracy. */
+	snprintf(path, sizeof(path), "%s/data.mdb", mdir);
+	if (stat(path, &st) == 0)
+		printf("lmdb: %.1f MiB for %zu records (%.0f bytes/record); rss %.1f MiB, peak %.1f MiB\n",
+		    (double) st.st_blocks * 512 / 1048576, n, (double) st.st_blocks * 512 / (double) n,
+		    (double) status_kb("VmRSS:") / 1024, (double) status_kb("VmHWM:") / 1024);
+	truthp = pairs(t, n, 0, 1);
+	pred = pairs(t, n, 1, 0);
+	tp = pairs(t, n, 1, 1);
+	printf("synthetic accuracy: true_pairs=%.0f pairs=%.0f precision=%.4f recall=%.4f f1=%.4f\n", truthp, pred,
+	    pred > 0 ? tp / pred : 0, truthp > 0 ? tp / truthp : 0,
+	    tp > 0 ? 2 * (tp / pred) * (tp / truthp) / (tp / pred + tp / truthp) : 0);
+	mpi_close(m);
+	hie_store_close(env);
+	free(people);
+	free(who);
+	free(batch);
+	free(res);
+	free(t);
+	free(lat);
+	return 0;
+}
