@@ -5,6 +5,9 @@
 #include "certs/cert.h"
 #include "node/daemon.h"
 
+/* node/hl7cli.c: send files of HL7 v2 messages over MLLP. */
+int node_cmd_hl7_send(int argc, char **argv);
+
 static const char usage[] =
     "usage: hie-node -c FILE                 run the node\n"
     "       hie-node --check -c FILE         validate a configuration\n"
@@ -13,7 +16,8 @@ static const char usage[] =
     "       hie-node import -c FILE doc.xml... | DIR\n"
     "       hie-node soap sign -c FILE [--audience urn:oid:...] [--user NAME] [--no-assertion] IN.xml\n"
     "       hie-node soap verify -c FILE [--response] IN.xml\n"
-    "       hie-node audit verify -c FILE | audit list -c FILE [-n LAST]\n";
+    "       hie-node audit verify -c FILE | audit list -c FILE [-n LAST]\n"
+    "       hie-node hl7-send [-t TIMEOUT_S] HOST:PORT FILE...\n";
 
 /*
  * --check: the keys, and what a node needs to start and be trusted: its
@@ -66,6 +70,8 @@ main(int argc, char **argv)
 		return node_cmd_soap(argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "import") == 0)
 		return node_cmd_import(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "hl7-send") == 0)
+		return node_cmd_hl7_send(argc - 1, argv + 1);
 	if (argc == 4 && strcmp(argv[1], "--check") == 0 && strcmp(argv[2], "-c") == 0)
 		return check(argv[3]);
 	if (argc == 3 && strcmp(argv[1], "-c") == 0)

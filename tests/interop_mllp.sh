@@ -50,6 +50,11 @@ cat "$corpus"/ADT-A04-01.hl7 "$corpus"/ORU-R01-RMGEAD.hl7 "$corpus"/ADT04-23.hl7
 n=$(timeout 10 /usr/bin/python3 "$MLLP_SEND" --loose -f "$work/three.hl7" -p "$port" 127.0.0.1 | tr -d '\013\034' | tr '\r' '\n' | grep -c '^MSA|AA|')
 [ "$n" = 3 ] || { echo "FAIL three messages on one connection: $n AA"; fail=1; }
 
+# Our own client, hie-node hl7-send, on the same file plus a refused message.
+out=$("$build/node/hie-node" hl7-send -t 5 "127.0.0.1:$port" "$work/three.hl7" "$work/bad2.hl7")
+[ "$(echo "$out" | grep -c '^ACK AA ')" = 3 ] && echo "$out" | grep -q '^ACK AR BAD2 ERR 203$' ||
+  { echo "FAIL hie-node hl7-send: $out"; fail=1; }
+
 kill -0 $pid || { echo "FAIL server died"; fail=1; }
 echo "interop mllp_send: $sent corpus messages sent, fail=$fail"
 exit $fail
