@@ -401,6 +401,10 @@ add_part(struct mtom_msg *m, size_t *cap, const struct mtom_limits *lim, size_t 
 		strip_angles(h->id);
 		if (h->id[0] == '\0')
 			FAIL(HIE_EPROTO, "part %zu: empty Content-ID", idx);
+		/* mtom_find resolves ids up to this length; a longer one could
+		 * never be referenced. */
+		if (strlen(h->id) > MAX_ID)
+			FAIL(HIE_EPROTO, "part %zu: Content-ID longer than %d bytes", idx, MAX_ID);
 	}
 	p = &m->parts[idx];
 	m->owned_[idx] = NULL;

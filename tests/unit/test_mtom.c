@@ -247,6 +247,20 @@ test_limits(void **state)
 	assert_int_equal(mtom_parse(ct, body, len, &l, &m, why, sizeof(why)), HIE_EPROTO);
 	free(body);
 
+	/* An id longer than mtom_find can resolve is refused up front. */
+	for (size_t idlen = 512; idlen <= 513; idlen++) {
+		body = malloc(1024);
+		len = (size_t) sprintf(body, "--B\r\nContent-ID: <");
+		memset(body + len, 'i', idlen);
+		len += idlen;
+		len += (size_t) sprintf(body + len, ">\r\n\r\nx\r\n--B--");
+		assert_int_equal(mtom_parse(ct, body, len, &lim64k, &m, why, sizeof(why)), idlen == 512 ? HIE_OK : HIE_EPROTO);
+		if (idlen == 512)
+			assert_ptr_equal(mtom_find(&m, m.parts[0].content_id), &m.parts[0]);
+		mtom_free(&m);
+		free(body);
+	}
+
 	l.max_total = strlen(one) - 1;
 	assert_int_equal(mtom_parse(ct, one, strlen(one), &l, &m, why, sizeof(why)), HIE_ETOOBIG);
 	l.max_total = strlen(one);
