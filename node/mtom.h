@@ -17,7 +17,8 @@
  * Accepted: CRLF line ends as RFC 2046 requires, and bare LF (some clients);
  * a preamble and an epilogue (ignored); transport padding after a delimiter;
  * folded header lines; header names in any case; quoted or token parameter
- * values.  Refused: a part without the header/body blank line, a transfer
+ * values; an empty part whose blank line doubles as the delimiter's line end.
+ * Refused: a part without the header/body blank line, a transfer
  * encoding other than binary, 8bit, 7bit or base64 (quoted-printable has no
  * place in MTOM), duplicate Content-IDs, a start= that names no part.
  *
@@ -82,11 +83,15 @@ struct mtom_msg {
  * with mtom_free, and keep body alive and unchanged until then.  On error
  * *out is empty (mtom_free on it is harmless) and why[whycap] (may be NULL)
  * says what was wrong, without echoing message content.
+ * Not checked here: that the root is application/xop+xml with
+ * type="application/soap+xml" (m->type and the root's content_type are
+ * there for the caller), nor the SOAP action (use wsa:Action).
  * Errors: HIE_EINVAL (NULL arguments, max_total 0), HIE_ETOOBIG (len or the
  * decoded base64 over max_total), HIE_EPROTO (not multipart/related, missing
  * or invalid boundary, no parts, missing closing delimiter or truncated body,
  * part header section over max_header_bytes, more than max_parts parts,
- * malformed header, duplicate Content-ID, unsupported or invalid transfer
+ * malformed header, duplicate Content-ID, Content-ID over 512 bytes,
+ * control characters in a header, unsupported or invalid transfer
  * encoding, start= naming no part), HIE_ENOMEM.
  */
 hie_err mtom_parse(const char *content_type, const char *body, size_t len,
