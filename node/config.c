@@ -48,6 +48,7 @@ static const struct key_desc keys[] = {
 	I("query", "overall_deadline_ms", overall_deadline_ms, 50, 300000, "8000"),
 	I("limits", "max_results", max_results, 1, 100000, "5000"),
 	I("limits", "max_message_bytes", max_message_bytes, 4096, 1 << 30, "16777216"),
+	I("limits", "max_submission_objects", max_submission_objects, 10, 1000000, "10000"),
 	I("limits", "max_xml_depth", max_xml_depth, 8, 256, "64"),
 	I("limits", "max_xml_attrs", max_xml_attrs, 4, 1024, "64"),
 	I("limits", "max_xml_name", max_xml_name, 16, 4096, "256"),

@@ -35,6 +35,7 @@ struct node_config {
 	int  overall_deadline_ms;     /* [query] overall_deadline_ms */
 	int  max_results;             /* [limits] max_results */
 	int  max_message_bytes;       /* [limits] max_message_bytes */
+	int  max_submission_objects;  /* [limits] max_submission_objects */
 	int  max_xml_depth;           /* [limits] max_xml_depth */
 	int  max_xml_attrs;           /* [limits] max_xml_attrs */
 	int  max_xml_name;            /* [limits] max_xml_name */

@@ -49,6 +49,7 @@ static const char template[] =
     "[limits]\n"
     "max_results = 5000\n"
     "max_message_bytes = 16777216\n"
+    "max_submission_objects = 10000\n"
     "max_xml_depth = 64\n"
     "max_xml_attrs = 64\n"
     "max_xml_name = 256\n"

@@ -174,8 +174,8 @@ reload(struct node *n)
 }
 
 hie_err
-node_respond(struct node *n, const char *via, const char *req, size_t len, char **resp, size_t *rlen,
-    struct xca_outcome *out)
+node_respond(struct node *n, const char *via, const char *ctype_in, const char *req, size_t len, char **resp,
+    size_t *rlen, char *ctype_out, size_t ctcap, struct xca_outcome *out)
 {
 	struct xca_responder r;
 	struct node_sec     *sec;
@@ -200,7 +200,7 @@ node_respond(struct node *n, const char *via, const char *req, size_t len, char 
 	r = n->responder;
 	r.signer = sec->signer;
 	r.verifier = sec->verifier;
-	e = xca_respond(&r, req, len, rid, resp, rlen, out);
+	e = xca_respond_mime(&r, ctype_in, req, len, rid, resp, rlen, ctype_out, ctcap, out);
 	sec_release(sec);
 	if (e != HIE_OK)
 		return e;
@@ -315,6 +315,8 @@ node_run(const char *config_path)
 	n.responder.reg = n.reg;
 	n.responder.lim = n.lim;
 	n.responder.max_results = (size_t) n.cfg.max_results;
+	n.responder.max_submission_objects = (size_t) n.cfg.max_submission_objects;
+	n.responder.max_document_bytes = (size_t) n.cfg.max_message_bytes;
 	if ((e = node_tls_load(n.cfg.cert, n.cfg.key, n.cfg.ca, n.cfg.crl, &n.tls)) != HIE_OK) {
 		fprintf(stderr, "hie-node: certificates: %s\n", hie_strerror(e));
 		goto fail;

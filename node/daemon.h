@@ -52,8 +52,8 @@ xca_fanout *node_fanout_get(struct node *n);
 
 /* Answers one inbound SOAP request (xca_respond with the current keys and
  * trust), audits it, counts it and logs it.  *resp as for xca_respond. */
-hie_err node_respond(struct node *n, const char *via, const char *req, size_t len, char **resp, size_t *rlen,
-    struct xca_outcome *out);
+hie_err node_respond(struct node *n, const char *via, const char *ctype_in, const char *req, size_t len, char **resp,
+    size_t *rlen, char *ctype_out, size_t ctcap, struct xca_outcome *out);
 
 /* One audit record for an inbound transaction as xca_respond saw it. */
 void node_audit_inbound(struct node *n, const struct xca_outcome *out, const char *rid);

@@ -5,6 +5,7 @@
  *   GET  /api/patients/{cx}/documents      clinician query (fan-out), JSON
  *   GET  /api/documents/{home}/{repo}/{uid} one document (ITI-39 or local)
  *   POST /xca/iti38, /xca/iti39            ITI-38/39 over SOAP/HTTP
+ *   POST /xds/iti18, /xds/iti41, /xds/iti43 XDS.b over SOAP/HTTP, plain or MTOM
  * Bound to loopback unless configured otherwise: it has no login of its own.
  */
 #include <ctype.h>
@@ -477,12 +478,15 @@ h_soap(nng_aio *aio)
 	size_t             len, rlen;
 	char              *resp;
 
+	char               ctype[300];
+
 	nng_http_req_get_data(req, &body, &len);
-	if (node_respond(n, "http", body, len, &resp, &rlen, &out) != HIE_OK) {
+	if (node_respond(n, "http", nng_http_req_get_header(req, "Content-Type"), body, len, &resp, &rlen, ctype,
+	        sizeof(ctype), &out) != HIE_OK) {
 		nng_aio_finish(aio, NNG_ENOMEM);
 		return;
 	}
-	reply(aio, strcmp(out.status, "fault") == 0 ? 400 : 200, "application/soap+xml; charset=utf-8", resp, rlen);
+	reply(aio, strcmp(out.status, "fault") == 0 ? 400 : 200, ctype, resp, rlen);
 	free(resp);
 }
 
@@ -500,6 +504,9 @@ node_http_start(struct node *n)
 		{ "/api/documents", "GET", h_documents, 1, 0 },
 		{ "/xca/iti38", "POST", h_soap, 0, 1 },
 		{ "/xca/iti39", "POST", h_soap, 0, 1 },
+		{ "/xds/iti18", "POST", h_soap, 0, 1 },
+		{ "/xds/iti41", "POST", h_soap, 0, 1 },
+		{ "/xds/iti43", "POST", h_soap, 0, 1 },
 	};
 	nng_url *url;
 	int      rv;

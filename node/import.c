@@ -26,8 +26,12 @@ import_file(reg *r, const struct node_config *cfg, const struct hie_xml_limits *
 		return 0;
 	}
 	err = reg_ccda_extract(buf, len, lim, cfg->repository_id, &e, why, sizeof(why));
-	if (err == HIE_OK)
-		err = reg_put(r, &e, buf, len);
+	if (err == HIE_OK) {
+		struct reg_error re;
+		err = reg_put_err(r, &e, buf, len, &re);
+		if (err == HIE_EMETADATA && re.code != NULL)
+			snprintf(why, sizeof(why), "%s", re.context);
+	}
 	free(buf);
 	if (err == HIE_EEXIST) {
 		printf("unchanged %s %s %s\n", e.unique_id, e.type_code, path);

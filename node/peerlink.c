@@ -35,7 +35,7 @@ answer(struct worker *w, nng_msg *req)
 	size_t             rlen;
 	nng_msg           *msg = NULL;
 
-	if (node_respond(w->n, "peerlink", nng_msg_body(req), nng_msg_len(req), &resp, &rlen, &out) == HIE_OK) {
+	if (node_respond(w->n, "peerlink", NULL, nng_msg_body(req), nng_msg_len(req), &resp, &rlen, NULL, 0, &out) == HIE_OK) {
 		if (nng_msg_alloc(&msg, 0) != 0 || nng_msg_append(msg, resp, rlen) != 0) {
 			nng_msg_free(msg);
 			msg = NULL;

@@ -24,6 +24,12 @@
 #define SOAP_ACTION_ITI38_RESP "urn:ihe:iti:2007:CrossGatewayQueryResponse"
 #define SOAP_ACTION_ITI39 "urn:ihe:iti:2007:CrossGatewayRetrieve"
 #define SOAP_ACTION_ITI39_RESP "urn:ihe:iti:2007:CrossGatewayRetrieveResponse"
+#define SOAP_ACTION_ITI18 "urn:ihe:iti:2007:RegistryStoredQuery"
+#define SOAP_ACTION_ITI18_RESP "urn:ihe:iti:2007:RegistryStoredQueryResponse"
+#define SOAP_ACTION_ITI41 "urn:ihe:iti:2007:ProvideAndRegisterDocumentSet-b"
+#define SOAP_ACTION_ITI41_RESP "urn:ihe:iti:2007:ProvideAndRegisterDocumentSet-bResponse"
+#define SOAP_ACTION_ITI43 "urn:ihe:iti:2007:RetrieveDocumentSet"
+#define SOAP_ACTION_ITI43_RESP "urn:ihe:iti:2007:RetrieveDocumentSetResponse"
 
 /*
  * A new envelope with Header (Action, MessageID, and To or RelatesTo) and

@@ -18,6 +18,59 @@ copy_attr(char *dst, size_t cap, const xmlNode *n, const char *attr)
 }
 
 /*
+ * A UUID as an OID under 2.25 (ITU-T X.667): "2.25." and the UUID's 128
+ * bits in decimal.  Returns 0 when s is not a UUID.
+ */
+static int
+uuid_to_oid(const char *s, char *out, size_t cap)
+{
+	unsigned char b[16];
+	char          dec[48];
+	size_t        nd = 0, nb = 0;
+
+	if (strlen(s) != 36)
+		return 0;
+	for (size_t i = 0; i < 36; i++) {
+		int v;
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (s[i] != '-')
+				return 0;
+			continue;
+		}
+		if (!isxdigit((unsigned char) s[i]))
+			return 0;
+		v = isdigit((unsigned char) s[i]) ? s[i] - '0' : (tolower((unsigned char) s[i]) - 'a' + 10);
+		if (nb % 2 == 0)
+			b[nb / 2] = (unsigned char) (v << 4);
+		else
+			b[nb / 2] |= (unsigned char) v;
+		nb++;
+	}
+	/* Long division by 10, least significant digit first. */
+	for (;;) {
+		unsigned rem = 0;
+		int      zero = 1;
+		for (size_t i = 0; i < 16; i++) {
+			unsigned cur = rem * 256 + b[i];
+			b[i] = (unsigned char) (cur / 10);
+			rem = cur % 10;
+			if (b[i] != 0)
+				zero = 0;
+		}
+		dec[nd++] = (char) ('0' + rem);
+		if (zero)
+			break;
+	}
+	if (nd + 6 > cap)
+		return 0;
+	memcpy(out, "2.25.", 5);
+	for (size_t i = 0; i < nd; i++)
+		out[5 + i] = dec[nd - 1 - i];
+	out[5 + nd] = '\0';
+	return 1;
+}
+
+/*
  * HL7 TS "20240301123000-0500" -> XDS DTM in UTC "20240301173000".  A value
  * without time of day keeps its precision (a date is a date everywhere).
  */
@@ -111,6 +164,7 @@ reg_ccda_extract(const char *buf, size_t len, const struct hie_xml_limits *lim,
 	xmlDoc     *doc;
 	xmlNode    *root, *n, *pid;
 	const char *root_oid, *ext;
+	char        oid[64];
 	hie_err     err;
 
 	memset(e, 0, sizeof(*e));
@@ -134,6 +188,8 @@ reg_ccda_extract(const char *buf, size_t len, const struct hie_xml_limits *lim,
 		snprintf(why, whycap, "ClinicalDocument/id has no root");
 		goto done;
 	}
+	if (uuid_to_oid(root_oid, oid, sizeof(oid)))
+		root_oid = oid; /* II roots may be UUIDs; XDS ids are OIDs */
 	if (ext != NULL && ext[0] != '\0')
 		snprintf(e->unique_id, sizeof(e->unique_id), "%s^%s", root_oid, ext);
 	else

@@ -6,6 +6,7 @@
 #ifndef REGISTRY_EBRIM_H
 #define REGISTRY_EBRIM_H
 
+#include "node/mtom.h"
 #include "registry/internal.h"
 
 struct eb_slot {

@@ -188,6 +188,9 @@ void    reg_close(reg *r);
  * is HIE_EEXIST (callers may treat it as success).  Durable on HIE_OK.
  */
 hie_err reg_put(reg *r, struct reg_entry *e, const void *doc, size_t len);
+/* The same, saying why in err when it fails. */
+struct reg_error;
+hie_err reg_put_err(reg *r, struct reg_entry *e, const void *doc, size_t len, struct reg_error *err);
 
 /* ---- submissions (ITI-41, ITI-42, and the import of C-CDA files) ---- */
 
@@ -291,6 +294,29 @@ hie_err reg_sq_answer(reg *r, const xmlNode *req, xmlNode *parent, const struct 
  * ObjectRefs (object_ref 1). */
 hie_err reg_ebrim_objects_build(xmlNode *parent, const struct reg_objects *objs, int object_ref,
     const char *home);
+
+/* ---- ITI-41 Provide and Register Document Set-b ---- */
+
+struct mtom_msg;
+
+struct reg_pnr_opts {
+	const char *repository_id; /* ours: overrides what the submitter says */
+	size_t      max_objects;   /* registry objects in one submission */
+	size_t      max_document;  /* bytes of one document */
+	size_t      max_total;     /* bytes of all documents */
+};
+
+/*
+ * Answers one xdsb:ProvideAndRegisterDocumentSetRequest: reads its
+ * metadata and documents (inline base64, or xop:Include references into
+ * att, the MTOM parts, which may be NULL), stores the whole submission with
+ * reg_submit, and appends the rs:RegistryResponse -- Success, or Failure
+ * with the IHE error (err says which) -- to parent.  HIE_EPROTO: req is not
+ * a ProvideAndRegisterDocumentSetRequest (nothing appended).  Durable
+ * before it returns HIE_OK with a Success response.
+ */
+hie_err reg_pnr_answer(reg *r, const xmlNode *req, const struct mtom_msg *att, xmlNode *parent,
+    const struct reg_pnr_opts *o, struct reg_error *err, char patient[256]);
 
 /* ---- C-CDA ---- */
 

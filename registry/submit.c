@@ -87,15 +87,22 @@ dtm_ok(const char *t)
 	return n >= 4 && n <= 14 && strspn(t, "0123456789") == n;
 }
 
-/* An OID, optionally with ^extension (the DocumentEntry uniqueId form). */
+/* An OID, optionally with ^extension (the DocumentEntry uniqueId form,
+ * ITI TF-3 4.2.3.2.26).  The profile caps the extension at 16 characters,
+ * but C-CDA documents routinely carry longer ones (UUIDs, MRN-based ids),
+ * so this registry accepts any extension without carets or control
+ * characters that
+ * keeps the whole id within 128 characters. */
 static int
 uid_ok(const char *u)
 {
 	size_t n = strcspn(u, "^");
 
-	if (n == 0 || n > 64 || strspn(u, "0123456789.") < n)
+	if (n == 0 || n > 64 || strspn(u, "0123456789.") < n || u[0] == '.' || u[n - 1] == '.')
 		return 0;
-	return u[n] == '\0' || (u[n + 1] != '\0' && strlen(u + n + 1) <= 16);
+	if (u[n] == '\0')
+		return 1;
+	return u[n + 1] != '\0' && strlen(u) < 128 && strcspn(u + n + 1, "^\t\r\n") == strlen(u + n + 1);
 }
 
 /* ---- ids: symbolic to urn:uuid ---- */
@@ -499,6 +506,12 @@ random_oid(char *out, size_t cap)
 hie_err
 reg_put(reg *r, struct reg_entry *e, const void *doc, size_t len)
 {
+	return reg_put_err(r, e, doc, len, NULL);
+}
+
+hie_err
+reg_put_err(reg *r, struct reg_entry *e, const void *doc, size_t len, struct reg_error *why)
+{
 	struct reg_doc        d = { .bytes = doc, .len = len };
 	struct reg_assoc      a = { .entry_uuid = "as1", .source = "ss", .target = "doc" };
 	struct reg_submission s = { .docs = &d, .n_docs = 1, .assocs = &a, .n_assocs = 1 };
@@ -524,6 +537,8 @@ reg_put(reg *r, struct reg_entry *e, const void *doc, size_t len)
 	hie_strlcpy(s.ss.title, "Imported document", sizeof(s.ss.title));
 	hie_strlcpy(s.ss.author, e->author, sizeof(s.ss.author));
 	rc = reg_submit(r, &s, &err);
+	if (why != NULL)
+		*why = err;
 	if (rc == HIE_OK)
 		*e = d.e;
 	else if (rc == HIE_EHASH && strcmp(err.code, "XDSNonIdenticalHash") == 0 && strstr(err.context, "registered"))

@@ -43,6 +43,8 @@ struct xca_responder {
 	const wss_signer     *signer;        /* signs every response */
 	int                   ttl_s;         /* lifetime of response timestamps */
 	int                   allow_unsigned; /* tests of the XCA layer alone; never in a node */
+	size_t                max_submission_objects; /* ITI-41: registry objects in one request */
+	size_t                max_document_bytes;     /* ITI-41: one document, and all together */
 };
 
 /* The outcome of one inbound transaction, for logs, metrics and audit. */
@@ -65,6 +67,16 @@ struct xca_outcome {
  */
 hie_err xca_respond(const struct xca_responder *r, const char *req, size_t len,
     const char *rid, char **resp, size_t *rlen, struct xca_outcome *out);
+
+/*
+ * The same, for HTTP: ctype_in is the request's Content-Type (NULL: plain
+ * SOAP).  A multipart/related request is read as MTOM/XOP (its root part
+ * is the envelope, attachments are documents for ITI-41) and answered in
+ * MTOM, retrieved documents as attachments.  ctype_out[ctcap] gets the
+ * response's Content-Type.
+ */
+hie_err xca_respond_mime(const struct xca_responder *r, const char *ctype_in, const char *req, size_t len,
+    const char *rid, char **resp, size_t *rlen, char *ctype_out, size_t ctcap, struct xca_outcome *out);
 
 /* ---- fan-out coordinator ---- */
 

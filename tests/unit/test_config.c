@@ -125,7 +125,7 @@ test_example_complete(void **state)
 {
 	static const char *keys[] = { "name", "community", "repository_id", "data_dir", "log_level", "peer", "http",
 		"cert", "key", "ca", "crl", "directory", "peer_deadline_ms", "overall_deadline_ms", "max_results",
-		"max_message_bytes", "max_xml_depth", "max_xml_attrs", "max_xml_name", "map_size_mb", "clock_skew_s",
+		"max_message_bytes", "max_submission_objects", "max_xml_depth", "max_xml_attrs", "max_xml_name", "map_size_mb", "clock_skew_s",
 		"message_ttl_s", "replay_max_entries" };
 	char  path[400], pat[64];
 	char *text;
