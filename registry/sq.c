@@ -184,7 +184,15 @@ walk_one(void *arg, const struct reg_assoc *a)
 			if ((err = reg_objects_add_fol(x->o, &f, x->max)) == HIE_OK)
 				err = reg_objects_add_assoc(x->o, a, x->max);
 		} else {
-			err = reg_objects_add_assoc(x->o, a, x->max); /* SS -> (folder -> doc) */
+			/* SS -> (folder -> doc): the membership and the folder's
+			 * association, unless the document is filtered out. */
+			struct reg_assoc inner;
+			if (reg_assoc_get(x->r, x->t, a->target, &inner) != HIE_OK)
+				break;
+			if (reg_doc_get(x->r, x->t, inner.target, &e) == HIE_OK && !reg_entry_matches(&e, w->f))
+				break;
+			if ((err = reg_objects_add_assoc(x->o, a, x->max)) == HIE_OK)
+				err = reg_objects_add_assoc(x->o, &inner, x->max);
 		}
 		break;
 	case W_ANY:

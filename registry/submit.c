@@ -193,6 +193,7 @@ check_objects(struct ctx *c)
 	struct reg_error      *err = c->err;
 	const char            *pid = s->ss.patient_id;
 
+	hie_strlcpy(s->ss.status, "Approved", sizeof(s->ss.status));
 	if (s->ss.unique_id[0] == '\0' || !uid_ok(s->ss.unique_id))
 		return reg_fail(err, HIE_EMETADATA, E_META, s->ss.entry_uuid,
 		    "submission set uniqueId missing or not an OID");
