@@ -2,6 +2,7 @@
  * submissions with folders and document relationships (reg_submit), every
  * stored query (reg_sq_answer, from XML as a consumer sends it), and every
  * submission error code.  Tables of cases; no mocks. */
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +67,40 @@ assoc(struct reg_assoc *a, const char *id, const char *type, const char *src, co
 		snprintf(a->ss_status, sizeof(a->ss_status), "Original");
 }
 
+/* The C-CDA corpus, when present, goes into the same registry first: the
+ * queries below must find exactly the fixture's objects among them. */
+static size_t
+load_corpus(void)
+{
+	const char    *corpus = getenv("HIE_CORPUS");
+	char           path[1024];
+	DIR           *d;
+	struct dirent *de;
+	size_t         n = 0;
+
+	if (corpus == NULL)
+		return 0;
+	snprintf(path, sizeof(path), "%s/ccda", corpus);
+	if ((d = opendir(path)) == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL) {
+		struct reg_entry e;
+		char             file[1400], why[256], *buf;
+		size_t           len;
+		if (strstr(de->d_name, ".xml") == NULL)
+			continue;
+		snprintf(file, sizeof(file), "%s/%s", path, de->d_name);
+		if (hie_read_file(file, 16u << 20, &buf, &len) != HIE_OK)
+			continue;
+		if (reg_ccda_extract(buf, len, NULL, "1.2.3.4.1", &e, why, sizeof(why)) == HIE_OK &&
+		    reg_put(r, &e, buf, len) == HIE_OK)
+			n++;
+		free(buf);
+	}
+	closedir(d);
+	return n;
+}
+
 /*
  * The fixture: patient P1 has
  *   SS1: document D1 (event code E1, reference id R1) in new folder F1
@@ -86,6 +121,7 @@ setup(void **state)
 	tu_tmpdir(dir);
 	assert_int_equal(hie_store_open(dir, 64, &env), HIE_OK);
 	assert_int_equal(reg_open(env, &r), HIE_OK);
+	printf("  corpus documents loaded first: %zu\n", load_corpus());
 
 	subset(&s, "1.2.840.9.1", PID);
 	entry(&d, "D1", "1.2.840.7.1^0101", PID, "34133-9", "<doc>one</doc>");
