@@ -63,6 +63,8 @@ B64 = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-secu
 ITI18 = "urn:ihe:iti:2007:RegistryStoredQuery"
 ITI41 = "urn:ihe:iti:2007:ProvideAndRegisterDocumentSet-b"
 ITI43 = "urn:ihe:iti:2007:RetrieveDocumentSet"
+ITI38 = "urn:ihe:iti:2007:CrossGatewayQuery"
+ITI39 = "urn:ihe:iti:2007:CrossGatewayRetrieve"
 
 PID = "DEMO-1001^^^&1.3.6.1.4.1.21367.13.20.3000&ISO"
 APPROVED = "urn:oasis:names:tc:ebxml-regrep:StatusType:Approved"
@@ -459,10 +461,12 @@ def new_doc(title):
             "title": title}
 
 
-def retrieve_request(repo, uids):
+def retrieve_request(repo, uids, home=None):
     req = etree.Element("{%s}RetrieveDocumentSetRequest" % NS["xdsb"], nsmap={"xdsb": NS["xdsb"]})
     for u in uids:
         dr = el(req, "xdsb:DocumentRequest")
+        if home:
+            el(dr, "xdsb:HomeCommunityId", home)
         el(dr, "xdsb:RepositoryUniqueId", repo)
         el(dr, "xdsb:DocumentUniqueId", u)
     return req
@@ -755,6 +759,22 @@ def main():
            sq_request(SQ["FindDocuments"], [("$XDSDocumentEntryPatientId",
                                              [q("NOBODY-1^^^&1.3.6.1.4.1.21367.13.20.3000&ISO")])] + st3),
            "Success", check=expect_count("ExtrinsicObject", lambda n: n == 0, "0"))
+
+    # the same engine through the XCA responding gateway: homeCommunityId
+    # on every object, ITI-39 retrieve of the replacement
+    def home_on_all(p, atts):
+        objs = p.findall(".//rim:ExtrinsicObject", NS)
+        bad = [o.get("id") for o in objs if o.get("home") != a.audience]
+        return "" if objs and not bad else "%d objects, %d without home=%s" % (len(objs), len(bad), a.audience)
+    R.case("XCA-ITI38-FindDocuments", "/xca/iti38", ITI38,
+           sq_request(SQ["FindDocuments"], [("$XDSDocumentEntryPatientId", [q(PID)]),
+                                            ("$XDSDocumentEntryStatus", [ql(APPROVED)])]),
+           "Success", check=home_on_all)
+    R.case("XCA-ITI39-retrieve", "/xca/iti39", ITI39, retrieve_request(repo, [d3["uid"]], home=a.audience),
+           "Success", check=doc_check(d3["bytes"]))
+    R.case("XCA-ITI39-other-community", "/xca/iti39", ITI39,
+           retrieve_request(repo, [d3["uid"]], home="urn:oid:1.2.3.4.5.6.7"),
+           ("Failure:XDSUnknownCommunity", "PartialSuccess:XDSUnknownCommunity"))
 
     print("%d cases, %d failed, %d known bugs" % (len(R.rows), R.fail,
                                                   sum(1 for r in R.rows if r[5] == "KNOWN BUG")))
