@@ -382,7 +382,8 @@ reg_ebrim_error_build(xmlNode *parent, const char *code, const char *context)
 	xmlNode *resp = response_node(parent, REG_RESP_FAILURE, &rim);
 
 	eb_add_errors(resp, code, context, NULL);
-	(void) rim;
+	/* ebRS 3.0 requires the list even when empty. */
+	xmlNewChild(resp, rim, BAD_CAST "RegistryObjectList", NULL);
 	return HIE_OK;
 }
 

@@ -50,6 +50,27 @@ package_kind(const xmlNode *list, const xmlNode *pkg)
 	return NULL;
 }
 
+/* ebRIM makes id required on every identifiable object, nested ones
+ * included; a submission without them is not valid metadata. */
+static const char *
+missing_id(const xmlNode *n)
+{
+	static const char *kinds[] = { "ExtrinsicObject", "RegistryPackage", "Association", "Classification",
+		"ExternalIdentifier" };
+
+	for (const xmlNode *c = n->children; c != NULL; c = c->next) {
+		const char *bad;
+		if (c->type != XML_ELEMENT_NODE)
+			continue;
+		for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+			if (is(c, kinds[i]) && hie_xml_attr(c, "id") == NULL)
+				return kinds[i];
+		if ((bad = missing_id(c)) != NULL)
+			return bad;
+	}
+	return NULL;
+}
+
 hie_err
 reg_ebrim_read_objects(const xmlNode *list, struct reg_submission *s, size_t max_objects, struct reg_error *err)
 {
@@ -58,6 +79,11 @@ reg_ebrim_read_objects(const xmlNode *list, struct reg_submission *s, size_t max
 	memset(s, 0, sizeof(*s));
 	if (list == NULL)
 		return reg_fail(err, HIE_EMETADATA, E_META, "", "no rim:RegistryObjectList");
+	{
+		const char *bad = missing_id(list);
+		if (bad != NULL)
+			return reg_fail(err, HIE_EMETADATA, E_META, bad, "a %s has no id attribute", bad);
+	}
 	/* Count first: nothing is allocated for a list past the limit. */
 	for (xmlNode *c = list->children; c; c = c->next) {
 		if (c->type != XML_ELEMENT_NODE)

@@ -98,21 +98,7 @@ BUG_NO_LIST = ("schema:Expected is ( {urn:oasis:names:tc:ebxml-regrep:xsd:rim:3.
 BUG_NO_ID = ("got:Success",
              "ITI-41 accepts metadata that is not valid ebRIM 3.0: the sample's eventCodeList "
              "rim:Classification has no id attribute (use=required); expected XDSRegistryMetadataError")
-KNOWN_BUGS = {
-    "sample-connect-ITI18-1": BUG_NO_LIST,
-    "sample-connect-ITI18-2": BUG_NO_LIST,
-    "sample-connect-ITI18-3": BUG_NO_LIST,
-    "sample-connect-ITI18-4": BUG_NO_LIST,
-    "sample-ipf-ITI18": BUG_NO_LIST,
-    "SQ-unknown-query-id": BUG_NO_LIST,
-    "SQ-FindDocuments-missing-status": BUG_NO_LIST,
-    "SQ-FindDocuments-missing-patient": BUG_NO_LIST,
-    "SQ-GetDocuments-uuid-and-uniqueid": BUG_NO_LIST,
-    "sample-connect-ITI41-inline": BUG_NO_ID,
-    # follows from the above: the inline copy was stored, so the MTOM copy
-    # is a duplicate; with the bug fixed it is a metadata error too
-    "sample-connect-ITI41-mtom": ("got:Failure:XDSDuplicateUniqueIdInRegistry", BUG_NO_ID[1]),
-}
+KNOWN_BUGS = {}
 
 
 def tolerated(name, got, schema_notes, other_notes):
