@@ -221,19 +221,25 @@ reg_ss_get(reg *r, MDB_txn *t, const char *uuid, struct reg_subset *s)
 	return get_rec(t, r->ss, uuid, &reg_schema_ss, s, sizeof(*s));
 }
 
+/* The uuid of the submission set or folder with uniqueId uid. */
+static hie_err
+obj_by_uid(reg *r, MDB_txn *t, enum reg_kind kind, const char *uid, char uuid[64])
+{
+	unsigned char k[1 + 128];
+
+	if (uid[0] == '\0' || strlen(uid) >= 128)
+		return HIE_ENOTFOUND;
+	return uid_lookup(t, r->ouid, kkey(k, sizeof(k), kind, uid, NULL), uuid, 64);
+}
+
 hie_err
 reg_ss_by_uid(reg *r, MDB_txn *t, const char *uid, struct reg_subset *s)
 {
-	unsigned char k[1 + 128];
-	char          uuid[64];
-	hie_err       err;
+	char    uuid[64];
+	hie_err err;
 
 	memset(s, 0, sizeof(*s));
-	if (uid[0] == '\0' || strlen(uid) >= 128)
-		return HIE_ENOTFOUND;
-	if ((err = uid_lookup(t, r->ouid, kkey(k, sizeof(k), K_SS, uid, NULL), uuid, sizeof(uuid))) != HIE_OK)
-		return err;
-	return reg_ss_get(r, t, uuid, s);
+	return (err = obj_by_uid(r, t, K_SS, uid, uuid)) != HIE_OK ? err : reg_ss_get(r, t, uuid, s);
 }
 
 static hie_err
@@ -268,16 +274,11 @@ reg_fol_get(reg *r, MDB_txn *t, const char *uuid, struct reg_folder *f)
 hie_err
 reg_fol_by_uid(reg *r, MDB_txn *t, const char *uid, struct reg_folder *f)
 {
-	unsigned char k[1 + 128];
-	char          uuid[64];
-	hie_err       err;
+	char    uuid[64];
+	hie_err err;
 
 	memset(f, 0, sizeof(*f));
-	if (uid[0] == '\0' || strlen(uid) >= 128)
-		return HIE_ENOTFOUND;
-	if ((err = uid_lookup(t, r->ouid, kkey(k, sizeof(k), K_FOL, uid, NULL), uuid, sizeof(uuid))) != HIE_OK)
-		return err;
-	return reg_fol_get(r, t, uuid, f);
+	return (err = obj_by_uid(r, t, K_FOL, uid, uuid)) != HIE_OK ? err : reg_fol_get(r, t, uuid, f);
 }
 
 hie_err
