@@ -51,6 +51,9 @@ collect(char *p, size_t s, size_t n, void *arg)
 	/* Keep a window over chunk boundaries to find the status. */
 	for (size_t i = 0; i < t; i++) {
 		if (k->len == sizeof(k->buf) - 1) {
+			k->buf[k->len] = '\0';
+			if (strstr(k->buf, "ResponseStatusType:Success") != NULL)
+				k->success = 1;
 			memmove(k->buf, k->buf + 2048, k->len - 2048);
 			k->len -= 2048;
 		}
