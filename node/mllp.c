@@ -268,12 +268,8 @@ static void
 destroy(struct conn *c)
 {
 	struct mllp_listener *l = c->l;
-	nng_aio_free(c->rx); /* stops: waits for a callback in flight */
-	nng_aio_free(c->tx);
-	nng_stream_free(c->s);
-	hie_buf_free(&c->frame);
-	hie_buf_free(&c->reply);
-	free(c->tx_data);
+	/* Off the listener's list first: mllp_close walks that list to close
+	 * streams, and must never reach one freed below. */
 	pthread_mutex_lock(&l->mu);
 	if (c->prev != NULL)
 		c->prev->next = c->next;
@@ -281,10 +277,18 @@ destroy(struct conn *c)
 		l->conns = c->next;
 	if (c->next != NULL)
 		c->next->prev = c->prev;
+	pthread_mutex_unlock(&l->mu);
+	nng_aio_free(c->rx); /* stops: waits for a callback in flight */
+	nng_aio_free(c->tx);
+	nng_stream_free(c->s);
+	hie_buf_free(&c->frame);
+	hie_buf_free(&c->reply);
+	free(c->tx_data);
+	free(c);
+	pthread_mutex_lock(&l->mu);
 	l->nconns--;
 	pthread_cond_broadcast(&l->drained);
 	pthread_mutex_unlock(&l->mu);
-	free(c);
 }
 
 static void
