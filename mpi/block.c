@@ -129,7 +129,7 @@ mpi_block_candidates(mpi *m, MDB_txn *txn, const struct mpi_mk *k, int (*fn)(uin
 	d->arg = arg;
 	if ((rc = mdb_cursor_open(txn, m->blk, &c)) != 0) {
 		free(d);
-		return mpi_mdb_err(rc);
+		return hie_store_err(rc);
 	}
 	for (size_t i = 0; i < nk; i++) {
 		if (block_scan(c, keys[i], dedupe_fn, d, &rc))
@@ -140,7 +140,7 @@ mpi_block_candidates(mpi *m, MDB_txn *txn, const struct mpi_mk *k, int (*fn)(uin
 	}
 	mdb_cursor_close(c);
 	free(d);
-	return rc == MDB_NOTFOUND ? HIE_OK : mpi_mdb_err(rc);
+	return rc == MDB_NOTFOUND ? HIE_OK : hie_store_err(rc);
 }
 
 /* ---- all candidate pairs (for EM and for measuring the blocking) ---- */
@@ -206,7 +206,7 @@ mpi_block_pairs(mpi *m, size_t max_pairs, uint64_t **pairs, size_t *n)
 	*pairs = NULL;
 	*n = 0;
 	if ((rc = mdb_txn_begin(m->env, NULL, MDB_RDONLY, &txn)) != 0)
-		return mpi_mdb_err(rc);
+		return hie_store_err(rc);
 	if ((rc = mdb_cursor_open(txn, m->blk, &c)) != 0)
 		goto done;
 	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0 && s.n < max_pairs;
@@ -236,7 +236,7 @@ done:
 		mdb_cursor_close(c);
 	mdb_txn_abort(txn);
 	if (e == HIE_OK)
-		e = mpi_mdb_err(rc);
+		e = hie_store_err(rc);
 	if (e == HIE_OK) {
 		/* Compact in place: entries to the front. */
 		size_t w = 0;

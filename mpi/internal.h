@@ -18,6 +18,7 @@
 #define MPI_INTERNAL_H
 
 #include "mpi/mpi.h"
+#include "node/store.h"
 
 struct mpi {
 	MDB_env *env;
@@ -65,7 +66,6 @@ hie_err mpi_block_candidates(mpi *m, MDB_txn *txn, const struct mpi_mk *k,
     int (*fn)(uint64_t rid, void *arg), void *arg);
 
 /* ---- store.c ---- */
-hie_err  mpi_mdb_err(int rc);
 void     mpi_u64_put(unsigned char b[8], uint64_t v);
 uint64_t mpi_u64_get(const void *b);
 /* Next value of a counter in mpi.meta (1, 2, ...). */

@@ -37,7 +37,7 @@ id_owner(mpi *m, MDB_txn *txn, const struct mpi_patient *p, uint64_t self, uint6
 
 	*eid = 0;
 	if ((rc = mdb_cursor_open(txn, m->idx, &c)) != 0)
-		return mpi_mdb_err(rc);
+		return hie_store_err(rc);
 	for (size_t i = 0; i < p->n_ids && e == HIE_OK; i++) {
 		char    key[300];
 		size_t  a = strlen(p->ids[i].cx.authority), l = strlen(p->ids[i].cx.id);
@@ -63,7 +63,7 @@ id_owner(mpi *m, MDB_txn *txn, const struct mpi_patient *p, uint64_t self, uint6
 			*eid = mk.eid;
 		}
 		if (e == HIE_OK && rc != 0 && rc != MDB_NOTFOUND)
-			e = mpi_mdb_err(rc);
+			e = hie_store_err(rc);
 	}
 	mdb_cursor_close(c);
 	return e;
@@ -141,14 +141,14 @@ mpi_add_batch(mpi *m, struct mpi_patient *p, size_t n, unsigned flags, struct mp
 	int              rc;
 
 	if ((rc = mdb_txn_begin(m->env, NULL, 0, &txn)) != 0)
-		return mpi_mdb_err(rc);
+		return hie_store_err(rc);
 	if ((e = mpi_model_load(m, txn, &model)) != HIE_OK)
 		goto fail;
 	for (size_t i = 0; i < n; i++)
 		if ((e = add_one(m, txn, &model, &p[i], flags, &res[i])) != HIE_OK)
 			goto fail;
 	if ((rc = mdb_txn_commit(txn)) != 0)
-		return mpi_mdb_err(rc);
+		return hie_store_err(rc);
 	return HIE_OK;
 fail:
 	mdb_txn_abort(txn);
@@ -174,12 +174,12 @@ in_txn(mpi *m, hie_err (*fn)(mpi *, MDB_txn *, void *), void *arg)
 	int      rc;
 
 	if ((rc = mdb_txn_begin(m->env, NULL, 0, &txn)) != 0)
-		return mpi_mdb_err(rc);
+		return hie_store_err(rc);
 	if ((e = fn(m, txn, arg)) != HIE_OK) {
 		mdb_txn_abort(txn);
 		return e;
 	}
-	return mpi_mdb_err(mdb_txn_commit(txn));
+	return hie_store_err(mdb_txn_commit(txn));
 }
 
 struct update_arg {
@@ -352,7 +352,7 @@ merge_txn(mpi *m, MDB_txn *txn, void *arg)
 	v.mv_data = val;
 	v.mv_size = 16 + 8 * n;
 	if ((rc = mdb_put(txn, m->merge, &k, &v, 0)) != 0)
-		e = mpi_mdb_err(rc);
+		e = hie_store_err(rc);
 done:
 	free(rids);
 	free(val);
@@ -380,7 +380,7 @@ unmerge_txn(mpi *m, MDB_txn *txn, void *arg)
 
 	mpi_u64_put(kb, g->from);
 	if ((rc = mdb_get(txn, m->merge, &k, &v)) != 0)
-		return mpi_mdb_err(rc);
+		return hie_store_err(rc);
 	if (v.mv_size < 16 || (v.mv_size - 16) % 8 != 0)
 		return HIE_EDB;
 	/* Copy: the value lives in the map and the writes below may move it. */
@@ -389,7 +389,7 @@ unmerge_txn(mpi *m, MDB_txn *txn, void *arg)
 	memcpy(val, v.mv_data, v.mv_size);
 	n = (v.mv_size - 16) / 8;
 	if ((rc = mdb_del(txn, m->merge, &k, NULL)) != 0) {
-		e = mpi_mdb_err(rc);
+		e = hie_store_err(rc);
 		goto done;
 	}
 	/* The survivor may have been merged on since: follow it. */

@@ -44,7 +44,7 @@ mpi_review_put(mpi *m, MDB_txn *txn, uint64_t rid, uint64_t eid, double prob)
 	mpi_u64_put(vb + 8, eid);
 	mpi_u64_put(vb + 16, dbits(prob));
 	mpi_u64_put(vb + 24, (uint64_t) time(NULL));
-	return mpi_mdb_err(mdb_put(txn, m->review, &k, &v, MDB_NOOVERWRITE));
+	return hie_store_err(mdb_put(txn, m->review, &k, &v, MDB_NOOVERWRITE));
 }
 
 static struct mpi_review
@@ -64,7 +64,7 @@ mpi_review_list(mpi *m, struct mpi_review *out, size_t cap, size_t *n)
 
 	*n = 0;
 	if ((rc = mdb_txn_begin(m->env, NULL, MDB_RDONLY, &txn)) != 0)
-		return mpi_mdb_err(rc);
+		return hie_store_err(rc);
 	if ((rc = mdb_cursor_open(txn, m->review, &c)) == 0) {
 		for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
 			if (k.mv_size != 8 || v.mv_size != REVIEW_LEN)
@@ -76,7 +76,7 @@ mpi_review_list(mpi *m, struct mpi_review *out, size_t cap, size_t *n)
 		mdb_cursor_close(c);
 	}
 	mdb_txn_abort(txn);
-	return rc == MDB_NOTFOUND ? HIE_OK : mpi_mdb_err(rc);
+	return rc == MDB_NOTFOUND ? HIE_OK : hie_store_err(rc);
 }
 
 static hie_err
@@ -93,9 +93,9 @@ decide(mpi *m, uint64_t id, int accept)
 
 	mpi_u64_put(kb, id);
 	if ((rc = mdb_txn_begin(m->env, NULL, 0, &txn)) != 0)
-		return mpi_mdb_err(rc);
+		return hie_store_err(rc);
 	if ((rc = mdb_get(txn, m->review, &k, &v)) != 0) {
-		e = mpi_mdb_err(rc);
+		e = hie_store_err(rc);
 		goto fail;
 	}
 	if (v.mv_size != REVIEW_LEN) {
@@ -104,7 +104,7 @@ decide(mpi *m, uint64_t id, int accept)
 	}
 	r = decode(id, v.mv_data);
 	if ((rc = mdb_del(txn, m->review, &k, NULL)) != 0) {
-		e = mpi_mdb_err(rc);
+		e = hie_store_err(rc);
 		goto fail;
 	}
 	if ((e = mpi_mk_get(m, txn, r.rid, &mk)) != HIE_OK)
@@ -118,7 +118,7 @@ decide(mpi *m, uint64_t id, int accept)
 		e = mpi_hist_put(m, txn, r.rid, accept ? MPI_H_ACCEPT : MPI_H_REJECT, live, mk.eid);
 	if (e != HIE_OK)
 		goto fail;
-	return mpi_mdb_err(mdb_txn_commit(txn));
+	return hie_store_err(mdb_txn_commit(txn));
 fail:
 	mdb_txn_abort(txn);
 	return e;

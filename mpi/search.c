@@ -139,7 +139,7 @@ mpi_search(mpi *m, const struct mpi_patient *q, double min_prob, struct mpi_cand
 		k.given[0] = k.canon[0] = k.given_ph[0] = k.family[0] = k.family_ph[0] = '\0';
 	free(p);
 	if ((rc = mdb_txn_begin(m->env, NULL, MDB_RDONLY, &txn)) != 0)
-		return mpi_mdb_err(rc);
+		return hie_store_err(rc);
 	if ((e = mpi_model_load(m, txn, &model)) == HIE_OK)
 		e = mpi_score_candidates(m, txn, &k, &model, min_prob, out, cap, n);
 	mdb_txn_abort(txn);

@@ -10,24 +10,6 @@
 
 #include "mpi/internal.h"
 
-hie_err
-mpi_mdb_err(int rc)
-{
-	switch (rc) {
-	case MDB_SUCCESS:
-		return HIE_OK;
-	case MDB_NOTFOUND:
-		return HIE_ENOTFOUND;
-	case MDB_KEYEXIST:
-		return HIE_EEXIST;
-	case MDB_MAP_FULL:
-		return HIE_ETOOBIG;
-	default:
-		hie_log(HIE_LOG_ERR, "mpi", "HIE-MPI-DB", NULL, "%s", mdb_strerror(rc));
-		return HIE_EDB;
-	}
-}
-
 void
 mpi_u64_put(unsigned char b[8], uint64_t v)
 {
@@ -46,11 +28,7 @@ mpi_u64_get(const void *p)
 	return v;
 }
 
-static const struct {
-	const char *name;
-	size_t      off;
-	unsigned    flags;
-} dbs[] = {
+static const struct hie_store_db dbs[] = {
 	{ "mpi.rec", offsetof(struct mpi, rec), 0 },
 	{ "mpi.key", offsetof(struct mpi, key), 0 },
 	{ "mpi.eid", offsetof(struct mpi, eid), MDB_DUPSORT | MDB_DUPFIXED },
@@ -65,29 +43,16 @@ static const struct {
 hie_err
 mpi_open(MDB_env *env, mpi **out)
 {
-	MDB_txn *txn;
-	mpi     *m;
-	int      rc;
+	mpi    *m;
+	hie_err e;
 
 	*out = NULL;
 	if ((m = calloc(1, sizeof(*m))) == NULL)
 		return HIE_ENOMEM;
 	m->env = env;
-	if ((rc = mdb_txn_begin(env, NULL, 0, &txn)) != 0) {
+	if ((e = hie_store_open_dbs(env, dbs, sizeof(dbs) / sizeof(dbs[0]), m)) != HIE_OK) {
 		free(m);
-		return mpi_mdb_err(rc);
-	}
-	for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++) {
-		MDB_dbi *dbi = (MDB_dbi *) ((char *) m + dbs[i].off);
-		if ((rc = mdb_dbi_open(txn, dbs[i].name, MDB_CREATE | dbs[i].flags, dbi)) != 0) {
-			mdb_txn_abort(txn);
-			free(m);
-			return mpi_mdb_err(rc);
-		}
-	}
-	if ((rc = mdb_txn_commit(txn)) != 0) {
-		free(m);
-		return mpi_mdb_err(rc);
+		return e;
 	}
 	*out = m;
 	return HIE_OK;
@@ -110,12 +75,12 @@ mpi_counter_next(mpi *m, MDB_txn *txn, const char *name, uint64_t *out)
 	if (rc == 0 && v.mv_size == 8)
 		n = mpi_u64_get(v.mv_data);
 	else if (rc != MDB_NOTFOUND)
-		return rc == 0 ? HIE_EDB : mpi_mdb_err(rc);
+		return rc == 0 ? HIE_EDB : hie_store_err(rc);
 	mpi_u64_put(b, ++n);
 	v.mv_data = b;
 	v.mv_size = 8;
 	if ((rc = mdb_put(txn, m->meta, &k, &v, 0)) != 0)
-		return mpi_mdb_err(rc);
+		return hie_store_err(rc);
 	*out = n;
 	return HIE_OK;
 }
@@ -299,7 +264,7 @@ mpi_rec_put(mpi *m, MDB_txn *txn, const struct mpi_patient *p)
 
 	if (v.mv_size == 0)
 		return HIE_ETOOBIG;
-	return mpi_mdb_err(mdb_put(txn, m->rec, &k, &v, 0));
+	return hie_store_err(mdb_put(txn, m->rec, &k, &v, 0));
 }
 
 hie_err
@@ -310,7 +275,7 @@ mpi_rec_get(mpi *m, MDB_txn *txn, uint64_t rid, struct mpi_patient *p)
 	int           rc = mdb_get(txn, m->rec, &k, &v);
 
 	if (rc != 0)
-		return mpi_mdb_err(rc);
+		return hie_store_err(rc);
 	if (rec_decode(v.mv_data, v.mv_size, p) != HIE_OK)
 		return HIE_EDB;
 	p->rid = rid;
@@ -323,7 +288,7 @@ mpi_mk_put(mpi *m, MDB_txn *txn, uint64_t rid, const struct mpi_mk *mk)
 	unsigned char buf[MK_MAX], kb[8];
 	MDB_val       k = rid_val(kb, rid), v = { mpi_mk_encode(mk, buf, sizeof(buf)), buf };
 
-	return mpi_mdb_err(mdb_put(txn, m->key, &k, &v, 0));
+	return hie_store_err(mdb_put(txn, m->key, &k, &v, 0));
 }
 
 hie_err
@@ -334,7 +299,7 @@ mpi_mk_get(mpi *m, MDB_txn *txn, uint64_t rid, struct mpi_mk *mk)
 	int           rc = mdb_get(txn, m->key, &k, &v);
 
 	if (rc != 0)
-		return mpi_mdb_err(rc);
+		return hie_store_err(rc);
 	return mpi_mk_decode(v.mv_data, v.mv_size, mk);
 }
 
@@ -354,7 +319,7 @@ dup_op(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, uint64_t rid, in
 		rc = mdb_del(txn, dbi, &k, &v);
 	if (rc == MDB_KEYEXIST || (!add && rc == MDB_NOTFOUND))
 		rc = 0;
-	return mpi_mdb_err(rc);
+	return hie_store_err(rc);
 }
 
 hie_err
@@ -399,7 +364,7 @@ mpi_hist_put(mpi *m, MDB_txn *txn, uint64_t rid, mpi_hist_op op, uint64_t from, 
 	mpi_u64_put(vb + 16, (uint64_t) op);
 	mpi_u64_put(vb + 24, from);
 	mpi_u64_put(vb + 32, to);
-	return mpi_mdb_err(mdb_put(txn, m->hist, &k, &v, 0));
+	return hie_store_err(mdb_put(txn, m->hist, &k, &v, 0));
 }
 
 hie_err
@@ -441,7 +406,7 @@ mpi_model_load(mpi *m, MDB_txn *txn, struct mpi_model *model)
 		return HIE_OK;
 	}
 	if (rc != 0)
-		return mpi_mdb_err(rc);
+		return hie_store_err(rc);
 	if (v.mv_size != 8 + sizeof(*model) || mpi_u64_get(v.mv_data) != MODEL_VERSION)
 		return HIE_EDB;
 	memcpy(model, (char *) v.mv_data + 8, sizeof(*model));
@@ -456,7 +421,7 @@ mpi_model_get(mpi *m, struct mpi_model *out)
 	int      rc;
 
 	if ((rc = mdb_txn_begin(m->env, NULL, MDB_RDONLY, &txn)) != 0)
-		return mpi_mdb_err(rc);
+		return hie_store_err(rc);
 	e = mpi_model_load(m, txn, out);
 	mdb_txn_abort(txn);
 	return e;
@@ -476,12 +441,12 @@ mpi_model_set(mpi *m, const struct mpi_model *model)
 	mpi_u64_put(buf, MODEL_VERSION);
 	memcpy(buf + 8, model, sizeof(*model));
 	if ((rc = mdb_txn_begin(m->env, NULL, 0, &txn)) != 0)
-		return mpi_mdb_err(rc);
+		return hie_store_err(rc);
 	if ((rc = mdb_put(txn, m->meta, &k, &v, 0)) != 0) {
 		mdb_txn_abort(txn);
-		return mpi_mdb_err(rc);
+		return hie_store_err(rc);
 	}
-	return mpi_mdb_err(mdb_txn_commit(txn));
+	return hie_store_err(mdb_txn_commit(txn));
 }
 
 /* ---- reads ---- */
@@ -495,7 +460,7 @@ mpi_get(mpi *m, uint64_t rid, struct mpi_patient *out)
 	int           rc;
 
 	if ((rc = mdb_txn_begin(m->env, NULL, MDB_RDONLY, &txn)) != 0)
-		return mpi_mdb_err(rc);
+		return hie_store_err(rc);
 	if ((e = mpi_rec_get(m, txn, rid, out)) == HIE_OK && (e = mpi_mk_get(m, txn, rid, &k)) == HIE_OK)
 		out->eid = k.eid;
 	mdb_txn_abort(txn);
@@ -513,7 +478,7 @@ mpi_count(mpi *m, uint64_t *records, uint64_t *enterprises)
 	int         rc;
 
 	if ((rc = mdb_txn_begin(m->env, NULL, MDB_RDONLY, &txn)) != 0)
-		return mpi_mdb_err(rc);
+		return hie_store_err(rc);
 	if ((rc = mdb_stat(txn, m->rec, &st)) == 0 && (rc = mdb_cursor_open(txn, m->eid, &c)) == 0) {
 		/* Distinct keys of mpi.eid: the live enterprise ids. */
 		for (int op = MDB_FIRST; mdb_cursor_get(c, &k, &v, (MDB_cursor_op) op) == 0; op = MDB_NEXT_NODUP)
@@ -523,7 +488,7 @@ mpi_count(mpi *m, uint64_t *records, uint64_t *enterprises)
 		*enterprises = n;
 	}
 	mdb_txn_abort(txn);
-	return mpi_mdb_err(rc);
+	return hie_store_err(rc);
 }
 
 /* Follows retired ids (mpi.merge) to the live one; bounded, since a
@@ -540,7 +505,7 @@ mpi_resolve_txn(mpi *m, MDB_txn *txn, uint64_t eid, uint64_t *live)
 			return HIE_OK;
 		}
 		if (rc != 0 || v.mv_size < 8)
-			return rc != 0 ? mpi_mdb_err(rc) : HIE_EDB;
+			return rc != 0 ? hie_store_err(rc) : HIE_EDB;
 		eid = mpi_u64_get(v.mv_data);
 	}
 	return HIE_EDB;
@@ -554,7 +519,7 @@ mpi_resolve(mpi *m, uint64_t eid, uint64_t *live)
 	int      rc;
 
 	if ((rc = mdb_txn_begin(m->env, NULL, MDB_RDONLY, &txn)) != 0)
-		return mpi_mdb_err(rc);
+		return hie_store_err(rc);
 	e = mpi_resolve_txn(m, txn, eid, live);
 	mdb_txn_abort(txn);
 	return e;
@@ -571,14 +536,14 @@ mpi_members_txn(mpi *m, MDB_txn *txn, uint64_t eid, uint64_t *rids, size_t cap, 
 
 	*n = 0;
 	if ((rc = mdb_cursor_open(txn, m->eid, &c)) != 0)
-		return mpi_mdb_err(rc);
+		return hie_store_err(rc);
 	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_KEY); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT_DUP)) {
 		if (*n < cap)
 			rids[*n] = mpi_u64_get(v.mv_data);
 		(*n)++;
 	}
 	mdb_cursor_close(c);
-	return rc == MDB_NOTFOUND ? HIE_OK : mpi_mdb_err(rc);
+	return rc == MDB_NOTFOUND ? HIE_OK : hie_store_err(rc);
 }
 
 hie_err
@@ -591,7 +556,7 @@ mpi_members(mpi *m, uint64_t eid, uint64_t *rids, size_t cap, size_t *n)
 
 	*n = 0;
 	if ((rc = mdb_txn_begin(m->env, NULL, MDB_RDONLY, &txn)) != 0)
-		return mpi_mdb_err(rc);
+		return hie_store_err(rc);
 	if ((e = mpi_resolve_txn(m, txn, eid, &live)) == HIE_OK && (e = mpi_members_txn(m, txn, live, rids, cap, n)) == HIE_OK &&
 	    *n == 0)
 		e = HIE_EUNKNOWNPATIENT;
@@ -620,9 +585,9 @@ mpi_lookup_id(mpi *m, const struct mpi_cx *cx, uint64_t *eid, struct mpi_ident *
 	key[a] = '\0';
 	memcpy(key + a + 1, cx->id, l);
 	if ((rc = mdb_txn_begin(m->env, NULL, MDB_RDONLY, &txn)) != 0)
-		return mpi_mdb_err(rc);
+		return hie_store_err(rc);
 	if ((rc = mdb_cursor_open(txn, m->idx, &c)) != 0) {
-		e = mpi_mdb_err(rc);
+		e = hie_store_err(rc);
 		goto done;
 	}
 	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_KEY); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT_DUP)) {
@@ -636,7 +601,7 @@ mpi_lookup_id(mpi *m, const struct mpi_cx *cx, uint64_t *eid, struct mpi_ident *
 		found = mk.eid;
 	}
 	if (rc != MDB_NOTFOUND) {
-		e = mpi_mdb_err(rc);
+		e = hie_store_err(rc);
 		goto done;
 	}
 	if (found == 0) {
@@ -689,7 +654,7 @@ mpi_history(mpi *m, uint64_t rid, struct mpi_hist *out, size_t cap, size_t *n)
 
 	*n = 0;
 	if ((rc = mdb_txn_begin(m->env, NULL, MDB_RDONLY, &txn)) != 0)
-		return mpi_mdb_err(rc);
+		return hie_store_err(rc);
 	if ((rc = mdb_cursor_open(txn, m->hist, &c)) == 0) {
 		for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_KEY); rc == 0;
 		     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT_DUP)) {
@@ -706,7 +671,7 @@ mpi_history(mpi *m, uint64_t rid, struct mpi_hist *out, size_t cap, size_t *n)
 	mdb_txn_abort(txn);
 	if (rc == MDB_NOTFOUND)
 		return *n > 0 ? HIE_OK : HIE_ENOTFOUND;
-	return mpi_mdb_err(rc);
+	return hie_store_err(rc);
 }
 
 const char *

@@ -15,7 +15,7 @@ mpi_compare_records(mpi *m, uint64_t a, uint64_t b, uint8_t lv[MPI_NFIELDS])
 	int           rc;
 
 	if ((rc = mdb_txn_begin(m->env, NULL, MDB_RDONLY, &txn)) != 0)
-		return mpi_mdb_err(rc);
+		return hie_store_err(rc);
 	if ((e = mpi_mk_get(m, txn, a, &ka)) == HIE_OK && (e = mpi_mk_get(m, txn, b, &kb)) == HIE_OK)
 		mpi_mk_compare(&ka, &kb, lv);
 	mdb_txn_abort(txn);
@@ -81,7 +81,7 @@ mpi_train(mpi *m, size_t max_pairs, struct mpi_model *out)
 		goto done;
 	}
 	if ((rc = mdb_txn_begin(m->env, NULL, MDB_RDONLY, &txn)) != 0) {
-		e = mpi_mdb_err(rc);
+		e = hie_store_err(rc);
 		goto done;
 	}
 	for (size_t i = 0; i < n; i++) {

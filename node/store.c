@@ -49,3 +49,38 @@ hie_store_check(MDB_env *env)
 	mdb_txn_abort(txn);
 	return HIE_OK;
 }
+
+hie_err
+hie_store_err(int rc)
+{
+	switch (rc) {
+	case MDB_SUCCESS:
+		return HIE_OK;
+	case MDB_NOTFOUND:
+		return HIE_ENOTFOUND;
+	case MDB_KEYEXIST:
+		return HIE_EEXIST;
+	case MDB_MAP_FULL:
+		return HIE_ETOOBIG;
+	default:
+		hie_log(HIE_LOG_ERR, "store", "HIE-STORE-DB", NULL, "%s", mdb_strerror(rc));
+		return HIE_EDB;
+	}
+}
+
+hie_err
+hie_store_open_dbs(MDB_env *env, const struct hie_store_db *dbs, size_t n, void *base)
+{
+	MDB_txn *txn;
+	int      rc;
+
+	if ((rc = mdb_txn_begin(env, NULL, 0, &txn)) != 0)
+		return hie_store_err(rc);
+	for (size_t i = 0; i < n; i++)
+		if ((rc = mdb_dbi_open(txn, dbs[i].name, MDB_CREATE | dbs[i].flags,
+		         (MDB_dbi *) ((char *) base + dbs[i].off))) != 0) {
+			mdb_txn_abort(txn);
+			return hie_store_err(rc);
+		}
+	return hie_store_err(mdb_txn_commit(txn));
+}

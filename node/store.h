@@ -25,4 +25,18 @@ void    hie_store_close(MDB_env *env);
 /* HIE_OK if a read transaction can be started (health check). */
 hie_err hie_store_check(MDB_env *env);
 
+/* An LMDB return code as a hie_err: HIE_ENOTFOUND, HIE_EEXIST, HIE_ETOOBIG
+ * (map full), or HIE_EDB for anything else (logged with LMDB's text). */
+hie_err hie_store_err(int rc);
+
+/* The named databases a module keeps in the environment: each handle is
+ * stored at (char *) base + off. */
+struct hie_store_db {
+	const char *name;
+	size_t      off;
+	unsigned    flags; /* MDB_DUPSORT, ...; MDB_CREATE is implied */
+};
+/* Opens (creating) dbs[n] in one write transaction. */
+hie_err hie_store_open_dbs(MDB_env *env, const struct hie_store_db *dbs, size_t n, void *base);
+
 #endif /* NODE_STORE_H */

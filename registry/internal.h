@@ -8,6 +8,7 @@
 
 #include <lmdb.h>
 
+#include "node/store.h"
 #include "registry/registry.h"
 
 struct reg {
@@ -38,7 +39,6 @@ size_t  reg_tlv_encode(const struct reg_schema *s, const void *obj, unsigned cha
 size_t  reg_tlv_max(const struct reg_schema *s);
 hie_err reg_tlv_decode(const struct reg_schema *s, const unsigned char *p, size_t len, void *obj);
 
-hie_err reg_mdb_err(int rc);
 
 /* ---- object access inside a transaction (store.c) ----
  * get: HIE_ENOTFOUND when absent.  put: overwrites the record and adds

@@ -31,7 +31,7 @@ read_request(const xmlNode *req, const struct mtom_msg *att, const struct reg_pn
 	for (const xmlNode *d = hie_xml_child(req, REG_NS_XDSB, "Document"); d; d = hie_xml_next(d, REG_NS_XDSB, "Document")) {
 		const char *id = hie_xml_attr(d, "id");
 		size_t      i;
-		char       *buf;
+		char       *buf = NULL;
 		size_t      len;
 		if (++ndocs > s->n_docs)
 			return reg_fail(err, HIE_EMETADATA, "XDSMissingDocumentMetadata", id ? id : "",
@@ -86,7 +86,7 @@ hie_err
 reg_pnr_answer(reg *r, const xmlNode *req, const struct mtom_msg *att, xmlNode *parent,
     const struct reg_pnr_opts *o, struct reg_error *err, char patient[256])
 {
-	struct reg_submission s;
+	struct reg_submission s = { 0 };
 	char                **bytes = NULL;
 	hie_err               e;
 

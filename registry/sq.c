@@ -670,7 +670,7 @@ reg_sq_answer(reg *r, const xmlNode *req, xmlNode *parent, const struct reg_sq_o
 	                                                             : a->patient, 256);
 	if ((rc = mdb_txn_begin(r->env, NULL, MDB_RDONLY, &x.t)) != 0) {
 		free(a);
-		reg_fail(err, reg_mdb_err(rc), "XDSRegistryError", "", "registry unavailable");
+		reg_fail(err, hie_store_err(rc), "XDSRegistryError", "", "registry unavailable");
 		return error_response(parent, err);
 	}
 	x.r = r;

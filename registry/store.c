@@ -9,30 +9,9 @@
 #include <string.h>
 
 hie_err
-reg_mdb_err(int rc)
-{
-	switch (rc) {
-	case MDB_SUCCESS:
-		return HIE_OK;
-	case MDB_NOTFOUND:
-		return HIE_ENOTFOUND;
-	case MDB_KEYEXIST:
-		return HIE_EEXIST;
-	case MDB_MAP_FULL:
-		return HIE_ETOOBIG;
-	default:
-		return HIE_EDB;
-	}
-}
-
-hie_err
 reg_open(MDB_env *env, reg **out)
 {
-	static const struct {
-		const char *name;
-		size_t      off;
-		unsigned    flags;
-	} dbs[] = {
+	static const struct hie_store_db dbs[] = {
 		{ "reg.entry", offsetof(reg, entry), 0 }, { "reg.uid", offsetof(reg, uid), 0 },
 		{ "reg.pat", offsetof(reg, pat), 0 }, { "repo.doc", offsetof(reg, doc), 0 },
 		{ "reg.ss", offsetof(reg, ss), 0 }, { "reg.fol", offsetof(reg, fol), 0 },
@@ -40,29 +19,16 @@ reg_open(MDB_env *env, reg **out)
 		{ "reg.asrc", offsetof(reg, asrc), MDB_DUPSORT }, { "reg.atgt", offsetof(reg, atgt), MDB_DUPSORT },
 		{ "reg.ref", offsetof(reg, ref), MDB_DUPSORT },
 	};
-	MDB_txn *txn;
-	reg     *r;
-	int      rc = 0;
+	reg    *r;
+	hie_err e;
 
 	*out = NULL;
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		return HIE_ENOMEM;
 	r->env = env;
-	if ((rc = mdb_txn_begin(env, NULL, 0, &txn)) != 0) {
+	if ((e = hie_store_open_dbs(env, dbs, sizeof(dbs) / sizeof(dbs[0]), r)) != HIE_OK) {
 		free(r);
-		return reg_mdb_err(rc);
-	}
-	for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]) && rc == 0; i++)
-		rc = mdb_dbi_open(txn, dbs[i].name, MDB_CREATE | dbs[i].flags,
-		    (MDB_dbi *) ((char *) r + dbs[i].off));
-	if (rc != 0) {
-		mdb_txn_abort(txn);
-		free(r);
-		return reg_mdb_err(rc);
-	}
-	if ((rc = mdb_txn_commit(txn)) != 0) {
-		free(r);
-		return reg_mdb_err(rc);
+		return e;
 	}
 	*out = r;
 	return HIE_OK;
@@ -120,7 +86,7 @@ get_rec(MDB_txn *t, MDB_dbi dbi, const char *key, const struct reg_schema *s, vo
 	if (key[0] == '\0')
 		return HIE_ENOTFOUND;
 	if ((rc = mdb_get(t, dbi, &k, &v)) != 0)
-		return reg_mdb_err(rc);
+		return hie_store_err(rc);
 	return reg_tlv_decode(s, v.mv_data, v.mv_size, obj);
 }
 
@@ -134,7 +100,7 @@ put_rec(MDB_txn *t, MDB_dbi dbi, const char *key, const struct reg_schema *s, co
 		return HIE_ETOOBIG;
 	v.mv_data = buf;
 	v.mv_size = reg_tlv_encode(s, obj, buf);
-	return reg_mdb_err(mdb_put(t, dbi, &k, &v, 0));
+	return hie_store_err(mdb_put(t, dbi, &k, &v, 0));
 }
 
 /* Looks up a uuid through a uniqueId index. */
@@ -145,7 +111,7 @@ uid_lookup(MDB_txn *t, MDB_dbi dbi, MDB_val k, char *uuid, size_t cap)
 	int     rc;
 
 	if ((rc = mdb_get(t, dbi, &k, &v)) != 0)
-		return reg_mdb_err(rc);
+		return hie_store_err(rc);
 	if (v.mv_size >= cap)
 		return HIE_EDB;
 	memcpy(uuid, v.mv_data, v.mv_size);
@@ -186,7 +152,7 @@ lines_index(MDB_txn *t, MDB_dbi dbi, const char *lines, const char *uuid)
 		if (k.mv_size == 0 || k.mv_size > 500)
 			continue;
 		if ((rc = mdb_put(t, dbi, &k, &v, MDB_NODUPDATA)) != 0 && rc != MDB_KEYEXIST)
-			return reg_mdb_err(rc);
+			return hie_store_err(rc);
 	}
 	return HIE_OK;
 }
@@ -206,12 +172,12 @@ reg_doc_put(reg *r, MDB_txn *t, const struct reg_entry *e, int new_object)
 	k = sval(e->unique_id);
 	v = sval(e->entry_uuid);
 	if ((rc = mdb_put(t, r->uid, &k, &v, MDB_NOOVERWRITE)) != 0)
-		return reg_mdb_err(rc);
+		return hie_store_err(rc);
 	k = kkey(pk, sizeof(pk), K_DOC, e->patient_id, e->entry_uuid);
 	v.mv_data = "";
 	v.mv_size = 0;
 	if ((rc = mdb_put(t, r->pat, &k, &v, 0)) != 0)
-		return reg_mdb_err(rc);
+		return hie_store_err(rc);
 	return lines_index(t, r->ref, e->reference_ids, e->entry_uuid);
 }
 
@@ -251,11 +217,11 @@ obj_index(reg *r, MDB_txn *t, enum reg_kind kind, const char *uid, const char *p
 
 	k = kkey(k1, sizeof(k1), kind, uid, NULL);
 	if ((rc = mdb_put(t, r->ouid, &k, &v, MDB_NOOVERWRITE)) != 0)
-		return reg_mdb_err(rc);
+		return hie_store_err(rc);
 	k = kkey(k2, sizeof(k2), kind, patient, uuid);
 	v.mv_data = "";
 	v.mv_size = 0;
-	return reg_mdb_err(mdb_put(t, r->pat, &k, &v, 0));
+	return hie_store_err(mdb_put(t, r->pat, &k, &v, 0));
 }
 
 hie_err
@@ -320,10 +286,10 @@ reg_assoc_put(reg *r, MDB_txn *t, const struct reg_assoc *a)
 	k = sval(a->source);
 	v = sval(a->entry_uuid);
 	if ((rc = mdb_put(t, r->asrc, &k, &v, MDB_NODUPDATA)) != 0 && rc != MDB_KEYEXIST)
-		return reg_mdb_err(rc);
+		return hie_store_err(rc);
 	k = sval(a->target);
 	if ((rc = mdb_put(t, r->atgt, &k, &v, MDB_NODUPDATA)) != 0 && rc != MDB_KEYEXIST)
-		return reg_mdb_err(rc);
+		return hie_store_err(rc);
 	return HIE_OK;
 }
 
@@ -339,7 +305,7 @@ dup_each(MDB_txn *t, MDB_dbi dbi, const char *key, reg_uuid_fn fn, void *arg)
 	if (k.mv_size == 0)
 		return HIE_OK;
 	if ((rc = mdb_cursor_open(t, dbi, &c)) != 0)
-		return reg_mdb_err(rc);
+		return hie_store_err(rc);
 	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET); rc == 0 && err == HIE_OK;
 	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT_DUP)) {
 		char id[64];
@@ -353,7 +319,7 @@ dup_each(MDB_txn *t, MDB_dbi dbi, const char *key, reg_uuid_fn fn, void *arg)
 	}
 	mdb_cursor_close(c);
 	if (err == HIE_OK && rc != 0 && rc != MDB_NOTFOUND)
-		err = reg_mdb_err(rc);
+		err = hie_store_err(rc);
 	return err;
 }
 
@@ -402,7 +368,7 @@ reg_pat_each(reg *r, MDB_txn *t, enum reg_kind kind, const char *patient, reg_uu
 	k = kkey(pk, sizeof(pk), kind, patient, "");
 	plen = k.mv_size;
 	if ((rc = mdb_cursor_open(t, r->pat, &c)) != 0)
-		return reg_mdb_err(rc);
+		return hie_store_err(rc);
 	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0 && err == HIE_OK;
 	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
 		char id[64];
@@ -460,7 +426,7 @@ reg_find_documents(reg *r, const struct reg_query *q, struct reg_result *out)
 	if (q->patient_id[0] == '\0')
 		return HIE_EINVAL;
 	if ((rc = mdb_txn_begin(r->env, NULL, MDB_RDONLY, &f.t)) != 0)
-		return reg_mdb_err(rc);
+		return hie_store_err(rc);
 	err = reg_pat_each(r, f.t, K_DOC, q->patient_id, find_one, &f);
 	mdb_txn_abort(f.t);
 	if (err != HIE_OK) {
@@ -492,12 +458,12 @@ reg_get_document(reg *r, const char *unique_id, struct reg_entry *e, char **doc,
 
 	*doc = NULL;
 	if ((rc = mdb_txn_begin(r->env, NULL, MDB_RDONLY, &txn)) != 0)
-		return reg_mdb_err(rc);
+		return hie_store_err(rc);
 	if ((err = reg_doc_by_uid(r, txn, unique_id, e)) != HIE_OK)
 		goto done;
 	k = sval(unique_id);
 	if ((rc = mdb_get(txn, r->doc, &k, &v)) != 0) {
-		err = reg_mdb_err(rc);
+		err = hie_store_err(rc);
 		goto done;
 	}
 	if ((*doc = malloc(v.mv_size + 1)) == NULL) {
@@ -520,11 +486,11 @@ reg_count(reg *r, size_t *n)
 	int      rc;
 
 	if ((rc = mdb_txn_begin(r->env, NULL, MDB_RDONLY, &txn)) != 0)
-		return reg_mdb_err(rc);
+		return hie_store_err(rc);
 	rc = mdb_stat(txn, r->entry, &st);
 	mdb_txn_abort(txn);
 	*n = rc == 0 ? st.ms_entries : 0;
-	return reg_mdb_err(rc);
+	return hie_store_err(rc);
 }
 
 /* The document bytes go to the repository inside the submission's
@@ -533,7 +499,7 @@ hie_err
 reg_repo_put(reg *r, MDB_txn *t, const char *uid, const void *doc, size_t len)
 {
 	MDB_val k = sval(uid), v = { len, (void *) doc };
-	return reg_mdb_err(mdb_put(t, r->doc, &k, &v, 0));
+	return hie_store_err(mdb_put(t, r->doc, &k, &v, 0));
 }
 
 hie_err

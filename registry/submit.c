@@ -157,13 +157,29 @@ struct ctx {
 /* What a uuid names, in the submission or in the registry. */
 enum what { W_NONE, W_SS, W_DOC, W_FOL, W_ASSOC, W_REG_DOC, W_REG_FOL, W_REG_SS, W_REG_ASSOC };
 
+/* What a uuid names in the registry (W_NONE: nothing). */
 static enum what
-resolve(struct ctx *c, const char *id, struct reg_entry *regdoc, size_t *idx)
+registered(struct ctx *c, const char *id, struct reg_entry *regdoc)
 {
 	struct reg_subset ss;
 	struct reg_folder f;
 	struct reg_assoc  a;
 
+	if (reg_doc_get(c->r, c->t, id, regdoc) == HIE_OK)
+		return W_REG_DOC;
+	if (reg_fol_get(c->r, c->t, id, &f) == HIE_OK)
+		return W_REG_FOL;
+	if (reg_ss_get(c->r, c->t, id, &ss) == HIE_OK)
+		return W_REG_SS;
+	if (reg_assoc_get(c->r, c->t, id, &a) == HIE_OK)
+		return W_REG_ASSOC;
+	return W_NONE;
+}
+
+/* What a uuid names: an object of the submission first, else the registry. */
+static enum what
+resolve(struct ctx *c, const char *id, struct reg_entry *regdoc, size_t *idx)
+{
 	if (strcmp(id, c->s->ss.entry_uuid) == 0)
 		return W_SS;
 	for (size_t i = 0; i < c->s->n_docs; i++)
@@ -175,15 +191,7 @@ resolve(struct ctx *c, const char *id, struct reg_entry *regdoc, size_t *idx)
 	for (size_t i = 0; i < c->s->n_assocs; i++)
 		if (strcmp(id, c->s->assocs[i].entry_uuid) == 0)
 			return *idx = i, W_ASSOC;
-	if (reg_doc_get(c->r, c->t, id, regdoc) == HIE_OK)
-		return W_REG_DOC;
-	if (reg_fol_get(c->r, c->t, id, &f) == HIE_OK)
-		return W_REG_FOL;
-	if (reg_ss_get(c->r, c->t, id, &ss) == HIE_OK)
-		return W_REG_SS;
-	if (reg_assoc_get(c->r, c->t, id, &a) == HIE_OK)
-		return W_REG_ASSOC;
-	return W_NONE;
+	return registered(c, id, regdoc);
 }
 
 static hie_err
@@ -455,15 +463,14 @@ reg_submit(reg *r, struct reg_submission *s, struct reg_error *err)
 	if (e != HIE_OK)
 		goto done;
 	if ((rc = mdb_txn_begin(r->env, NULL, 0, &c.t)) != 0) {
-		e = reg_fail(err, reg_mdb_err(rc), "XDSRegistryError", "", "registry unavailable");
+		e = reg_fail(err, hie_store_err(rc), "XDSRegistryError", "", "registry unavailable");
 		goto done;
 	}
 	/* An object id that is already registered is a resubmission of
 	 * someone else's object, never an update (ebRS: ids are unique). */
 	for (size_t i = 0; i < m.n && e == HIE_OK; i++) {
 		struct reg_entry de;
-		size_t           idx;
-		if (strcmp(m.from[i], m.to[i]) == 0 && resolve(&c, m.to[i], &de, &idx) >= W_REG_DOC)
+		if (strcmp(m.from[i], m.to[i]) == 0 && registered(&c, m.to[i], &de) != W_NONE)
 			e = reg_fail(err, HIE_EMETADATA, E_META, m.to[i], "object id %s is already registered", m.to[i]);
 	}
 	if (e == HIE_OK)
@@ -479,7 +486,7 @@ reg_submit(reg *r, struct reg_submission *s, struct reg_error *err)
 	}
 	/* The commit syncs: from here the submission survives a crash. */
 	if ((rc = mdb_txn_commit(c.t)) != 0)
-		e = reg_fail(err, reg_mdb_err(rc), rc == MDB_MAP_FULL ? "XDSRegistryOutOfResources" : "XDSRegistryError",
+		e = reg_fail(err, hie_store_err(rc), rc == MDB_MAP_FULL ? "XDSRegistryOutOfResources" : "XDSRegistryError",
 		    "", "registry commit failed");
 done:
 	free(m.from);

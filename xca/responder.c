@@ -22,6 +22,19 @@ struct txn {
 };
 typedef hie_err (*txn_fn)(struct txn *t);
 
+/* What a registry answer says for the log and audit record: why the body
+ * could not be read (HIE_EPROTO, a Fault follows), or the IHE error the
+ * response carries. */
+static hie_err
+registry_outcome(struct xca_outcome *out, hie_err e, const struct reg_error *err, const char *expected)
+{
+	if (e == HIE_EPROTO)
+		snprintf(out->detail, sizeof(out->detail), "body is not %s", expected);
+	else if (e == HIE_OK && err->code != NULL)
+		snprintf(out->detail, sizeof(out->detail), "%s: %.200s", err->code, err->context);
+	return e;
+}
+
 /* ITI-38: any stored query against the local registry (ITI TF-2b
  * 3.38.4.1.3: a responding gateway answers them all), the same engine as
  * ITI-18. */
@@ -34,11 +47,7 @@ stored_query(struct txn *t, const char *home)
 	hie_err             e;
 
 	e = reg_sq_answer(t->r->reg, t->m->body, t->body, &o, &err, out->patient);
-	if (e == HIE_EPROTO)
-		snprintf(out->detail, sizeof(out->detail), "body is not an AdhocQueryRequest");
-	else if (e == HIE_OK && err.code != NULL)
-		snprintf(out->detail, sizeof(out->detail), "%s: %.200s", err.code, err.context);
-	return e;
+	return registry_outcome(out, e, &err, "an AdhocQueryRequest");
 }
 
 static hie_err
@@ -65,11 +74,7 @@ iti41(struct txn *t)
 	hie_err             e;
 
 	e = reg_pnr_answer(t->r->reg, t->m->body, t->att, t->body, &o, &err, t->out->patient);
-	if (e == HIE_EPROTO)
-		snprintf(t->out->detail, sizeof(t->out->detail), "body is not a ProvideAndRegisterDocumentSetRequest");
-	else if (e == HIE_OK && err.code != NULL)
-		snprintf(t->out->detail, sizeof(t->out->detail), "%s: %.200s", err.code, err.context);
-	return e;
+	return registry_outcome(t->out, e, &err, "a ProvideAndRegisterDocumentSetRequest");
 }
 
 /* ITI-39 and ITI-43: documents from the local repository (ITI-43 without
