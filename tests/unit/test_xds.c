@@ -343,7 +343,7 @@ test_stored_queries(void **state)
 
 enum { M_NONE, M_DUP_UID, M_SAME_BYTES, M_HASH, M_SIZE, M_NO_BYTES, M_PATIENT, M_UNKNOWN_PATIENT, M_NO_CLASS,
 	M_BAD_TARGET, M_RPLC_DEPRECATED, M_NO_HASMEMBER, M_BAD_PID, M_BAD_TYPE, M_RPLC_OTHER_PATIENT, M_DUP_IN_SUB,
-	M_SS_UID_TAKEN, M_BAD_UID };
+	M_SS_UID_TAKEN, M_BAD_UID, M_ID_TAKEN };
 
 static const struct {
 	int         mutation;
@@ -368,6 +368,7 @@ static const struct {
 	{ M_DUP_IN_SUB, HIE_EDUPLICATE, "XDSDuplicateUniqueIdInRegistry" },
 	{ M_SS_UID_TAKEN, HIE_EDUPLICATE, "XDSDuplicateUniqueIdInRegistry" },
 	{ M_BAD_UID, HIE_EMETADATA, "XDSRegistryMetadataError" },
+	{ M_ID_TAKEN, HIE_EMETADATA, "XDSRegistryMetadataError" },
 };
 
 static int
@@ -425,6 +426,10 @@ test_submission_errors(void **state)
 			break;
 		case M_SS_UID_TAKEN: snprintf(s.ss.unique_id, sizeof(s.ss.unique_id), "1.2.840.9.1"); break;
 		case M_BAD_UID: snprintf(d[0].e.unique_id, sizeof(d[0].e.unique_id), "not-an-oid"); break;
+		case M_ID_TAKEN: /* a registered object's entryUUID reused */
+			snprintf(d[0].e.entry_uuid, sizeof(d[0].e.entry_uuid), "%s", d2);
+			snprintf(a[0].target, sizeof(a[0].target), "%s", d2);
+			break;
 		}
 		assert_int_equal(reg_count(r, &before), HIE_OK);
 		e = reg_submit(r, &s, &err);
