@@ -56,6 +56,7 @@ static const struct key_desc keys[] = {
 	I("security", "clock_skew_s", clock_skew_s, 0, 3600, "300"),
 	I("security", "message_ttl_s", message_ttl_s, 10, 3600, "300"),
 	I("security", "replay_max_entries", replay_max_entries, 1000, 10000000, "1000000"),
+	I("registry", "require_known_patient", require_known_patient, 0, 1, "1"),
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 

@@ -43,6 +43,7 @@ struct node_config {
 	int  clock_skew_s;            /* [security] clock_skew_s */
 	int  message_ttl_s;           /* [security] message_ttl_s */
 	int  replay_max_entries;      /* [security] replay_max_entries */
+	int  require_known_patient;   /* [registry] require_known_patient (0/1) */
 	char path[NODE_PATH];         /* the file this came from */
 };
 

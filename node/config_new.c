@@ -61,7 +61,11 @@ static const char template[] =
     "; Inbound SOAP must be signed; requests must carry a signed XUA assertion.\n"
     "clock_skew_s = 300\n"
     "message_ttl_s = 300\n"
-    "replay_max_entries = 1000000\n";
+    "replay_max_entries = 1000000\n"
+    "\n"
+    "[registry]\n"
+    "; 1: ITI-41 submissions must name a patient the MPI knows (fed by ADT).\n"
+    "require_known_patient = 1\n";
 
 hie_err
 node_config_write_new(const char *path, const char *name, const char *community,

@@ -27,6 +27,24 @@ level_of(const char *s)
 	return HIE_LOG_INFO;
 }
 
+/* The registry's patient identity check (ITI TF-2b 3.42.4.1.3): a patient
+ * id is known when the MPI holds a source record with that identifier.
+ * An identifier linked to two enterprise ids (unlinked by hand) is still
+ * known; which person it is, is the MPI's question, not the registry's. */
+static int
+patient_known(void *arg, const char *patient_id)
+{
+	struct mpi_cx cx;
+	uint64_t      eid;
+	size_t        n;
+	hie_err       e;
+
+	if (mpi_cx_parse(patient_id, &cx) != HIE_OK)
+		return 0;
+	e = mpi_lookup_id(arg, &cx, &eid, NULL, 0, &n);
+	return e == HIE_OK || e == HIE_EAMBIGUOUS;
+}
+
 xca_fanout *
 node_fanout_get(struct node *n)
 {
@@ -269,6 +287,7 @@ shutdown_node(struct node *n)
 	sec_release(n->sec);
 	hie_replay_close(n->replay);
 	reg_close(n->reg);
+	mpi_close(n->mpi);
 	hie_store_close(n->env);
 	node_tls_free(&n->tls);
 }
@@ -306,6 +325,12 @@ node_run(const char *config_path)
 		fprintf(stderr, "hie-node: registry: %s\n", hie_strerror(e));
 		goto fail;
 	}
+	if ((e = mpi_open(n.env, &n.mpi)) != HIE_OK) {
+		fprintf(stderr, "hie-node: MPI: %s\n", hie_strerror(e));
+		goto fail;
+	}
+	if (n.cfg.require_known_patient)
+		reg_set_patient_check(n.reg, patient_known, n.mpi);
 	if ((e = audit_open(n.env, &n.audit)) != HIE_OK) {
 		fprintf(stderr, "hie-node: audit log: %s\n", hie_strerror(e));
 		goto fail;
@@ -313,6 +338,7 @@ node_run(const char *config_path)
 	n.responder.home = n.cfg.community;
 	n.responder.repository_id = n.cfg.repository_id;
 	n.responder.reg = n.reg;
+	n.responder.mpi = n.mpi;
 	n.responder.lim = n.lim;
 	n.responder.max_results = (size_t) n.cfg.max_results;
 	n.responder.max_submission_objects = (size_t) n.cfg.max_submission_objects;

@@ -15,6 +15,7 @@
 #include "node/config.h"
 #include "node/hie.h"
 #include "node/tls.h"
+#include "mpi/mpi.h"
 #include "registry/registry.h"
 #include "xca/xca.h"
 
@@ -31,6 +32,7 @@ struct node {
 	struct hie_xml_limits    lim;
 	MDB_env                 *env;
 	reg                     *reg;
+	mpi                     *mpi;      /* the master patient index */
 	struct xca_responder     responder;
 	hie_replay              *replay;   /* inbound message/assertion ids */
 	struct node_sec         *sec;      /* guarded by mtx */

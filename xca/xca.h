@@ -29,6 +29,7 @@
 #include "node/tls.h"
 #include "node/wss.h"
 #include "node/xml.h"
+#include "mpi/mpi.h"
 #include "registry/registry.h"
 
 /* ---- responding gateway ---- */
@@ -37,6 +38,7 @@ struct xca_responder {
 	const char           *home;          /* our homeCommunityId */
 	const char           *repository_id; /* our repositoryUniqueId */
 	reg                  *reg;           /* the local registry */
+	mpi                  *mpi;           /* the local MPI (ITI-55, PIX/PDQ); may be NULL */
 	struct hie_xml_limits lim;
 	size_t                max_results;
 	wss_verifier         *verifier;      /* checks every request first */
