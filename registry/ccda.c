@@ -157,6 +157,68 @@ author_name(const xmlNode *root, struct reg_entry *e)
 		snprintf(e->author, sizeof(e->author), "^%s^%s", family, given);
 }
 
+/* Text from a CDA element as one HL7 v2 component: the delimiters would
+ * change the field's meaning, so a value holding one is dropped. */
+static void
+v2_text(const xmlNode *n, char *dst, size_t cap)
+{
+	hie_xml_text(n, dst, cap);
+	if (strpbrk(dst, "|^~\\&\n\r") != NULL)
+		dst[0] = '\0';
+}
+
+/* Appends one "PID-n|value" line of XDS sourcePatientInfo (ITI TF-3
+ * 4.2.3.2.23); value is made of v2_text components. */
+static void
+spi_line(struct reg_entry *e, const char *field, const char *value)
+{
+	size_t n = strlen(e->source_patient_info);
+
+	snprintf(e->source_patient_info + n, sizeof(e->source_patient_info) - n, "%s%s|%s", n ? "\n" : "", field,
+	    value);
+}
+
+/* The patient's demographics as sourcePatientInfo: PID-3 (the patient id
+ * as given), PID-5 (family^given), PID-7 (birth date), PID-8 (sex) and
+ * PID-11 (street^^city^state^postcode^country).  The MPI is fed from the
+ * same lines when a document is imported (node/import.c). */
+static void
+source_patient_info(const xmlNode *role, struct reg_entry *e)
+{
+	xmlNode *pat = hie_xml_child(role, NS_CDA, "patient"), *name = hie_xml_child(pat, NS_CDA, "name");
+	xmlNode *addr = hie_xml_child(role, NS_CDA, "addr");
+	char     a[96], b[96], c[32], d[32], f[16], v[300];
+
+	spi_line(e, "PID-3", e->patient_id);
+	v2_text(hie_xml_child(name, NS_CDA, "family"), a, sizeof(a));
+	v2_text(hie_xml_child(name, NS_CDA, "given"), b, sizeof(b));
+	if (a[0] != '\0' || b[0] != '\0') {
+		snprintf(v, sizeof(v), "%s^%s", a, b);
+		spi_line(e, "PID-5", v);
+	}
+	/* A birth time is a date; its hours, fraction and zone (often junk,
+	 * e.g. "19540323000000.") are dropped. */
+	copy_attr(c, sizeof(c), hie_xml_child(pat, NS_CDA, "birthTime"), "value");
+	if (strspn(c, "0123456789") >= 8) {
+		c[8] = '\0';
+		spi_line(e, "PID-7", c);
+	}
+	copy_attr(c, sizeof(c), hie_xml_child(pat, NS_CDA, "administrativeGenderCode"), "code");
+	if (c[0] != '\0' && c[1] == '\0' && strchr("MFOUAN", c[0]) != NULL)
+		spi_line(e, "PID-8", c);
+	if (addr != NULL) {
+		v2_text(hie_xml_child(addr, NS_CDA, "streetAddressLine"), a, sizeof(a));
+		v2_text(hie_xml_child(addr, NS_CDA, "city"), b, sizeof(b));
+		v2_text(hie_xml_child(addr, NS_CDA, "state"), c, sizeof(c));
+		v2_text(hie_xml_child(addr, NS_CDA, "postalCode"), d, sizeof(d));
+		v2_text(hie_xml_child(addr, NS_CDA, "country"), f, sizeof(f));
+		if (a[0] || b[0] || d[0]) {
+			snprintf(v, sizeof(v), "%s^^%s^%s^%s^%s", a, b, c, d, f);
+			spi_line(e, "PID-11", v);
+		}
+	}
+}
+
 hie_err
 reg_ccda_extract(const char *buf, size_t len, const struct hie_xml_limits *lim,
     const char *repository_id, struct reg_entry *e, char *why, size_t whycap)
@@ -211,6 +273,7 @@ reg_ccda_extract(const char *buf, size_t len, const struct hie_xml_limits *lim,
 	snprintf(e->patient_id, sizeof(e->patient_id), "%s^^^&%s&ISO", hie_xml_attr(pid, "extension"),
 	    hie_xml_attr(pid, "root"));
 	hie_strlcpy(e->source_patient_id, e->patient_id, sizeof(e->source_patient_id));
+	source_patient_info(pid->parent, e);
 
 	n = hie_xml_child(root, NS_CDA, "code");
 	copy_attr(e->type_code, sizeof(e->type_code), n, "code");

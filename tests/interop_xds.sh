@@ -47,6 +47,12 @@ HTTP_PORT=$((base + 1)) PEER_PORT=$base
 "$BIN/node/hie-node" import -c "$T/registry/hie-node.ini" "$ROOT"/conf/demo/*.xml > "$T/import.log" || {
   echo "demo import failed:"; cat "$T/import.log"; exit 1; }
 cat "$T/import.log"
+# The patient identity feed for the Continua sample's patient (the demo
+# patient came with the import): the registry only takes known patients.
+printf 'given_name,surname,date_of_birth,id\nSample,Continua,19700101,SELF-5^^^&1.3.6.1.4.1.21367.2005.3.7&ISO\n' \
+  > "$T/patients.csv"
+"$BIN/mpi/hie-mpi" -d "$T/registry/data" load "$T/patients.csv" > "$T/mpi.log" || {
+  echo "patient feed failed:"; cat "$T/mpi.log"; exit 1; }
 
 "$BIN/node/hie-node" -c "$T/registry/hie-node.ini" 2>> "$T/node.log" &
 NODE_PID=$!

@@ -605,7 +605,7 @@ def main():
     R.case("sample-connect-ITI41-inline", "/xds/iti41", ITI41, connect41, "Failure:XDSRegistryMetadataError")
     R.case("sample-connect-ITI41-mtom", "/xds/iti41", ITI41, connect41, "Failure:XDSRegistryMetadataError", mtom=True)
     # ipf (Continua) ITI-41: hash slot aaaa...dddd and size 0815 do not match
-    # the document.
+    # the document (its patient was fed to the MPI, so the hash is what fails).
     ipf41 = corpus_body(os.path.join(ihe, "ipf_ITI-41_ProvideAndRegisterDocumentSet_continua.xml"))
     R.case("sample-ipf-ITI41-inline", "/xds/iti41", ITI41, ipf41,
            ("Failure:XDSNonIdenticalHash", "Failure:XDSRepositoryMetadataError"))
@@ -629,6 +629,10 @@ def main():
     req = pnr_request(new_doc("no document"))
     req.remove(req.find("xdsb:Document", NS))
     R.case("ITI41-missing-document", "/xds/iti41", ITI41, req, "Failure:XDSMissingDocument")
+    # A patient no identity feed has registered (ITI TF-2b 3.42.4.1.3).
+    req = etree.fromstring(etree.tostring(pnr_request(new_doc("unknown patient")))
+                           .replace(b"DEMO-1001^^^", b"NOBODY-404^^^"))
+    R.case("ITI41-unknown-patient", "/xds/iti41", ITI41, req, "Failure:XDSUnknownPatientId")
 
     # the repository id the registry published for d1
     _, p, _ = R.case("FindDocuments-after-ITI41", "/xds/iti18", ITI18,
