@@ -1,5 +1,6 @@
 /* node/dsig.c -- narrowed XML-DSig signing and verification with xmlsec1. */
 #include "node/dsig.h"
+#include "node/xml.h"
 
 #include <libxml/hash.h>
 #include <libxml/valid.h>
@@ -91,19 +92,29 @@ fail:
 	return e;
 }
 
+/*
+ * Every attribute named Id or ID counts, whatever its namespace: xmlsec
+ * resolves a "#x" reference through any of them (xmlSecAddIDs matches the
+ * local name), so an id value must be unique among all of them or a
+ * reference could resolve to another element than the one we check.
+ */
 static void
 collect_ids(xmlNode *n, xmlHashTablePtr seen, int *dup)
 {
 	for (; n != NULL && !*dup; n = n->next) {
-		const char *id;
+		int has_id = 0;
 		if (n->type != XML_ELEMENT_NODE)
 			continue;
-		if ((id = dsig_node_id(n)) != NULL) {
-			if (xmlHashAddEntry(seen, BAD_CAST id, n) != 0)
+		for (xmlAttr *a = n->properties; a != NULL && !*dup; a = a->next) {
+			if ((strcmp((const char *) a->name, "Id") != 0 && strcmp((const char *) a->name, "ID") != 0) ||
+			    a->children == NULL || a->children->content == NULL)
+				continue;
+			if (xmlHashAddEntry(seen, a->children->content, n) != 0)
 				*dup = 1;
-			else
-				xmlSecAddIDs(n->doc, n, (const xmlChar **) dsig_id_attrs);
+			has_id = 1;
 		}
+		if (has_id && !*dup)
+			xmlSecAddIDs(n->doc, n, (const xmlChar **) dsig_id_attrs);
 		collect_ids(n->children, seen, dup);
 	}
 }
@@ -125,6 +136,108 @@ dsig_register_ids(xmlDoc *doc, char *why, size_t whycap)
 	return HIE_OK;
 }
 
+static const char *
+alg_of(const xmlNode *n)
+{
+	const char *a = hie_xml_attr(n, "Algorithm");
+	return a != NULL ? a : "(none)";
+}
+
+static int
+alg_in(const char *alg, const char *const *allowed)
+{
+	for (; *allowed != NULL; allowed++)
+		if (strcmp(alg, *allowed) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Reads SignedInfo before xmlsec does, so that each thing we do not accept
+ * is refused with its own reason (xmlsec would only say "failed"): the
+ * canonicalization, signature and digest methods, the transforms, and
+ * each reference being "#id" naming an element of this document.
+ */
+static hie_err
+precheck(xmlNode *sig, char *why, size_t whycap)
+{
+	static const char *const c14n[] = { "http://www.w3.org/2001/10/xml-exc-c14n#", NULL };
+	static const char *const sigm[] = { "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256",
+		"http://www.w3.org/2001/04/xmldsig-more#rsa-sha256", NULL };
+	static const char *const digm[] = { "http://www.w3.org/2001/04/xmlenc#sha256", NULL };
+	static const char *const xfrm[] = { "http://www.w3.org/2001/10/xml-exc-c14n#",
+		"http://www.w3.org/2000/09/xmldsig#enveloped-signature", NULL };
+	static const char *const parts[] = { "SignedInfo", "SignatureValue", "KeyInfo", "Object" };
+	xmlNode *si = hie_xml_child(sig, DSIG_NS, "SignedInfo"), *m;
+	int      n = 0;
+	size_t   at = 0;
+
+	/* XML-DSig's content model, in order: anything else inside the
+	 * signature (a hidden copy of a signed element, say) is refused. */
+	for (xmlNode *c = sig->children; c != NULL; c = c->next) {
+		if (c->type == XML_TEXT_NODE && xmlIsBlankNode(c))
+			continue;
+		if (c->type == XML_COMMENT_NODE)
+			continue;
+		while (at < 4 && (c->type != XML_ELEMENT_NODE || c->ns == NULL ||
+		                     strcmp((const char *) c->ns->href, DSIG_NS) != 0 ||
+		                     strcmp((const char *) c->name, parts[at]) != 0))
+			at++;
+		if (at == 4) {
+			snprintf(why, whycap, "unexpected %.60s in ds:Signature",
+			    c->type == XML_ELEMENT_NODE ? (const char *) c->name : "text");
+			return HIE_ESIG;
+		}
+		if (at < 3)
+			at++; /* SignedInfo, SignatureValue, KeyInfo once; Object repeats */
+	}
+	if (si == NULL) {
+		snprintf(why, whycap, "signature has no SignedInfo");
+		return HIE_ESIG;
+	}
+	m = hie_xml_child(si, DSIG_NS, "CanonicalizationMethod");
+	if (!alg_in(alg_of(m), c14n)) {
+		snprintf(why, whycap, "canonicalization method %.100s not allowed", alg_of(m));
+		return HIE_ESIG;
+	}
+	m = hie_xml_child(si, DSIG_NS, "SignatureMethod");
+	if (!alg_in(alg_of(m), sigm)) {
+		snprintf(why, whycap, "signature method %.100s not allowed", alg_of(m));
+		return HIE_ESIG;
+	}
+	for (xmlNode *r = hie_xml_child(si, DSIG_NS, "Reference"); r != NULL; r = hie_xml_next(r, DSIG_NS, "Reference")) {
+		const char *uri = hie_xml_attr(r, "URI");
+		xmlNode    *ts = hie_xml_child(r, DSIG_NS, "Transforms");
+		if (++n > DSIG_MAX_REFS) {
+			snprintf(why, whycap, "too many references");
+			return HIE_ESIG;
+		}
+		if (uri == NULL || uri[0] != '#' || uri[1] == '\0' || strchr(uri, '(') != NULL) {
+			snprintf(why, whycap, "reference URI %.100s not allowed (only #id)", uri ? uri : "(none)");
+			return HIE_ESIG;
+		}
+		if (xmlGetID(sig->doc, BAD_CAST uri + 1) == NULL) {
+			snprintf(why, whycap, "reference %.100s names no element", uri);
+			return HIE_ESIG;
+		}
+		for (xmlNode *t = hie_xml_child(ts, DSIG_NS, "Transform"); t != NULL; t = hie_xml_next(t, DSIG_NS, "Transform"))
+			if (!alg_in(alg_of(t), xfrm)) {
+				snprintf(why, whycap, "transform %.100s not allowed", alg_of(t));
+				return HIE_ESIG;
+			}
+		m = hie_xml_child(r, DSIG_NS, "DigestMethod");
+		if (!alg_in(alg_of(m), digm)) {
+			snprintf(why, whycap, "digest method %.100s not allowed", alg_of(m));
+			return HIE_ESIG;
+		}
+	}
+	if (n == 0) {
+		snprintf(why, whycap, "signature has no reference");
+		return HIE_ESIG;
+	}
+	return HIE_OK;
+}
+
 hie_err
 dsig_verify(xmlNode *sig, X509 *cert, char refs[][DSIG_ID_MAX], size_t *nrefs, char *why, size_t whycap)
 {
@@ -134,6 +247,9 @@ dsig_verify(xmlNode *sig, X509 *cert, char refs[][DSIG_ID_MAX], size_t *nrefs, c
 	xmlSecSize       n;
 
 	*nrefs = 0;
+	if ((e = precheck(sig, why, whycap)) != HIE_OK)
+		return e;
+	e = HIE_ESIG;
 	if (pub == NULL || (ctx = xmlSecDSigCtxCreate(NULL)) == NULL)
 		return HIE_ECRYPTO;
 	/* Only what we sign with is accepted: no XSLT, XPath, enveloped or
@@ -153,11 +269,20 @@ dsig_verify(xmlNode *sig, X509 *cert, char refs[][DSIG_ID_MAX], size_t *nrefs, c
 		snprintf(why, whycap, "signature could not be processed (algorithm or reference not allowed)");
 		goto done;
 	}
+	n = xmlSecPtrListGetSize(&ctx->signedInfoReferences);
 	if (ctx->status != xmlSecDSigStatusSucceeded) {
+		/* xmlsec stops at the first reference whose digest differs. */
 		snprintf(why, whycap, "signature does not verify");
+		for (xmlSecSize i = 0; i < n; i++) {
+			xmlSecDSigReferenceCtxPtr r = xmlSecPtrListGetItem(&ctx->signedInfoReferences, i);
+			if (r != NULL && r->status != xmlSecDSigStatusSucceeded) {
+				snprintf(why, whycap, "signature does not verify: digest of %.100s does not match",
+				    r->uri != NULL ? (const char *) r->uri : "?");
+				break;
+			}
+		}
 		goto done;
 	}
-	n = xmlSecPtrListGetSize(&ctx->signedInfoReferences);
 	if (n > DSIG_MAX_REFS) {
 		snprintf(why, whycap, "too many references");
 		goto done;

@@ -592,9 +592,15 @@ wss_verify(wss_verifier *v, const struct soap_msg *m, int require_assertion, con
 		created = parse_iso(c);
 		expires = parse_iso(x);
 	}
-	if (created < 0 || expires < 0 || created > now + v->skew || expires < now - v->skew ||
-	    expires - created > v->max_ttl)
-		FAIL(HIE_EEXPIRED, "timestamp is stale, in the future or too long-lived");
+	if (created < 0 || expires < 0)
+		FAIL(HIE_EEXPIRED, "timestamp Created/Expires missing or unreadable");
+	if (expires < now - v->skew)
+		FAIL(HIE_EEXPIRED, "timestamp is stale (expired %lld s ago)", (long long) (now - expires));
+	if (created > now + v->skew)
+		FAIL(HIE_EEXPIRED, "timestamp is in the future (created %lld s ahead)", (long long) (created - now));
+	if (expires < created || expires - created > v->max_ttl)
+		FAIL(HIE_EEXPIRED, "timestamp is too long-lived (%lld s, at most %d)", (long long) (expires - created),
+		    v->max_ttl);
 
 	as = hie_xml_child(sec, SAML_NS, "Assertion");
 	if (as != NULL && hie_xml_next(as, SAML_NS, "Assertion") != NULL)
