@@ -6,6 +6,7 @@
  *   GET  /api/documents/{home}/{repo}/{uid} one document (ITI-39 or local)
  *   POST /xca/iti38, /xca/iti39            ITI-38/39 over SOAP/HTTP
  *   POST /xds/iti18, /xds/iti41, /xds/iti43 XDS.b over SOAP/HTTP, plain or MTOM
+ *   POST /xcpd/iti55, /pix/iti45, /pdq/iti47 XCPD, PIX v3, PDQ v3 (HL7 v3 over SOAP)
  * Bound to loopback unless configured otherwise: it has no login of its own.
  */
 #include <ctype.h>
@@ -507,6 +508,9 @@ node_http_start(struct node *n)
 		{ "/xds/iti18", "POST", h_soap, 0, 1 },
 		{ "/xds/iti41", "POST", h_soap, 0, 1 },
 		{ "/xds/iti43", "POST", h_soap, 0, 1 },
+		{ "/xcpd/iti55", "POST", h_soap, 0, 1 },
+		{ "/pix/iti45", "POST", h_soap, 0, 1 },
+		{ "/pdq/iti47", "POST", h_soap, 0, 1 },
 	};
 	nng_url *url;
 	int      rv;
@@ -531,6 +535,17 @@ node_http_start(struct node *n)
 			nng_http_handler_free(h);
 			return HIE_ENOMEM;
 		}
+	}
+	/* nng answers a malformed request, and a Content-Length over the
+	 * limit, itself (400) before any handler runs, so an oversized body is
+	 * never read: the page it sends names the limit. */
+	{
+		char page[300];
+		snprintf(page, sizeof(page),
+		    "<html><body><p>400 Bad Request: malformed HTTP request, or a body larger than "
+		    "limits.max_message_bytes (%lld bytes)</p></body></html>",
+		    (long long) n->cfg.max_message_bytes);
+		nng_http_server_set_error_page(n->http, 400, page);
 	}
 	if ((rv = nng_http_server_start(n->http)) != 0) {
 		hie_log(HIE_LOG_ERR, "http", "HIE-HTTP-LISTEN", NULL, "%s: %s", n->cfg.listen_http, nng_strerror(rv));

@@ -7,3 +7,12 @@ target_link_libraries(test_wss_attacks hie_testutil hie_registry hie_certs hie_c
 add_test(NAME unit.wss_attacks COMMAND test_wss_attacks)
 set_tests_properties(unit.wss_attacks PROPERTIES
   ENVIRONMENT "HIE_SOURCE_DIR=${CMAKE_SOURCE_DIR}" TIMEOUT 120)
+
+# A member node's raw sender over the peer link, for black-box tests.
+add_executable(peer_send trust/peer_send.c)
+target_link_libraries(peer_send hie_core nng::nng)
+
+# A running node under attack over HTTP and over the peer link.
+add_test(NAME trust.hostile COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/trust_hostile.sh ${CMAKE_BINARY_DIR})
+set_tests_properties(trust.hostile PROPERTIES
+  ENVIRONMENT "HIE_SOURCE_DIR=${CMAKE_SOURCE_DIR}" SKIP_RETURN_CODE 77 TIMEOUT 300)
