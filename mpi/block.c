@@ -192,14 +192,62 @@ pair_add(struct pair_set *s, uint64_t a, uint64_t b)
 	return HIE_OK;
 }
 
+/* The fields each rule's key is made of (bits 1 << MPI_F_*): among the
+ * pairs a rule brings, those fields agree by construction and say nothing
+ * about matches, so EM on that rule's pairs leaves them out. */
+unsigned
+mpi_block_rule_fields(char rule)
+{
+	switch (rule) {
+	case 'a': return 1u << MPI_F_FAMILY | 1u << MPI_F_DOB;
+	case 'b': return 1u << MPI_F_DOB | 1u << MPI_F_GIVEN | 1u << MPI_F_FAMILY;
+	case 'c': return 1u << MPI_F_POSTCODE | 1u << MPI_F_FAMILY;
+	case 'd': return 1u << MPI_F_SSN;
+	case 'e': return 1u << MPI_F_GIVEN | 1u << MPI_F_FAMILY;
+	case 'g': return 1u << MPI_F_DOB | 1u << MPI_F_POSTCODE;
+	default: return 0;
+	}
+}
+
+const char MPI_BLOCK_RULES[] = "abcdeg";
+
 hie_err
 mpi_block_pairs(mpi *m, size_t max_pairs, uint64_t **pairs, size_t *n)
+{
+	return mpi_block_pairs_rule(m, 0, max_pairs, pairs, n);
+}
+
+/* Positions the cursor on the first key of rule (0: the first key). */
+static int
+rule_first(MDB_cursor *c, char *rule, MDB_val *k, MDB_val *v)
+{
+	if (*rule == 0)
+		return mdb_cursor_get(c, k, v, MDB_FIRST);
+	k->mv_size = 1;
+	k->mv_data = rule;
+	return mdb_cursor_get(c, k, v, MDB_SET_RANGE);
+}
+
+static int
+in_rule(char rule, const MDB_val *k)
+{
+	return rule == 0 || (k->mv_size > 0 && *(const char *) k->mv_data == rule);
+}
+
+/* Pairs of one rule's blocks (rule 0: all).  When the rule has more than
+ * max_pairs, a pair is kept with probability max_pairs / total, decided by
+ * a hash of the pair: a uniform sample over the whole key range rather
+ * than the first keys in sort order, and the same sample every time. */
+hie_err
+mpi_block_pairs_rule(mpi *m, char rule, size_t max_pairs, uint64_t **pairs, size_t *n)
 {
 	struct pair_set s = { NULL, 0, 0 };
 	uint64_t        blk[MPI_BLOCK_CAP];
 	MDB_txn        *txn;
 	MDB_cursor     *c = NULL;
 	MDB_val         k, v;
+	double          total = 0;
+	uint64_t        keep = 0; /* 0: every pair; else out of 2^32 */
 	hie_err         e = HIE_OK;
 	int             rc;
 
@@ -209,9 +257,24 @@ mpi_block_pairs(mpi *m, size_t max_pairs, uint64_t **pairs, size_t *n)
 		return hie_store_err(rc);
 	if ((rc = mdb_cursor_open(txn, m->blk, &c)) != 0)
 		goto done;
-	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0 && s.n < max_pairs;
+	/* First pass: how many pairs the rule has (counts only). */
+	for (rc = rule_first(c, &rule, &k, &v); rc == 0 && in_rule(rule, &k);
+	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT_NODUP)) {
+		size_t count;
+		if ((rc = mdb_cursor_count(c, &count)) != 0)
+			break;
+		if (count >= 2 && count <= MPI_BLOCK_CAP)
+			total += (double) count * (double) (count - 1) / 2;
+	}
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		goto done;
+	if (total > (double) max_pairs)
+		keep = (uint64_t) ((double) max_pairs / total * 4294967296.0) + 1;
+	for (rc = rule_first(c, &rule, &k, &v); rc == 0 && s.n < max_pairs;
 	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT_NODUP)) {
 		size_t count, nb = 0;
+		if (!in_rule(rule, &k))
+			break;
 		if ((rc = mdb_cursor_count(c, &count)) != 0)
 			break;
 		if (count < 2 || count > MPI_BLOCK_CAP)
@@ -225,9 +288,12 @@ mpi_block_pairs(mpi *m, size_t max_pairs, uint64_t **pairs, size_t *n)
 		/* NEXT_MULTIPLE left the cursor on the block's last item,
 		 * so NEXT_NODUP moves on to the next key. */
 		for (size_t i = 0; i < nb && s.n < max_pairs; i++)
-			for (size_t j = i + 1; j < nb && s.n < max_pairs; j++)
+			for (size_t j = i + 1; j < nb && s.n < max_pairs; j++) {
+				if (keep != 0 && (pair_hash(blk[i] ^ 0x5bd1e995, blk[j]) >> 32) >= keep)
+					continue;
 				if ((e = pair_add(&s, blk[i], blk[j])) != HIE_OK)
 					goto done;
+			}
 	}
 	if (rc == MDB_NOTFOUND)
 		rc = 0;

@@ -75,21 +75,59 @@ normalise(double *v, int n)
 	return moved;
 }
 
+static hie_err
+check_levels(const uint8_t *vectors, size_t n)
+{
+	for (size_t i = 0; i < n * MPI_NFIELDS; i++) {
+		uint8_t l = vectors[i];
+		if (l != MPI_MISSING && l >= mpi_field_levels((int) (i % MPI_NFIELDS)))
+			return HIE_EINVAL;
+	}
+	return HIE_OK;
+}
+
+hie_err
+mpi_em_u_from(const uint8_t *vectors, size_t n, struct mpi_model *model)
+{
+	double c[MPI_NFIELDS][MPI_MAXLEVELS] = { { 0 } };
+
+	if (n == 0 || check_levels(vectors, n) != HIE_OK)
+		return HIE_EINVAL;
+	for (size_t i = 0; i < n; i++)
+		for (int f = 0; f < MPI_NFIELDS; f++)
+			if (vectors[i * MPI_NFIELDS + f] != MPI_MISSING)
+				c[f][vectors[i * MPI_NFIELDS + f]] += 1;
+	for (int f = 0; f < MPI_NFIELDS; f++) {
+		int    nl = mpi_field_levels(f);
+		double sum = 0;
+		for (int l = 0; l < nl; l++)
+			sum += c[f][l];
+		if (sum <= 0)
+			continue; /* never present: keep the prior */
+		for (int l = 0; l < nl; l++)
+			model->u[f][l] = c[f][l] / sum;
+		normalise(model->u[f], nl);
+	}
+	return HIE_OK;
+}
+
 hie_err
 mpi_em_fit(const uint8_t *vectors, size_t n, struct mpi_model *model, int max_iter, double tol)
+{
+	return mpi_em_fit_opt(vectors, n, model, max_iter, tol, 0);
+}
+
+hie_err
+mpi_em_fit_opt(const uint8_t *vectors, size_t n, struct mpi_model *model, int max_iter, double tol,
+    unsigned flags)
 {
 	struct pattern *pat = NULL;
 	size_t          np = 0;
 	hie_err         e;
 	int             it;
 
-	if (n == 0 || max_iter <= 0)
+	if (n == 0 || max_iter <= 0 || check_levels(vectors, n) != HIE_OK)
 		return HIE_EINVAL;
-	for (size_t i = 0; i < n * MPI_NFIELDS; i++) {
-		uint8_t l = vectors[i];
-		if (l != MPI_MISSING && l >= mpi_field_levels((int) (i % MPI_NFIELDS)))
-			return HIE_EINVAL;
-	}
 	if ((e = patterns(vectors, n, &pat, &np)) != HIE_OK)
 		return e;
 	if (!(model->p > 0 && model->p < 1))
@@ -131,16 +169,18 @@ mpi_em_fit(const uint8_t *vectors, size_t n, struct mpi_model *model, int max_it
 			double mo[MPI_MAXLEVELS], uo[MPI_MAXLEVELS], sa = 0, sb = 0;
 			for (int l = 0; l < nl; l++)
 				sa += sm[f][l], sb += su[f][l];
-			if (sa <= 0 || sb <= 0)
+			if (sa <= 0 || sb <= 0 || (flags & MPI_EM_FIX_M))
 				continue; /* a field never present: keep its priors */
 			for (int l = 0; l < nl; l++) {
 				mo[l] = model->m[f][l];
 				uo[l] = model->u[f][l];
 				model->m[f][l] = sm[f][l] / sa;
-				model->u[f][l] = su[f][l] / sb;
+				if (!(flags & MPI_EM_FIX_U))
+					model->u[f][l] = su[f][l] / sb;
 			}
 			normalise(model->m[f], nl);
-			normalise(model->u[f], nl);
+			if (!(flags & MPI_EM_FIX_U))
+				normalise(model->u[f], nl);
 			for (int l = 0; l < nl; l++)
 				moved = fmax(moved, fmax(fabs(mo[l] - model->m[f][l]), fabs(uo[l] - model->u[f][l])));
 		}

@@ -64,6 +64,13 @@ size_t mpi_block_keys(const struct mpi_mk *k, char keys[MPI_NKEYS][MPI_KEY_LEN])
 #define MPI_CAND_MAX 2048
 hie_err mpi_block_candidates(mpi *m, MDB_txn *txn, const struct mpi_mk *k,
     int (*fn)(uint64_t rid, void *arg), void *arg);
+/* The rules, one key letter each ("abcdeg"), and the fields (bits
+ * 1 << MPI_F_*) each rule's key is made of. */
+extern const char MPI_BLOCK_RULES[];
+unsigned mpi_block_rule_fields(char rule);
+/* mpi_block_pairs restricted to the blocks of one rule (0: all), sampled
+ * uniformly when there are more than max_pairs. */
+hie_err mpi_block_pairs_rule(mpi *m, char rule, size_t max_pairs, uint64_t **pairs, size_t *n);
 
 /* ---- store.c ---- */
 void     mpi_u64_put(unsigned char b[8], uint64_t v);

@@ -203,6 +203,18 @@ double mpi_model_prob(const struct mpi_model *m, const uint8_t lv[MPI_NFIELDS]);
  * HIE_EINVAL when n is 0 or a level is out of range. */
 hie_err mpi_em_fit(const uint8_t *vectors, size_t n, struct mpi_model *model,
     int max_iter, double tol);
+/* The same with options: MPI_EM_FIX_U keeps model->u (estimated beforehand
+ * from random pairs, see mpi_em_u_from), so EM fits only m and p and cannot
+ * drift into calling chance agreement a match; MPI_EM_FIX_M keeps m as well
+ * (only p is fitted). */
+#define MPI_EM_FIX_U 1u
+#define MPI_EM_FIX_M 2u
+hie_err mpi_em_fit_opt(const uint8_t *vectors, size_t n, struct mpi_model *model,
+    int max_iter, double tol, unsigned flags);
+/* u[f][l] from comparison vectors of random record pairs (non-matches but
+ * for a share of about 1/records): the share of each level, floored like
+ * EM's.  m and p untouched; fields never present keep their u. */
+hie_err mpi_em_u_from(const uint8_t *vectors, size_t n, struct mpi_model *model);
 
 /* ---- the index ---- */
 

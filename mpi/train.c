@@ -1,6 +1,7 @@
 /*
- * mpi/train.c -- fitting the model on the node's own data: the candidate
- * pairs the blocking index produces, compared field by field, then EM.
+ * mpi/train.c -- fitting the model on the node's own data: random pairs of
+ * records for u, EM per blocking rule for m, EM on all candidate pairs for
+ * the prior p (the steps are described above mpi_train).
  */
 #include <stdlib.h>
 
@@ -22,89 +23,209 @@ mpi_compare_records(mpi *m, uint64_t a, uint64_t b, uint8_t lv[MPI_NFIELDS])
 	return e;
 }
 
-/* Blocking pairs are mostly matches; alone they teach EM little about
- * what agreement by chance looks like (u), so as many random pairs of
- * records are added: the other component of the mixture, from the same
- * data.  A fixed-seed generator keeps a fit reproducible. */
+/* Comparison vectors of n pairs of stored records. */
 static hie_err
-add_random_pairs(mpi *m, uint64_t **pairs, size_t *n, size_t max_pairs)
+compare_pairs(mpi *m, MDB_txn *txn, const uint64_t *pairs, size_t n, uint8_t *vec)
 {
-	uint64_t  records, ents, x = 0x2545f4914f6cdd1dull, *np;
-	size_t    extra = *n;
+	for (size_t i = 0; i < n; i++) {
+		struct mpi_mk a, b;
+		hie_err       e;
+		if ((e = mpi_mk_get(m, txn, pairs[2 * i], &a)) != HIE_OK ||
+		    (e = mpi_mk_get(m, txn, pairs[2 * i + 1], &b)) != HIE_OK)
+			return e;
+		mpi_mk_compare(&a, &b, vec + i * MPI_NFIELDS);
+	}
+	return HIE_OK;
+}
 
-	if (mpi_count(m, &records, &ents) != HIE_OK || records < 2)
-		return HIE_OK;
-	if (*n + extra > max_pairs)
-		extra = max_pairs > *n ? max_pairs - *n : 0;
-	if ((np = realloc(*pairs, 2 * (*n + extra) * sizeof(uint64_t))) == NULL)
+/* n random pairs of distinct records (rids are dense from 1: records are
+ * never deleted).  A fixed-seed generator keeps a fit reproducible. */
+static hie_err
+random_pairs(uint64_t records, size_t n, uint64_t **out)
+{
+	uint64_t  x = 0x2545f4914f6cdd1dull, *p;
+
+	if ((p = malloc(2 * n * sizeof(uint64_t))) == NULL)
 		return HIE_ENOMEM;
-	*pairs = np;
-	for (size_t i = 0; i < extra; i++) {
+	for (size_t i = 0; i < n; i++) {
 		uint64_t a, b;
 		do {
-			/* xorshift64*; rids are dense from 1 (none deleted). */
+			/* xorshift64* */
 			x ^= x >> 12, x ^= x << 25, x ^= x >> 27;
 			a = (x * 0x2545f4914f6cdd1dull) % records + 1;
 			x ^= x >> 12, x ^= x << 25, x ^= x >> 27;
 			b = (x * 0x2545f4914f6cdd1dull) % records + 1;
 		} while (a == b);
-		np[2 * (*n + i)] = a;
-		np[2 * (*n + i) + 1] = b;
+		p[2 * i] = a;
+		p[2 * i + 1] = b;
 	}
-	*n += extra;
+	*out = p;
 	return HIE_OK;
 }
+
+/* Pairs and their vectors, read in one transaction. */
+static hie_err
+vectors_of(mpi *m, const uint64_t *pairs, size_t n, uint8_t **vec)
+{
+	MDB_txn *txn;
+	hie_err  e;
+	int      rc;
+
+	if ((*vec = malloc(n * MPI_NFIELDS)) == NULL)
+		return HIE_ENOMEM;
+	if ((rc = mdb_txn_begin(m->env, NULL, MDB_RDONLY, &txn)) != 0)
+		e = hie_store_err(rc);
+	else {
+		e = compare_pairs(m, txn, pairs, n, *vec);
+		mdb_txn_abort(txn);
+	}
+	if (e != HIE_OK) {
+		free(*vec);
+		*vec = NULL;
+	}
+	return e;
+}
+
+/* The name and birth date fields: whatever else EM finds, among matches
+ * these agree more often than by chance.  A fit that says otherwise has
+ * taken some other cluster of the pairs (people of one street, one
+ * family) for the matches: the degenerate solution, thrown away. */
+static int
+plausible(const struct mpi_model *r, const double present[MPI_NFIELDS], unsigned skip)
+{
+	static const int key[] = { MPI_F_GIVEN, MPI_F_FAMILY, MPI_F_DOB };
+
+	if (!(r->p > 1e-5 && r->p < 0.999))
+		return 0;
+	for (size_t i = 0; i < sizeof(key) / sizeof(key[0]); i++) {
+		int f = key[i];
+		if (!(skip & 1u << f) && present[f] > 0 && !(r->m[f][0] > 2 * r->u[f][0]))
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * Fitting, in three steps (the blocked pairs alone mislead EM: they agree
+ * on their blocking fields by construction, and on a population with few
+ * streets or a handful of common surnames EM happily calls such a
+ * cluster "the matches"):
+ *
+ * 1. u from random pairs of records: almost all non-matches, so the share
+ *    of each agreement level among them is u directly, no EM needed.
+ * 2. m per blocking rule: EM with u held, on the pairs that rule brings,
+ *    leaving out the fields the rule's key is made of (they agree there
+ *    whatever the truth).  A rule's fit that is degenerate (see plausible)
+ *    is dropped; each field's m is the average over the rules that saw it,
+ *    weighted by the matches each rule found.
+ * 3. p, the share of matches among candidate pairs (the prior of every
+ *    search): EM with m and u held, on all blocked pairs.
+ */
+#define RULE_MIN_PAIRS 50
 
 hie_err
 mpi_train(mpi *m, size_t max_pairs, struct mpi_model *out)
 {
 	struct mpi_model model, cur;
-	uint64_t        *pairs = NULL;
+	uint64_t        *pairs = NULL, records, ents;
 	uint8_t         *vec = NULL;
-	size_t           n = 0;
-	MDB_txn         *txn = NULL;
+	size_t           n = 0, nrand, rules_used = 0;
+	double           wsum[MPI_NFIELDS] = { 0 }, msum[MPI_NFIELDS][MPI_MAXLEVELS] = { { 0 } };
+	int              iters = 0;
 	hie_err          e;
-	int              rc;
 
-	if ((e = mpi_model_get(m, &cur)) != HIE_OK)
+	if ((e = mpi_model_get(m, &cur)) != HIE_OK || (e = mpi_count(m, &records, &ents)) != HIE_OK)
 		return e;
-	if ((e = mpi_block_pairs(m, max_pairs, &pairs, &n)) != HIE_OK)
-		return e;
-	if (n == 0) {
-		e = HIE_ENOTFOUND; /* nothing to learn from yet */
-		goto done;
-	}
-	if ((e = add_random_pairs(m, &pairs, &n, max_pairs)) != HIE_OK)
-		goto done;
-	if ((vec = malloc(n * MPI_NFIELDS)) == NULL) {
-		e = HIE_ENOMEM;
-		goto done;
-	}
-	if ((rc = mdb_txn_begin(m->env, NULL, MDB_RDONLY, &txn)) != 0) {
-		e = hie_store_err(rc);
-		goto done;
-	}
-	for (size_t i = 0; i < n; i++) {
-		struct mpi_mk a, b;
-		if ((e = mpi_mk_get(m, txn, pairs[2 * i], &a)) != HIE_OK ||
-		    (e = mpi_mk_get(m, txn, pairs[2 * i + 1], &b)) != HIE_OK)
-			goto done;
-		mpi_mk_compare(&a, &b, vec + i * MPI_NFIELDS);
-	}
+	if (records < 2 || max_pairs == 0)
+		return HIE_ENOTFOUND; /* nothing to learn from yet */
 	/* Always from the priors, not from the last fit: a fit is a
 	 * function of the data, not of the order the node was trained in. */
 	mpi_model_default(&model);
 	model.link = cur.link;
 	model.review = cur.review;
-	if ((e = mpi_em_fit(vec, n, &model, 500, 1e-7)) != HIE_OK)
+
+	/* 1. u */
+	nrand = (size_t) (records * 4 < 20000 ? 20000 : records * 4);
+	if (nrand > 1000000)
+		nrand = 1000000;
+	if (nrand > max_pairs)
+		nrand = max_pairs;
+	if ((e = random_pairs(records, nrand, &pairs)) != HIE_OK ||
+	    (e = vectors_of(m, pairs, nrand, &vec)) != HIE_OK)
 		goto done;
+	if ((e = mpi_em_u_from(vec, nrand, &model)) != HIE_OK)
+		goto done;
+	free(pairs), free(vec);
+	pairs = NULL, vec = NULL;
+
+	/* 2. m, rule by rule */
+	for (const char *r = MPI_BLOCK_RULES; *r; r++) {
+		unsigned         skip = mpi_block_rule_fields(*r);
+		struct mpi_model rm = model;
+		double           present[MPI_NFIELDS] = { 0 };
+		if ((e = mpi_block_pairs_rule(m, *r, max_pairs, &pairs, &n)) != HIE_OK)
+			goto done;
+		if (n < RULE_MIN_PAIRS) {
+			free(pairs);
+			pairs = NULL;
+			continue;
+		}
+		if ((e = vectors_of(m, pairs, n, &vec)) != HIE_OK)
+			goto done;
+		for (size_t i = 0; i < n; i++)
+			for (int f = 0; f < MPI_NFIELDS; f++) {
+				uint8_t *l = &vec[i * MPI_NFIELDS + f];
+				if (skip & 1u << f)
+					*l = MPI_MISSING;
+				else if (*l != MPI_MISSING)
+					present[f] += 1;
+			}
+		rm.p = 0.1;
+		if ((e = mpi_em_fit_opt(vec, n, &rm, 500, 1e-7, MPI_EM_FIX_U)) != HIE_OK)
+			goto done;
+		iters += rm.iterations;
+		if (plausible(&rm, present, skip)) {
+			rules_used++;
+			for (int f = 0; f < MPI_NFIELDS; f++) {
+				/* Weight: the matches this rule found with f present. */
+				double w = rm.p * present[f];
+				if ((skip & 1u << f) || w <= 0)
+					continue;
+				wsum[f] += w;
+				for (int l = 0; l < mpi_field_levels(f); l++)
+					msum[f][l] += w * rm.m[f][l];
+			}
+		}
+		free(pairs), free(vec);
+		pairs = NULL, vec = NULL;
+	}
+	if (rules_used == 0) {
+		e = HIE_ENOTFOUND; /* no rule found matches: keep the model in force */
+		goto done;
+	}
+	for (int f = 0; f < MPI_NFIELDS; f++)
+		if (wsum[f] > 0)
+			for (int l = 0; l < mpi_field_levels(f); l++)
+				model.m[f][l] = msum[f][l] / wsum[f];
+
+	/* 3. p */
+	if ((e = mpi_block_pairs(m, max_pairs, &pairs, &n)) != HIE_OK)
+		goto done;
+	if (n == 0) {
+		e = HIE_ENOTFOUND;
+		goto done;
+	}
+	if ((e = vectors_of(m, pairs, n, &vec)) != HIE_OK)
+		goto done;
+	model.p = 0.1;
+	if ((e = mpi_em_fit_opt(vec, n, &model, 500, 1e-9, MPI_EM_FIX_U | MPI_EM_FIX_M)) != HIE_OK)
+		goto done;
+	model.iterations += iters;
 	if ((e = mpi_model_set(m, &model)) != HIE_OK)
 		goto done;
 	if (out != NULL)
 		*out = model;
 done:
-	if (txn != NULL)
-		mdb_txn_abort(txn);
 	free(vec);
 	free(pairs);
 	return e;

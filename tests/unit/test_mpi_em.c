@@ -88,6 +88,58 @@ test_em_recovers(void **state)
 	free(v);
 }
 
+/* The robust path of mpi_train: u counted on random pairs (drawn from u
+ * alone), then EM with u held recovers m and a small p -- the case where
+ * matches are rare among the pairs and a free EM may take some other
+ * cluster for them. */
+static void
+test_em_fixed_u(void **state)
+{
+	enum { PAIRS = 80000, RANDOM = 80000 };
+	struct mpi_model t, fit;
+	uint8_t         *v = malloc((size_t) PAIRS * MPI_NFIELDS), *r = malloc((size_t) RANDOM * MPI_NFIELDS);
+
+	(void) state;
+	assert_non_null(v);
+	assert_non_null(r);
+	truth(&t);
+	t.p = 0.02;
+	for (size_t i = 0; i < RANDOM; i++)
+		for (int f = 0; f < MPI_NFIELDS; f++)
+			r[i * MPI_NFIELDS + f] = draw(t.u[f], mpi_field_levels(f));
+	for (size_t i = 0; i < PAIRS; i++) {
+		int match = uniform() < t.p;
+		for (int f = 0; f < MPI_NFIELDS; f++)
+			v[i * MPI_NFIELDS + f] = draw(match ? t.m[f] : t.u[f], mpi_field_levels(f));
+	}
+	mpi_model_default(&fit);
+	assert_int_equal(mpi_em_u_from(r, RANDOM, &fit), HIE_OK);
+	for (int f = 0; f < MPI_NFIELDS; f++)
+		for (int l = 0; l < mpi_field_levels(f); l++)
+			if (fabs(fit.u[f][l] - t.u[f][l]) > 0.01)
+				fail_msg("u %s L%d: %.3f want %.3f", mpi_field_name(f), l, fit.u[f][l], t.u[f][l]);
+	fit.p = 0.1;
+	assert_int_equal(mpi_em_fit_opt(v, PAIRS, &fit, 500, 1e-8, MPI_EM_FIX_U), HIE_OK);
+	if (fabs(fit.p - t.p) > 0.004)
+		fail_msg("p = %.4f, want %.4f", fit.p, t.p);
+	for (int f = 0; f < MPI_NFIELDS; f++)
+		for (int l = 0; l < mpi_field_levels(f); l++)
+			if (fabs(fit.m[f][l] - t.m[f][l]) > 0.05)
+				fail_msg("m %s L%d: %.3f want %.3f", mpi_field_name(f), l, fit.m[f][l], t.m[f][l]);
+	/* m held too: only p moves, from anywhere to the truth. */
+	{
+		struct mpi_model only = t;
+		only.p = 0.5;
+		assert_int_equal(mpi_em_fit_opt(v, PAIRS, &only, 500, 1e-9, MPI_EM_FIX_U | MPI_EM_FIX_M), HIE_OK);
+		assert_memory_equal(only.m, t.m, sizeof(t.m));
+		assert_memory_equal(only.u, t.u, sizeof(t.u));
+		if (fabs(only.p - t.p) > 0.004)
+			fail_msg("p only = %.4f, want %.4f", only.p, t.p);
+	}
+	free(v);
+	free(r);
+}
+
 static void
 test_em_bad_input(void **state)
 {
@@ -108,6 +160,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_em_recovers),
+		cmocka_unit_test(test_em_fixed_u),
 		cmocka_unit_test(test_em_bad_input),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
