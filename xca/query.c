@@ -4,9 +4,11 @@
 #include <string.h>
 
 #include "xca/internal.h"
+#include "xca/xcpd.h"
 
 struct query_ctx {
 	struct reg_query   q;
+	char             (*pids)[256]; /* per call: the peer's own patient id (after XCPD); NULL: q.patient_id */
 	struct xca_result *res;
 	xca_done_fn        done;
 	void              *arg;
@@ -16,7 +18,13 @@ static hie_err
 query_build(struct xca_op *op, struct xca_call *c, xmlNode *body)
 {
 	struct query_ctx *qc = op->ctx;
-	return reg_ebrim_query_build(body, &qc->q, op->fo->peers[c->peer].p.community);
+	struct reg_query  q;
+
+	if (qc->pids == NULL)
+		return reg_ebrim_query_build(body, &qc->q, op->fo->peers[c->peer].p.community);
+	q = qc->q;
+	hie_strlcpy(q.patient_id, qc->pids[c - op->calls], sizeof(q.patient_id));
+	return reg_ebrim_query_build(body, &q, op->fo->peers[c->peer].p.community);
 }
 
 static enum xca_status
@@ -84,6 +92,7 @@ query_complete(struct xca_op *op)
 	}
 	res->ms = hie_now_ms() - op->t0;
 	qc->done(res, qc->arg);
+	free(qc->pids);
 	free(qc);
 }
 
@@ -95,6 +104,25 @@ static const struct xca_op_kind iti38 = {
 	.read = query_read,
 	.complete = query_complete,
 };
+
+hie_err
+xca_query_start(xca_fanout *fo, const struct reg_query *q, const size_t *peers, char (*pids)[256], size_t n,
+    struct xca_result *res, const struct wss_claims *claims, const char *rid, xca_done_fn done, void *arg)
+{
+	struct query_ctx *qc = calloc(1, sizeof(*qc));
+	hie_err           e;
+
+	if (qc == NULL)
+		return HIE_ENOMEM;
+	qc->q = *q;
+	qc->pids = pids;
+	qc->res = res;
+	qc->done = done;
+	qc->arg = arg;
+	if ((e = xca_op_start(fo, &iti38, peers, n, res->peers, claims, qc, rid)) != HIE_OK)
+		free(qc);
+	return e;
+}
 
 hie_err
 xca_fanout_query(xca_fanout *fo, const struct reg_query *q, const struct wss_claims *claims, const char *rid,

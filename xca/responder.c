@@ -10,6 +10,8 @@
 
 #include "node/mtom.h"
 #include "node/soap.h"
+#include "mpi/v3.h"
+#include "xca/xcpd.h"
 
 /* What a transaction handler gets: the request, its attachments (NULL
  * unless MTOM), and the response Body to fill. */
@@ -120,8 +122,28 @@ iti43(struct txn *t)
 	return retrieve(t, NULL);
 }
 
+/* ITI-55, ITI-45, ITI-47: patient queries answered from the MPI
+ * (xca/xcpd.c). */
+static hie_err
+iti55(struct txn *t)
+{
+	return xcpd_answer(t->r, XCPD_ITI55, t->m->body, t->body, t->out);
+}
+
+static hie_err
+iti45(struct txn *t)
+{
+	return xcpd_answer(t->r, XCPD_ITI45, t->m->body, t->body, t->out);
+}
+
+static hie_err
+iti47(struct txn *t)
+{
+	return xcpd_answer(t->r, XCPD_ITI47, t->m->body, t->body, t->out);
+}
+
 /* The transactions this node answers.  Dispatch, logs and metrics read
- * this table; ITI-55 joins it with the MPI. */
+ * this table. */
 static const struct {
 	const char *action;
 	const char *response_action;
@@ -133,6 +155,9 @@ static const struct {
 	{ SOAP_ACTION_ITI18, SOAP_ACTION_ITI18_RESP, "ITI-18", iti18 },
 	{ SOAP_ACTION_ITI41, SOAP_ACTION_ITI41_RESP, "ITI-41", iti41 },
 	{ SOAP_ACTION_ITI43, SOAP_ACTION_ITI43_RESP, "ITI-43", iti43 },
+	{ V3_ACTION_ITI55, V3_ACTION_ITI55_RESP, "ITI-55", iti55 },
+	{ V3_ACTION_ITI45, V3_ACTION_ITI45_RESP, "ITI-45", iti45 },
+	{ V3_ACTION_ITI47, V3_ACTION_ITI47_RESP, "ITI-47", iti47 },
 };
 
 static hie_err

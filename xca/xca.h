@@ -161,4 +161,45 @@ void    xca_retrieved_free(struct xca_retrieved *r);
 hie_err xca_result_json(const struct xca_result *res, hie_buf *out);
 void    xca_result_free(struct xca_result *res);
 
+/* ---- XCPD discovery (ITI-55 to every peer; xca/discover.c) ----
+ *
+ * For the initiating gateway and hie-query --discover: each peer is asked,
+ * in parallel and with the same deadlines, signatures and verification as
+ * ITI-38, whether it knows the patient described by `who` (demographics
+ * and identifiers, e.g. from xca_patient_demographics).  A peer answers
+ * with its own id for the patient only when it is sure (ITI TF-2b 3.55).
+ */
+struct xca_discovered {
+	struct xca_peer_result peer;            /* ok (matched), no-match, timeout, error, refused; ms */
+	char                   patient_id[256]; /* the peer's id for the patient (CX), when ok */
+	int                    confidence;      /* the peer's match confidence 0..100, -1 if none */
+};
+struct xca_discovery {
+	struct xca_discovered *v; /* one per directory entry, in directory order */
+	size_t                 n;
+	int64_t                ms;
+};
+typedef void (*xca_discover_fn)(struct xca_discovery *d, void *arg);
+
+/* Starts discovery; fn is called once from an nng thread (must not
+ * block) with a result it owns (xca_discovery_free).  On an error fn is
+ * not called. */
+hie_err xca_fanout_discover(xca_fanout *fo, const struct mpi_patient *who, const struct wss_claims *claims,
+    const char *rid, xca_discover_fn fn, void *arg);
+void    xca_discovery_free(struct xca_discovery *d);
+
+/* The demographics of a local patient for discovery: the MPI record(s) of
+ * patient_id's enterprise id, with every identifier linked to it.
+ * HIE_EUNKNOWNPATIENT when the local MPI does not know the id. */
+hie_err xca_patient_demographics(mpi *m, const char *patient_id, struct mpi_patient *out);
+
+/* The clinician query with discovery first (issue 8): ITI-55 to every
+ * peer, then ITI-38 FindDocuments (q, with the patient id replaced by each
+ * peer's own id) to each peer that matched.  done gets one xca_result
+ * listing every peer: matched peers with their ITI-38 status, the others
+ * with their discovery status (no-match, timeout, error, refused).  Each
+ * phase is bounded by the peer and overall deadlines. */
+hie_err xca_fanout_query_discover(xca_fanout *fo, const struct reg_query *q, const struct mpi_patient *who,
+    const struct wss_claims *claims, const char *rid, xca_done_fn done, void *arg);
+
 #endif /* XCA_XCA_H */

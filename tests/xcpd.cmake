@@ -1,0 +1,18 @@
+# XCPD, PIX v3, PDQ v3 (issue 5) and XCPD discovery (issue 8): the HL7 v3
+# codec on our own messages, the corpus samples and the NE2008 schemas
+# (corpus.v3, skipped without the corpus), and the responders and
+# discovery between real peers (mTLS, signatures, LMDB MPIs).
+foreach(t v3 xcpd)
+  add_executable(test_${t} unit/test_${t}.c)
+  target_link_libraries(test_${t} hie_testutil hie_xca hie_registry hie_mpi hie_certs hie_core
+                        nng::nng PkgConfig::CMOCKA m pthread)
+  add_test(NAME unit.${t} COMMAND test_${t})
+  set_tests_properties(unit.${t} PROPERTIES
+    ENVIRONMENT "HIE_SOURCE_DIR=${CMAKE_SOURCE_DIR};HIE_CORPUS=${HIE_CORPUS}"
+    SKIP_RETURN_CODE 77 TIMEOUT 120)
+endforeach()
+
+add_test(NAME corpus.v3 COMMAND test_v3 corpus)
+set_tests_properties(corpus.v3 PROPERTIES
+  ENVIRONMENT "HIE_SOURCE_DIR=${CMAKE_SOURCE_DIR};HIE_CORPUS=${HIE_CORPUS}"
+  SKIP_RETURN_CODE 77 TIMEOUT 120)
