@@ -16,3 +16,9 @@ target_link_libraries(peer_send hie_core nng::nng)
 add_test(NAME trust.hostile COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/trust_hostile.sh ${CMAKE_BINARY_DIR})
 set_tests_properties(trust.hostile PROPERTIES
   ENVIRONMENT "HIE_SOURCE_DIR=${CMAKE_SOURCE_DIR}" SKIP_RETURN_CODE 77 TIMEOUT 300)
+
+# python3-zeep's WS-Security signature and the xmlsec1 CLI against
+# hie-node soap verify and a running node.
+add_test(NAME interop.zeep COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/interop_zeep.sh ${CMAKE_BINARY_DIR})
+set_tests_properties(interop.zeep PROPERTIES
+  ENVIRONMENT "HIE_SOURCE_DIR=${CMAKE_SOURCE_DIR}" SKIP_RETURN_CODE 77 TIMEOUT 300)

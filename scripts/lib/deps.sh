@@ -4,7 +4,7 @@
 
 HIE_BUILD_DEPS="build-essential cmake pkg-config libnng-dev libmbedtls-dev libxml2-dev libxmlsec1-dev
   libssl-dev liblmdb-dev libcurl4-openssl-dev libinih-dev libjson-c-dev libcmocka-dev"
-HIE_RUN_DEPS="curl python3 python3-xmlsec python3-lxml python3-hl7 xmlsec1 libxml2-utils lmdb-utils procps"
+HIE_RUN_DEPS="curl python3 python3-xmlsec python3-lxml python3-hl7 python3-zeep xmlsec1 libxml2-utils lmdb-utils procps"
 
 hie_deps() {
   missing=""
