@@ -50,6 +50,19 @@ hie_err mpi_mk_decode(const void *p, size_t len, struct mpi_mk *k);
 
 /* Comparison vector of two match keys (score.c). */
 void mpi_mk_compare(const struct mpi_mk *a, const struct mpi_mk *b, uint8_t lv[MPI_NFIELDS]);
+/* A model made ready for scoring many pairs: the weight of every level
+ * computed once, the best each field can add, and the weight a pair needs
+ * to reach min_prob.  mpi_score_pair compares cheapest fields first and
+ * returns 0 (lv incomplete, *weight unset) as soon as the pair cannot
+ * reach that weight; 1 with the full vector and its weight otherwise. */
+struct mpi_scorer {
+	const struct mpi_model *model;
+	double                  w[MPI_NFIELDS][MPI_MAXLEVELS], wmax[MPI_NFIELDS];
+	double                  prior, min_w;
+};
+void mpi_scorer_init(struct mpi_scorer *s, const struct mpi_model *m, double min_prob);
+int  mpi_score_pair(const struct mpi_scorer *s, const struct mpi_mk *a, const struct mpi_mk *b,
+    uint8_t lv[MPI_NFIELDS], double *weight);
 
 /* Blocking keys of a match key (block.c): up to MPI_NKEYS strings. */
 #define MPI_NKEYS   7

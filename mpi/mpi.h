@@ -274,6 +274,16 @@ hie_err mpi_resolve(mpi *m, uint64_t eid, uint64_t *live);
  * different enterprise ids (someone unlinked them by hand). */
 hie_err mpi_lookup_id(mpi *m, const struct mpi_cx *cx, uint64_t *eid,
     struct mpi_ident *ids, size_t cap, size_t *n);
+/* The cross-reference XDS needs (registry and XCA responder): every patient
+ * id a query for cx must cover, i.e. the identifiers (type SS left out) of
+ * the live enterprise id whose records hold cx, cx itself first; up to
+ * cap, *n the total.  After mpi_merge(from, into) the records holding a
+ * retired patient's id belong to the survivor, so the answer for that id
+ * is the survivor's ids and the retired one's together (documents filed
+ * under either are found); after mpi_unmerge each gets its own again.
+ * Errors as mpi_lookup_id. */
+hie_err mpi_resolve_cx(mpi *m, const struct mpi_cx *cx, uint64_t *eid,
+    struct mpi_cx *ids, size_t cap, size_t *n);
 
 struct mpi_candidate {
 	uint64_t eid;    /* enterprise id */

@@ -114,43 +114,140 @@ mpi_field_levels(int f)
 	return f >= 0 && f < MPI_NFIELDS ? fields[f].nlevels : 0;
 }
 
-void
-mpi_mk_compare(const struct mpi_mk *a, const struct mpi_mk *b, uint8_t lv[MPI_NFIELDS])
+/* The comparison in three stages, cheapest first, so that a scorer can
+ * stop once a candidate cannot reach its threshold (mpi_score_pair):
+ * exact and edit-distance fields, then names, then address text. */
+static void
+compare_cheap(const struct mpi_mk *a, const struct mpi_mk *b, uint8_t lv[MPI_NFIELDS])
 {
 	static const uint8_t dob_level[] = {
 		[MPI_DATE_EXACT] = 0, [MPI_DATE_TRANSPOSED] = 1, [MPI_DATE_TYPO] = 1,
 		[MPI_DATE_NEAR] = 2, [MPI_DATE_DIFF] = 3, [MPI_DATE_MISSING] = MPI_MISSING,
 	};
-	uint8_t g, f, sg, sf, s1, s2, x1, x2;
+
+	lv[MPI_F_DOB] = dob_level[mpi_date_compare(a->dob, b->dob)];
+	lv[MPI_F_SEX] = a->sex && b->sex && a->sex != 'U' && b->sex != 'U' ? (a->sex == b->sex ? 0 : 1)
+	                                                                  : MPI_MISSING;
+	lv[MPI_F_STNUM] = eq_level(a->stnum, b->stnum);
+	lv[MPI_F_POSTCODE] = edit_level(a->postcode, b->postcode, 3);
+	lv[MPI_F_STATE] = eq_level(a->state, b->state);
+	lv[MPI_F_SSN] = edit_level(a->ssn, b->ssn, 4);
+	lv[MPI_F_PHONE] = edit_level(a->phone, b->phone, 3);
+}
+
+static void
+compare_names(const struct mpi_mk *a, const struct mpi_mk *b, uint8_t lv[MPI_NFIELDS])
+{
+	uint8_t g, f, sg, sf;
 
 	/* Names as written, and given/family swapped (a common clerical
 	 * error): whichever agrees better. */
 	g = given_level(a->given, a->canon, a->given_ph, b->given, b->canon, b->given_ph);
 	f = family_level(a->family, a->family_ph, b->family, b->family_ph);
+	if (g == 0 && f == 0) {
+		lv[MPI_F_GIVEN] = lv[MPI_F_FAMILY] = 0; /* nothing can do better */
+		return;
+	}
 	sg = family_level(a->given, a->given_ph, b->family, b->family_ph);
 	sf = family_level(a->family, a->family_ph, b->given, b->given_ph);
 	if (sg != MPI_MISSING && sf != MPI_MISSING && lsum(sg, sf, 3) < lsum(g, f, 3))
 		g = sg, f = sf;
 	lv[MPI_F_GIVEN] = g;
 	lv[MPI_F_FAMILY] = f;
-	lv[MPI_F_DOB] = dob_level[mpi_date_compare(a->dob, b->dob)];
-	lv[MPI_F_SEX] = a->sex && b->sex && a->sex != 'U' && b->sex != 'U' ? (a->sex == b->sex ? 0 : 1)
-	                                                                  : MPI_MISSING;
-	lv[MPI_F_STNUM] = eq_level(a->stnum, b->stnum);
+}
+
+static void
+compare_address(const struct mpi_mk *a, const struct mpi_mk *b, uint8_t lv[MPI_NFIELDS])
+{
+	uint8_t s1, s2, x1, x2;
+
 	/* Street and second line, also crosswise (lines swapped). */
 	s1 = text_level(a->street, b->street);
 	s2 = text_level(a->line2, b->line2);
-	x1 = text_level(a->street, b->line2);
-	x2 = text_level(a->line2, b->street);
-	if (x1 != MPI_MISSING && x2 != MPI_MISSING && lsum(x1, x2, 2) < lsum(s1, s2, 2))
-		s1 = x1, s2 = x2;
+	if (!(s1 == 0 && (s2 == 0 || s2 == MPI_MISSING))) {
+		x1 = text_level(a->street, b->line2);
+		x2 = text_level(a->line2, b->street);
+		if (x1 != MPI_MISSING && x2 != MPI_MISSING && lsum(x1, x2, 2) < lsum(s1, s2, 2))
+			s1 = x1, s2 = x2;
+	}
 	lv[MPI_F_STREET] = s1;
 	lv[MPI_F_LINE2] = s2;
 	lv[MPI_F_CITY] = text_level(a->city, b->city);
-	lv[MPI_F_POSTCODE] = edit_level(a->postcode, b->postcode, 3);
-	lv[MPI_F_STATE] = eq_level(a->state, b->state);
-	lv[MPI_F_SSN] = edit_level(a->ssn, b->ssn, 4);
-	lv[MPI_F_PHONE] = edit_level(a->phone, b->phone, 3);
+}
+
+void
+mpi_mk_compare(const struct mpi_mk *a, const struct mpi_mk *b, uint8_t lv[MPI_NFIELDS])
+{
+	compare_cheap(a, b, lv);
+	compare_names(a, b, lv);
+	compare_address(a, b, lv);
+}
+
+/* The floors keep a level never seen in training from giving an infinite
+ * weight (mpi_model_weight and the scorer agree on them). */
+static double
+level_weight(const struct mpi_model *m, int f, int l)
+{
+	return log2(fmax(m->m[f][l], 1e-6) / fmax(m->u[f][l], 1e-6));
+}
+
+void
+mpi_scorer_init(struct mpi_scorer *s, const struct mpi_model *m, double min_prob)
+{
+	memset(s, 0, sizeof(*s));
+	s->model = m;
+	for (int f = 0; f < MPI_NFIELDS; f++) {
+		s->wmax[f] = 0; /* a missing value adds 0 */
+		for (int l = 0; l < fields[f].nlevels; l++) {
+			s->w[f][l] = level_weight(m, f, l);
+			s->wmax[f] = fmax(s->wmax[f], s->w[f][l]);
+		}
+	}
+	s->prior = log2(m->p / (1 - m->p));
+	/* prob >= min_prob <=> weight + prior >= logit2(min_prob); a margin
+	 * keeps rounding from pruning a candidate exactly on the line. */
+	if (min_prob <= 0)
+		s->min_w = -INFINITY;
+	else if (min_prob >= 1)
+		s->min_w = INFINITY;
+	else
+		s->min_w = log2(min_prob / (1 - min_prob)) - s->prior - 1e-6;
+}
+
+static double
+partial(const struct mpi_scorer *s, const uint8_t lv[MPI_NFIELDS], const int *fs, size_t n)
+{
+	double w = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (lv[fs[i]] != MPI_MISSING)
+			w += s->w[fs[i]][lv[fs[i]]];
+	return w;
+}
+
+int
+mpi_score_pair(const struct mpi_scorer *s, const struct mpi_mk *a, const struct mpi_mk *b,
+    uint8_t lv[MPI_NFIELDS], double *weight)
+{
+	static const int cheap[] = { MPI_F_DOB, MPI_F_SEX, MPI_F_STNUM, MPI_F_POSTCODE, MPI_F_STATE,
+		MPI_F_SSN, MPI_F_PHONE };
+	static const int names[] = { MPI_F_GIVEN, MPI_F_FAMILY };
+	static const int addr[] = { MPI_F_STREET, MPI_F_LINE2, MPI_F_CITY };
+	double           w, rest_names = s->wmax[MPI_F_GIVEN] + s->wmax[MPI_F_FAMILY],
+	       rest_addr = s->wmax[MPI_F_STREET] + s->wmax[MPI_F_LINE2] + s->wmax[MPI_F_CITY];
+
+	compare_cheap(a, b, lv);
+	w = partial(s, lv, cheap, 7);
+	if (w + rest_names + rest_addr < s->min_w)
+		return 0;
+	compare_names(a, b, lv);
+	w += partial(s, lv, names, 2);
+	if (w + rest_addr < s->min_w)
+		return 0;
+	compare_address(a, b, lv);
+	w += partial(s, lv, addr, 3);
+	*weight = w;
+	return 1;
 }
 
 /* Priors before any training: agreement is likely among matches and
@@ -189,9 +286,7 @@ mpi_model_weight(const struct mpi_model *m, const uint8_t lv[MPI_NFIELDS])
 		uint8_t l = lv[f];
 		if (l == MPI_MISSING || l >= fields[f].nlevels)
 			continue;
-		/* Floors keep a level never seen in training from giving an
-		 * infinite weight. */
-		w += log2(fmax(m->m[f][l], 1e-6) / fmax(m->u[f][l], 1e-6));
+		w += level_weight(m, f, l);
 	}
 	return w;
 }

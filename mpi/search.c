@@ -3,6 +3,7 @@
  * by enterprise id: the one path behind both matching a new record and a
  * demographic search (PDQ, XCPD).
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,18 +11,22 @@
 
 struct agg {
 	uint64_t eid, rid;
-	double   weight, prob;
+	double   weight;
 	int      conflict;
 };
 
+/* Candidates grouped by enterprise id: an open-addressing table on eid
+ * (0 is never an eid), at most half full. */
+#define AGG_SLOTS (MPI_CAND_MAX * 2)
+
 struct scan {
-	mpi                    *m;
-	MDB_txn                *txn;
-	const struct mpi_mk    *k;
-	const struct mpi_model *model;
-	struct agg             *agg;
-	size_t                  n;
-	hie_err                 err;
+	mpi                     *m;
+	MDB_txn                 *txn;
+	const struct mpi_mk     *k;
+	const struct mpi_scorer *sc;
+	struct agg              *agg; /* AGG_SLOTS */
+	size_t                   n;
+	hie_err                  err;
 };
 
 /* Same assigning authority, different identifier: that authority says
@@ -36,27 +41,37 @@ id_conflict(const struct mpi_mk *a, const struct mpi_mk *b)
 	return 0;
 }
 
+static struct agg *
+agg_slot(struct scan *s, uint64_t eid)
+{
+	size_t i = (size_t) ((eid * 0x9e3779b97f4a7c15ull) >> 40) % AGG_SLOTS;
+
+	while (s->agg[i].eid != 0 && s->agg[i].eid != eid)
+		i = (i + 1) % AGG_SLOTS;
+	if (s->agg[i].eid == 0) {
+		s->agg[i] = (struct agg) { eid, 0, -INFINITY, 0 };
+		s->n++;
+	}
+	return &s->agg[i];
+}
+
 static int
 score_one(uint64_t rid, void *arg)
 {
 	struct scan  *s = arg;
 	struct mpi_mk c;
+	struct agg   *a;
 	uint8_t       lv[MPI_NFIELDS];
-	double        w, p;
-	size_t        i;
+	double        w;
 
 	if ((s->err = mpi_mk_get(s->m, s->txn, rid, &c)) != HIE_OK)
 		return 1;
-	mpi_mk_compare(s->k, &c, lv);
-	w = mpi_model_weight(s->model, lv);
-	p = mpi_model_prob(s->model, lv);
-	for (i = 0; i < s->n && s->agg[i].eid != c.eid; i++)
-		;
-	if (i == s->n)
-		s->agg[s->n++] = (struct agg) { c.eid, rid, w, p, 0 };
-	else if (w > s->agg[i].weight)
-		s->agg[i].rid = rid, s->agg[i].weight = w, s->agg[i].prob = p;
-	s->agg[i].conflict |= id_conflict(s->k, &c);
+	/* A candidate that cannot reach the threshold still brings its
+	 * identifier conflict to its enterprise id. */
+	a = agg_slot(s, c.eid);
+	a->conflict |= id_conflict(s->k, &c);
+	if (mpi_score_pair(s->sc, s->k, &c, lv, &w) && (w > a->weight || a->rid == 0))
+		a->rid = rid, a->weight = w;
 	return 0;
 }
 
@@ -70,22 +85,39 @@ agg_cmp(const void *a, const void *b)
 	return x->eid < y->eid ? -1 : x->eid > y->eid;
 }
 
+static double
+posterior(double w)
+{
+	if (w > 60)
+		return 1.0;
+	if (w < -60)
+		return 0.0;
+	return 1.0 / (1.0 + exp2(-w));
+}
+
 hie_err
 mpi_score_candidates(mpi *m, MDB_txn *txn, const struct mpi_mk *k, const struct mpi_model *model,
     double min_prob, struct mpi_candidate *out, size_t cap, size_t *n)
 {
-	struct scan s = { m, txn, k, model, NULL, 0, HIE_OK };
-	hie_err     e;
+	struct mpi_scorer sc;
+	struct scan       s = { m, txn, k, &sc, NULL, 0, HIE_OK };
+	size_t            w = 0;
+	hie_err           e;
 
 	*n = 0;
-	if ((s.agg = malloc(MPI_CAND_MAX * sizeof(*s.agg))) == NULL)
+	mpi_scorer_init(&sc, model, min_prob);
+	if ((s.agg = calloc(AGG_SLOTS, sizeof(*s.agg))) == NULL)
 		return HIE_ENOMEM;
 	if ((e = mpi_block_candidates(m, txn, k, score_one, &s)) == HIE_OK)
 		e = s.err;
 	if (e == HIE_OK) {
-		qsort(s.agg, s.n, sizeof(*s.agg), agg_cmp);
-		for (size_t i = 0; i < s.n && *n < cap; i++) {
-			double p = s.agg[i].prob;
+		/* Scored ids to the front, best first. */
+		for (size_t i = 0; i < AGG_SLOTS; i++)
+			if (s.agg[i].eid != 0 && s.agg[i].rid != 0)
+				s.agg[w++] = s.agg[i];
+		qsort(s.agg, w, sizeof(*s.agg), agg_cmp);
+		for (size_t i = 0; i < w && *n < cap; i++) {
+			double p = posterior(s.agg[i].weight + sc.prior);
 			/* A conflicting identifier never links automatically:
 			 * at most a possible match for a person to decide. */
 			if (s.agg[i].conflict && p >= model->link)

@@ -256,6 +256,18 @@ rid_val(unsigned char b[8], uint64_t rid)
 	return (MDB_val) { 8, b };
 }
 
+/* A put keyed by rid.  A new record's rid is the highest yet, so the put
+ * is tried as an append first: no search down the tree and pages filled
+ * instead of split in half.  An existing rid (an update) is refused by
+ * MDB_APPEND with MDB_KEYEXIST and put the ordinary way. */
+static int
+rid_put(MDB_txn *txn, MDB_dbi dbi, MDB_val *k, MDB_val *v)
+{
+	int rc = mdb_put(txn, dbi, k, v, MDB_APPEND);
+
+	return rc == MDB_KEYEXIST ? mdb_put(txn, dbi, k, v, 0) : rc;
+}
+
 hie_err
 mpi_rec_put(mpi *m, MDB_txn *txn, const struct mpi_patient *p)
 {
@@ -264,7 +276,7 @@ mpi_rec_put(mpi *m, MDB_txn *txn, const struct mpi_patient *p)
 
 	if (v.mv_size == 0)
 		return HIE_ETOOBIG;
-	return hie_store_err(mdb_put(txn, m->rec, &k, &v, 0));
+	return hie_store_err(rid_put(txn, m->rec, &k, &v));
 }
 
 hie_err
@@ -288,7 +300,7 @@ mpi_mk_put(mpi *m, MDB_txn *txn, uint64_t rid, const struct mpi_mk *mk)
 	unsigned char buf[MK_MAX], kb[8];
 	MDB_val       k = rid_val(kb, rid), v = { mpi_mk_encode(mk, buf, sizeof(buf)), buf };
 
-	return hie_store_err(mdb_put(txn, m->key, &k, &v, 0));
+	return hie_store_err(rid_put(txn, m->key, &k, &v));
 }
 
 hie_err
@@ -364,7 +376,7 @@ mpi_hist_put(mpi *m, MDB_txn *txn, uint64_t rid, mpi_hist_op op, uint64_t from, 
 	mpi_u64_put(vb + 16, (uint64_t) op);
 	mpi_u64_put(vb + 24, from);
 	mpi_u64_put(vb + 32, to);
-	return hie_store_err(mdb_put(txn, m->hist, &k, &v, 0));
+	return hie_store_err(rid_put(txn, m->hist, &k, &v));
 }
 
 hie_err
@@ -641,6 +653,35 @@ done:
 		mdb_cursor_close(c);
 	mdb_txn_abort(txn);
 	return e;
+}
+
+hie_err
+mpi_resolve_cx(mpi *m, const struct mpi_cx *cx, uint64_t *eid, struct mpi_cx *out, size_t cap, size_t *n)
+{
+	struct mpi_ident ids[64];
+	size_t           nids, k = 0;
+	hie_err          e;
+
+	*n = 0;
+	if ((e = mpi_lookup_id(m, cx, eid, ids, sizeof(ids) / sizeof(ids[0]), &nids)) != HIE_OK)
+		return e;
+	if (nids > sizeof(ids) / sizeof(ids[0]))
+		nids = sizeof(ids) / sizeof(ids[0]);
+	/* cx first: the caller's own id answers even when cap is 1. */
+	if (cap > 0)
+		out[k] = *cx;
+	k++;
+	for (size_t i = 0; i < nids; i++) {
+		/* National numbers are matching evidence, not the patient ids
+		 * documents are filed under. */
+		if (strcmp(ids[i].type, "SS") == 0 || mpi_id_compare(&ids[i].cx, cx) > 0)
+			continue;
+		if (k < cap)
+			out[k] = ids[i].cx;
+		k++;
+	}
+	*n = k;
+	return HIE_OK;
 }
 
 hie_err

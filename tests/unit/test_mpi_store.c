@@ -134,7 +134,7 @@ test_merge_unmerge(void **state)
 {
 	struct mpi_hist  h[8];
 	struct mpi_ident ids[8];
-	struct mpi_cx    cx = { "C-9", CLIN };
+	struct mpi_cx    cx = { "C-9", CLIN }, xs[8];
 	uint64_t         a, b, live, rids[8], eid;
 	size_t           n, na;
 
@@ -157,6 +157,17 @@ test_merge_unmerge(void **state)
 	assert_int_equal(eid, a);
 	assert_int_equal(mpi_merge(m, a, b), HIE_EINVAL); /* b is retired */
 	assert_int_equal(mpi_merge(m, a, a), HIE_EINVAL);
+	/* What the registry queries for the retired patient's id: its own
+	 * and the survivor's (H-1 once, though two records hold it). */
+	assert_int_equal(mpi_resolve_cx(m, &cx, &eid, xs, 8, &n), HIE_OK);
+	assert_int_equal(eid, a);
+	assert_int_equal(n, 2);
+	assert_string_equal(xs[0].id, "C-9");
+	assert_string_equal(xs[1].id, "H-1");
+	assert_string_equal(xs[1].authority, HOSP);
+	assert_int_equal(mpi_resolve_cx(m, &cx, &eid, xs, 1, &n), HIE_OK);
+	assert_int_equal(n, 2); /* the total, one filled */
+	assert_string_equal(xs[0].id, "C-9");
 
 	assert_int_equal(mpi_unmerge(m, b), HIE_OK);
 	assert_int_equal(mpi_resolve(m, b, &live), HIE_OK);
@@ -168,6 +179,12 @@ test_merge_unmerge(void **state)
 	assert_int_equal(mpi_lookup_id(m, &cx, &eid, ids, 8, &n), HIE_OK);
 	assert_int_equal(eid, b);
 	assert_int_equal(mpi_unmerge(m, b), HIE_ENOTFOUND);
+	assert_int_equal(mpi_resolve_cx(m, &cx, &eid, xs, 8, &n), HIE_OK);
+	assert_int_equal(eid, b);
+	assert_int_equal(n, 1);
+	assert_string_equal(xs[0].id, "C-9");
+	hie_strlcpy(cx.id, "C-404", sizeof(cx.id));
+	assert_int_equal(mpi_resolve_cx(m, &cx, &eid, xs, 8, &n), HIE_EUNKNOWNPATIENT);
 
 	/* The moved record's history: added, merged away, restored. */
 	assert_int_equal(mpi_history(m, rids[0], h, 8, &n), HIE_OK);
