@@ -47,6 +47,41 @@ op_release(struct xca_op *op)
 		op_complete(op);
 }
 
+/* The peer's list of calls in flight (see struct peer_conn). */
+static void
+inflight_add(struct xca_call *c)
+{
+	struct peer_conn *pc = &c->op->fo->peers[c->peer];
+
+	nng_mtx_lock(pc->mtx);
+	c->prev = NULL;
+	c->next = pc->inflight;
+	if (pc->inflight != NULL)
+		pc->inflight->prev = c;
+	pc->inflight = c;
+	nng_mtx_unlock(pc->mtx);
+}
+
+/* Returns whether the call's connection was lost. */
+static int
+inflight_del(struct xca_call *c)
+{
+	struct peer_conn *pc = &c->op->fo->peers[c->peer];
+	int               lost;
+
+	nng_mtx_lock(pc->mtx);
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else if (pc->inflight == c)
+		pc->inflight = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	c->next = c->prev = NULL;
+	lost = c->lost;
+	nng_mtx_unlock(pc->mtx);
+	return lost;
+}
+
 static void call_finish(struct xca_call *c, enum xca_status st, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -57,6 +92,7 @@ call_finish(struct xca_call *c, enum xca_status st, const char *fmt, ...)
 	struct xca_peer_result *pr = c->pr;
 	va_list                 ap;
 
+	inflight_del(c);
 	pr->status = st;
 	pr->ms = hie_now_ms() - c->t0;
 	if (fmt != NULL) {
@@ -142,7 +178,13 @@ call_cb(void *arg)
 	if (rv != 0) {
 		if (!c->receiving)
 			nng_msg_free(nng_aio_get_msg(c->aio));
-		if (rv == NNG_ETIMEDOUT)
+		/* nng reports a closed pipe as ECONNRESET, or we cancelled
+		 * the call when the pipe went (inflight_del tells). */
+		if (inflight_del(c) || rv == NNG_ECONNRESET || rv == NNG_ECONNSHUT)
+			call_finish(c, XCA_ERROR,
+			    "connection lost after %lld ms (the peer closed it, or its answer was over max_message_bytes)",
+			    (long long) (hie_now_ms() - c->t0));
+		else if (rv == NNG_ETIMEDOUT)
 			call_finish(c, XCA_TIMEOUT, "no answer within %lld ms", (long long) (hie_now_ms() - c->t0));
 		else
 			call_finish(c, XCA_ERROR, "%s", nng_strerror(rv));
@@ -213,6 +255,7 @@ call_start(struct xca_call *c, int timeout)
 	}
 	nng_aio_set_msg(c->aio, msg);
 	nng_aio_set_timeout(c->aio, timeout);
+	inflight_add(c);
 	nng_ctx_send(c->ctx, c->aio);
 }
 

@@ -14,6 +14,8 @@
 #include "node/soap.h"
 #include "xca/xca.h"
 
+struct xca_call;
+
 struct peer_conn {
 	struct node_peer p;
 	nng_socket       sock;
@@ -21,6 +23,12 @@ struct peer_conn {
 	nng_tls_config  *tls;
 	atomic_int       npipes;
 	int64_t          opened_ms;
+	/* Calls waiting on this peer: when its connection drops they fail at
+	 * once (nng's REQ would otherwise wait for a new pipe and resend, so a
+	 * peer that closes mid-answer, or whose answer is over
+	 * max_message_bytes, would hold the call until its deadline). */
+	nng_mtx         *mtx;
+	struct xca_call *inflight;
 };
 
 struct xca_fanout {
@@ -49,6 +57,8 @@ struct xca_call {
 	nng_ctx                 ctx;
 	int                     ctx_open;
 	int                     receiving;
+	int                     lost;     /* the peer's connection dropped */
+	struct xca_call        *next, *prev; /* in the peer's inflight list */
 	int64_t                 t0;
 	int64_t                 deadline; /* t0 + min(peer, overall deadline) */
 	char                    msgid[46];

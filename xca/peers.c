@@ -21,10 +21,19 @@ pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
 {
 	struct peer_conn *pc = arg;
 	(void) p;
-	if (ev == NNG_PIPE_EV_ADD_POST)
+	if (ev == NNG_PIPE_EV_ADD_POST) {
 		atomic_fetch_add(&pc->npipes, 1);
-	else if (ev == NNG_PIPE_EV_REM_POST)
+	} else if (ev == NNG_PIPE_EV_REM_POST) {
 		atomic_fetch_sub(&pc->npipes, 1);
+		/* One dialer, so one pipe: every call in flight rode on it.
+		 * Cancelling only schedules their callbacks. */
+		nng_mtx_lock(pc->mtx);
+		for (struct xca_call *c = pc->inflight; c != NULL; c = c->next) {
+			c->lost = 1;
+			nng_aio_cancel(c->aio);
+		}
+		nng_mtx_unlock(pc->mtx);
+	}
 }
 
 static hie_err
@@ -34,7 +43,7 @@ peer_open(struct peer_conn *pc, const struct xca_fanout_cfg *cfg)
 	hie_err    e;
 	int        rv;
 
-	if ((rv = nng_req0_open(&pc->sock)) != 0)
+	if (nng_mtx_alloc(&pc->mtx) != 0 || (rv = nng_req0_open(&pc->sock)) != 0)
 		return HIE_ENOMEM;
 	pc->sock_open = 1;
 	pc->opened_ms = hie_now_ms();
@@ -121,6 +130,8 @@ fanout_destroy(xca_fanout *fo)
 			nng_close(fo->peers[i].sock);
 		if (fo->peers[i].tls != NULL)
 			nng_tls_config_free(fo->peers[i].tls);
+		if (fo->peers[i].mtx != NULL)
+			nng_mtx_free(fo->peers[i].mtx);
 	}
 	free(fo->peers);
 	wss_signer_free(fo->signer);

@@ -1,0 +1,683 @@
+/*
+ * tests/unit/test_fanout_faults.c -- one test per way a peer can misbehave
+ * during a fan-out, each next to a good peer: the bad peer must be bounded
+ * by its deadline or by our limits, reported in its own status, and must not
+ * delay or change the good peer's result.  The peers are real: nng REP
+ * sockets over mutual TLS answering from an LMDB registry, or (for faults
+ * below the message layer) a raw TLS stream speaking the SP wire protocol
+ * by hand.  Every test prints the times it measured.
+ */
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/rep.h>
+#include <nng/supplemental/tls/tls.h>
+#include <nng/supplemental/util/platform.h>
+#include <libxml/tree.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "certs/cert.h"
+#include "node/store.h"
+#include "testutil.h"
+#include "xca/xca.h"
+
+#define PID "DEMO-1001^^^&1.3.6.1.4.1.21367.13.20.3000&ISO"
+#define DEADLINE_MS 800
+#define BIG_ENTRIES 100000
+
+enum mode {
+	ANSWER,   /* a correct, signed answer */
+	WRONGSIG, /* signed with a valid certificate of another community */
+	TAMPERED, /* signed, then one byte of the Body changed */
+	BIG,      /* a signed answer with BIG_ENTRIES entries */
+	CLOSER,   /* raw: announces an answer, sends part of it, closes */
+	DRIPPER,  /* raw: announces an answer, sends one byte every 100 ms */
+	HANGUP,   /* closes the connection a request came on */
+};
+
+struct peer {
+	const char              *name, *community;
+	enum mode                mode;
+	char                     addr[64];
+	struct node_tls_material tls;
+	nng_tls_config          *cfg;
+	/* nng REP peers */
+	nng_socket               sock;
+	nng_aio                 *aio;
+	nng_ctx                  ctx;
+	int                      sending;
+	struct xca_responder     resp;
+	wss_signer              *signer, *other; /* other: WRONGSIG's */
+	wss_verifier            *verifier;
+	xmlDoc                  *big;            /* BIG's answer, re-signed per request */
+	int64_t                  big_build_ms, big_sign_ms;
+	size_t                   big_bytes;
+	/* raw peers */
+	nng_stream_listener     *sl;
+	pthread_t                thread;
+	nng_mtx                 *mtx;
+	nng_stream              *conn;
+	int                      stop;
+	int                      accepted;
+};
+
+static char                     dir[256];
+static MDB_env                 *env;
+static reg                     *registry;
+static struct node_tls_material coord_tls;
+static const struct wss_claims  claims = { .subject_id = "Dr. Test", .subject_role = "112247003",
+	 .organization = "coordinator", .organization_id = "urn:oid:1.2.3.1", .home_community = "urn:oid:1.2.3.1",
+	 .purpose_of_use = "TREATMENT" };
+
+static xmlNode *
+child(xmlNode *n, const char *name)
+{
+	for (xmlNode *c = n ? n->children : NULL; c != NULL; c = c->next)
+		if (c->type == XML_ELEMENT_NODE && strcmp((const char *) c->name, name) == 0)
+			return c;
+	return NULL;
+}
+
+/* BIG's answer, built before the query: BIG_ENTRIES DocumentEntries with
+ * what a reader needs (id, status, type, uniqueId), about 500 bytes each;
+ * each request then only gets its RelatesTo and a fresh signature. */
+static void
+big_build(struct peer *p)
+{
+	struct reg_result none = { 0 };
+	xmlNode          *body, *list;
+	int64_t           t0 = hie_now_ms();
+
+	assert_int_equal(soap_envelope_new(SOAP_ACTION_ITI38_RESP, NULL, "urn:uuid:0", &p->big, &body, NULL), HIE_OK);
+	assert_int_equal(reg_ebrim_response_build(body, &none, p->community), HIE_OK);
+	list = child(child(body, "AdhocQueryResponse"), "RegistryObjectList");
+	assert_non_null(list);
+	for (int i = 0; i < BIG_ENTRIES; i++) {
+		char     uuid[64], uid[64];
+		xmlNode *eo = xmlNewChild(list, list->ns, BAD_CAST "ExtrinsicObject", NULL), *x;
+		snprintf(uuid, sizeof(uuid), "urn:uuid:00000000-0000-4000-8000-%012d", i);
+		snprintf(uid, sizeof(uid), "2.25.4242.%d", i);
+		xmlNewProp(eo, BAD_CAST "id", BAD_CAST uuid);
+		xmlNewProp(eo, BAD_CAST "objectType", BAD_CAST "urn:uuid:7edca82f-054d-47f2-a032-9b2a5b5186c1");
+		xmlNewProp(eo, BAD_CAST "status", BAD_CAST "urn:oasis:names:tc:ebxml-regrep:StatusType:Approved");
+		xmlNewProp(eo, BAD_CAST "home", BAD_CAST p->community);
+		xmlNewProp(eo, BAD_CAST "mimeType", BAD_CAST "text/xml");
+		x = xmlNewChild(eo, list->ns, BAD_CAST "ExternalIdentifier", NULL);
+		xmlNewProp(x, BAD_CAST "id", BAD_CAST "urn:uuid:x");
+		xmlNewProp(x, BAD_CAST "registryObject", BAD_CAST uuid);
+		xmlNewProp(x, BAD_CAST "identificationScheme", BAD_CAST "urn:uuid:2e82c1f6-a085-4c72-9da3-8640a32e42ab");
+		xmlNewProp(x, BAD_CAST "value", BAD_CAST uid);
+	}
+	p->big_build_ms = hie_now_ms() - t0;
+}
+
+/* In an nng callback cmocka's asserts cannot stop the test: say what went
+ * wrong and answer nothing (the test then fails on the status). */
+#define CHECK(x)                                                                                       \
+	do {                                                                                           \
+		hie_err e_ = (x);                                                                      \
+		if (e_ != HIE_OK) {                                                                    \
+			fprintf(stderr, "%s:%d: %s: %s\n", __FILE__, __LINE__, #x, hie_strerror(e_)); \
+			return;                                                                        \
+		}                                                                                      \
+	} while (0)
+
+static void
+big_answer(struct peer *p, const char *req, size_t len, nng_msg *msg)
+{
+	struct soap_msg m;
+	xmlNode        *hdr, *rel, *sec;
+	char           *out;
+	size_t          olen;
+	int64_t         t0 = hie_now_ms();
+
+	CHECK(soap_parse(req, len, NULL, &m));
+	hdr = child(xmlDocGetRootElement(p->big), "Header");
+	rel = child(hdr, "RelatesTo");
+	xmlNodeSetContent(rel, BAD_CAST m.message_id);
+	soap_msg_free(&m);
+	if ((sec = child(hdr, "Security")) != NULL) {
+		xmlUnlinkNode(sec);
+		xmlFreeNode(sec);
+	}
+	CHECK(wss_sign(p->signer, p->big, NULL, NULL, 300));
+	CHECK(hie_xml_dump(p->big, &out, &olen));
+	p->big_sign_ms = hie_now_ms() - t0;
+	p->big_bytes = olen;
+	nng_msg_append(msg, out, olen);
+	free(out);
+}
+
+static void
+peer_cb(void *arg)
+{
+	struct peer *p = arg;
+	nng_msg     *req, *msg;
+
+	if (nng_aio_result(p->aio) != 0) {
+		if (p->sending) {
+			nng_msg_free(nng_aio_get_msg(p->aio));
+			p->sending = 0;
+			nng_ctx_recv(p->ctx, p->aio);
+		}
+		return;
+	}
+	if (p->sending) {
+		p->sending = 0;
+		nng_ctx_recv(p->ctx, p->aio);
+		return;
+	}
+	req = nng_aio_get_msg(p->aio);
+	if (p->mode == HANGUP) {
+		nng_pipe_close(nng_msg_get_pipe(req));
+		nng_msg_free(req);
+		nng_ctx_recv(p->ctx, p->aio);
+		return;
+	}
+	nng_msg_alloc(&msg, 0);
+	if (p->mode == BIG) {
+		big_answer(p, nng_msg_body(req), nng_msg_len(req), msg);
+	} else {
+		struct xca_outcome o;
+		char              *out, *at;
+		size_t             len;
+		xca_respond(&p->resp, nng_msg_body(req), nng_msg_len(req), "t", &out, &len, &o);
+		/* One byte of a signed value changed: the digest no longer
+		 * matches. */
+		if (p->mode == TAMPERED && (at = strstr(out, "18842-5")) != NULL)
+			at[6] = '6';
+		nng_msg_append(msg, out, len);
+		free(out);
+	}
+	nng_msg_free(req);
+	p->sending = 1;
+	nng_aio_set_msg(p->aio, msg);
+	nng_ctx_send(p->ctx, p->aio);
+}
+
+static void
+load_tls(const char *sub, struct node_tls_material *m)
+{
+	char c[400], k[400], ca[400];
+	snprintf(c, sizeof(c), "%s/%s/node.crt", dir, sub);
+	snprintf(k, sizeof(k), "%s/%s/node.key", dir, sub);
+	snprintf(ca, sizeof(ca), "%s/%s/ca.crt", dir, sub);
+	assert_int_equal(node_tls_load(c, k, ca, NULL, m), HIE_OK);
+}
+
+/* ---- raw SP-over-TLS peers ---- */
+
+/* Sends or receives exactly len bytes; nng's error otherwise. */
+static int
+xfer(nng_stream *s, nng_aio *aio, void *buf, size_t len, int send)
+{
+	size_t off = 0;
+
+	while (off < len) {
+		nng_iov iov = { .iov_buf = (char *) buf + off, .iov_len = len - off };
+		int     rv;
+		nng_aio_set_iov(aio, 1, &iov);
+		if (send)
+			nng_stream_send(s, aio);
+		else
+			nng_stream_recv(s, aio);
+		nng_aio_wait(aio);
+		if ((rv = nng_aio_result(aio)) != 0)
+			return rv;
+		off += nng_aio_count(aio);
+	}
+	return 0;
+}
+
+static uint64_t
+be64(const uint8_t *b)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | b[i];
+	return v;
+}
+
+static void
+put_be64(uint8_t *b, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--, v >>= 8)
+		b[i] = (uint8_t) v;
+}
+
+/* One connection: the SP handshake as a REP socket (protocol 0x31), then
+ * for each request an answer that is never finished. */
+static void
+raw_serve(struct peer *p, nng_stream *s, nng_aio *aio)
+{
+	uint8_t              hello[8] = { 0, 'S', 'P', 0, 0x00, 0x31, 0, 0 };
+	uint8_t              theirs[8], hdr[8], reqid[4];
+	char                *body;
+	uint64_t             len;
+
+	if (xfer(s, aio, hello, 8, 1) != 0 || xfer(s, aio, theirs, 8, 0) != 0)
+		return;
+	for (;;) {
+		if (xfer(s, aio, hdr, 8, 0) != 0 || (len = be64(hdr)) < 4 || len > (64u << 20))
+			return;
+		if ((body = malloc(len)) == NULL || xfer(s, aio, body, len, 0) != 0) {
+			free(body);
+			return;
+		}
+		memcpy(reqid, body, 4); /* the REQ's request id, echoed */
+		free(body);
+		/* Announce 4 + 10000 bytes. */
+		put_be64(hdr, 4 + 10000);
+		if (xfer(s, aio, hdr, 8, 1) != 0 || xfer(s, aio, reqid, 4, 1) != 0)
+			return;
+		if (p->mode == CLOSER) {
+			char part[300];
+			memset(part, '<', sizeof(part));
+			xfer(s, aio, part, sizeof(part), 1);
+			/* nng 1.5's TLS streams keep the connection open
+			 * after nng_stream_close until their listener
+			 * closes: close that (no reconnecting either). */
+			nng_stream_close(s);
+			nng_stream_listener_close(p->sl);
+			return;
+		}
+		/* DRIPPER: a byte every 100 ms, never all 10000. */
+		for (int i = 0; i < 10000; i++) {
+			char c = ' ';
+			nng_mtx_lock(p->mtx);
+			if (p->stop) {
+				nng_mtx_unlock(p->mtx);
+				return;
+			}
+			nng_mtx_unlock(p->mtx);
+			if (xfer(s, aio, &c, 1, 1) != 0)
+				return;
+			nng_msleep(100);
+		}
+	}
+}
+
+static void *
+raw_thread(void *arg)
+{
+	struct peer *p = arg;
+	nng_aio     *aio;
+
+	assert_int_equal(nng_aio_alloc(&aio, NULL, NULL), 0);
+	for (;;) {
+		nng_stream *s;
+		nng_stream_listener_accept(p->sl, aio);
+		nng_aio_wait(aio);
+		if (nng_aio_result(aio) != 0)
+			break;
+		s = nng_aio_get_output(aio, 0);
+		nng_mtx_lock(p->mtx);
+		if (p->stop) {
+			nng_mtx_unlock(p->mtx);
+			nng_stream_free(s);
+			break;
+		}
+		p->conn = s;
+		p->accepted++;
+		nng_mtx_unlock(p->mtx);
+		raw_serve(p, s, aio);
+		nng_mtx_lock(p->mtx);
+		p->conn = NULL;
+		nng_mtx_unlock(p->mtx);
+		nng_stream_close(s);
+		nng_stream_free(s);
+	}
+	nng_aio_free(aio);
+	return NULL;
+}
+
+static void
+peer_start(struct peer *p)
+{
+	char sub[400], ca[400];
+
+	snprintf(sub, sizeof(sub), "%s/%s", dir, p->name);
+	snprintf(ca, sizeof(ca), "%s/ca", dir);
+	assert_int_equal(cert_issue(ca, p->name, p->community, 1, sub), HIE_OK);
+	load_tls(p->name, &p->tls);
+	snprintf(p->addr, sizeof(p->addr), "tls+tcp://127.0.0.1:%d", tu_free_port());
+	assert_int_equal(node_tls_config(&p->tls, NULL, &p->cfg), HIE_OK);
+	if (p->mode == CLOSER || p->mode == DRIPPER) {
+		assert_int_equal(nng_mtx_alloc(&p->mtx), 0);
+		assert_int_equal(nng_stream_listener_alloc(&p->sl, p->addr), 0);
+		assert_int_equal(nng_stream_listener_set_ptr(p->sl, NNG_OPT_TLS_CONFIG, p->cfg), 0);
+		assert_int_equal(nng_stream_listener_listen(p->sl), 0);
+		assert_int_equal(pthread_create(&p->thread, NULL, raw_thread, p), 0);
+		return;
+	}
+	p->resp.home = p->community;
+	p->resp.repository_id = "1.2.3.9.1";
+	p->resp.reg = registry;
+	p->resp.lim = hie_xml_default_limits;
+	p->resp.max_results = 100;
+	{
+		struct wss_verifier_cfg vc = { .ca_pem = p->tls.ca, .community = p->community, .clock_skew_s = 60,
+			.max_ttl_s = 600, .replay = NULL };
+		assert_int_equal(wss_verifier_new(&vc, &p->verifier), HIE_OK);
+		assert_int_equal(wss_signer_new(p->tls.cert, p->tls.key, &p->signer), HIE_OK);
+		p->resp.verifier = p->verifier;
+		p->resp.signer = p->signer;
+		p->resp.ttl_s = 300;
+	}
+	if (p->mode == WRONGSIG) {
+		/* A certificate from our own CA, for another community. */
+		struct node_tls_material o;
+		char                     osub[400];
+		snprintf(osub, sizeof(osub), "%s/%s-other", dir, p->name);
+		assert_int_equal(cert_issue(ca, "impostor", "urn:oid:1.2.3.99", 1, osub), HIE_OK);
+		snprintf(osub, sizeof(osub), "%s-other", p->name);
+		load_tls(osub, &o);
+		assert_int_equal(wss_signer_new(o.cert, o.key, &p->other), HIE_OK);
+		node_tls_free(&o);
+		p->resp.signer = p->other;
+	}
+	if (p->mode == BIG)
+		big_build(p);
+	{
+		nng_listener l;
+		assert_int_equal(nng_rep0_open(&p->sock), 0);
+		assert_int_equal(nng_listener_create(&l, p->sock, p->addr), 0);
+		assert_int_equal(nng_listener_set_ptr(l, NNG_OPT_TLS_CONFIG, p->cfg), 0);
+		assert_int_equal(nng_listener_start(l, 0), 0);
+	}
+	assert_int_equal(nng_aio_alloc(&p->aio, peer_cb, p), 0);
+	assert_int_equal(nng_ctx_open(&p->ctx, p->sock), 0);
+	nng_ctx_recv(p->ctx, p->aio);
+}
+
+static void
+peer_stop(struct peer *p)
+{
+	if (p->sl != NULL) {
+		nng_mtx_lock(p->mtx);
+		p->stop = 1;
+		if (p->conn != NULL)
+			nng_stream_close(p->conn);
+		nng_mtx_unlock(p->mtx);
+		nng_stream_listener_close(p->sl);
+		pthread_join(p->thread, NULL);
+		nng_stream_listener_free(p->sl);
+		nng_mtx_free(p->mtx);
+	} else {
+		nng_aio_stop(p->aio);
+		nng_close(p->sock);
+		nng_aio_free(p->aio);
+		wss_signer_free(p->signer);
+		wss_signer_free(p->other);
+		wss_verifier_free(p->verifier);
+		if (p->big != NULL)
+			xmlFreeDoc(p->big);
+	}
+	nng_tls_config_free(p->cfg);
+	node_tls_free(&p->tls);
+}
+
+/* ---- running a query ---- */
+static nng_mtx           *mtx;
+static nng_cv            *cv;
+static struct xca_result *result;
+
+static void
+on_done(struct xca_result *res, void *arg)
+{
+	(void) arg;
+	nng_mtx_lock(mtx);
+	result = res;
+	nng_cv_wake(cv);
+	nng_mtx_unlock(mtx);
+}
+
+/* A fan-out to a good peer and the bad one, with the node's default limits
+ * (config.c: 16 MiB messages, 5000 results) unless max_message is set. */
+static struct xca_result *
+run(struct peer *bad, int deadline_ms, size_t max_message, int64_t *ms)
+{
+	char                  gname[64];
+	struct peer           good = { .name = gname, .community = "urn:oid:1.2.3.2", .mode = ANSWER };
+	struct peer          *peers[2] = { &good, bad };
+	struct node_peers     dirp;
+	struct xca_fanout_cfg fc;
+	struct reg_query      q;
+	xca_fanout           *fo;
+	struct xca_result    *res;
+	int64_t               t0;
+
+	snprintf(gname, sizeof(gname), "good-%s", bad->name);
+	peer_start(&good);
+	peer_start(bad);
+	dirp.n = 2;
+	dirp.v = calloc(2, sizeof(*dirp.v));
+	for (size_t i = 0; i < 2; i++) {
+		strcpy(dirp.v[i].name, peers[i]->name);
+		strcpy(dirp.v[i].community, peers[i]->community);
+		strcpy(dirp.v[i].address, peers[i]->addr);
+	}
+	memset(&fc, 0, sizeof(fc));
+	fc.peers = &dirp;
+	fc.tls = &coord_tls;
+	fc.home = "urn:oid:1.2.3.1";
+	fc.peer_deadline_ms = deadline_ms;
+	fc.overall_deadline_ms = deadline_ms * 2;
+	fc.max_results = 5000;
+	fc.max_message_bytes = max_message ? max_message : 16u << 20;
+	fc.lim = hie_xml_default_limits;
+	fc.lim.max_bytes = fc.max_message_bytes;
+	fc.ttl_s = 300;
+	fc.clock_skew_s = 60;
+	assert_int_equal(xca_fanout_new(&fc, &fo), HIE_OK);
+	free(dirp.v);
+	/* Both connected before the clock starts. */
+	for (int i = 0; i < 100 && !(xca_fanout_peer_connected(fo, 0, NULL) && xca_fanout_peer_connected(fo, 1, NULL)); i++)
+		nng_msleep(20);
+
+	memset(&q, 0, sizeof(q));
+	strcpy(q.patient_id, PID);
+	q.approved_only = 1;
+	q.max_results = 5000;
+	result = NULL;
+	t0 = hie_now_ms();
+	assert_int_equal(xca_fanout_query(fo, &q, &claims, "faults", on_done, NULL), HIE_OK);
+	nng_mtx_lock(mtx);
+	while (result == NULL)
+		nng_cv_wait(cv);
+	res = result;
+	nng_mtx_unlock(mtx);
+	*ms = hie_now_ms() - t0;
+	xca_fanout_release(fo);
+
+	for (size_t i = 0; i < res->npeers; i++)
+		print_message("  %-9s %-8s %5lld ms  %s\n", res->peers[i].name, xca_status_name(res->peers[i].status),
+		    (long long) res->peers[i].ms, res->peers[i].error);
+	print_message("  whole query %lld ms (peer deadline %d ms)\n", (long long) *ms, deadline_ms);
+
+	/* The good peer is untouched: its two documents, and only those. */
+	assert_int_equal(res->peers[0].status, XCA_OK);
+	assert_int_equal(res->peers[0].documents, 2);
+	assert_int_equal(res->docs.n, 2);
+	for (size_t i = 0; i < res->docs.n; i++)
+		assert_string_equal(res->docs.v[i].home_community, good.community);
+	/* The bad one contributed nothing and says why. */
+	assert_int_not_equal(res->peers[1].status, XCA_OK);
+	assert_int_equal(res->peers[1].documents, 0);
+	assert_true(res->peers[1].error[0] != '\0');
+	/* Bounded by the peer deadline, with a margin for a loaded machine
+	 * (no performance claim here).  Not with raised limits: an answer
+	 * that arrived in time is still parsed and verified, and at tens of
+	 * MB that is CPU time the deadline does not cut short. */
+	if (max_message == 0)
+		assert_true(*ms < deadline_ms + 1000);
+	peer_stop(&good);
+	return res;
+}
+
+static void
+test_closes_mid_response(void **state)
+{
+	struct peer        bad = { .name = "closer", .community = "urn:oid:1.2.3.5", .mode = CLOSER };
+	struct xca_result *res;
+	int64_t            ms;
+
+	(void) state;
+	res = run(&bad, DEADLINE_MS, 0, &ms);
+	assert_true(bad.accepted >= 1);
+	/* Seen on nng 1.5.2: the end of a TLS connection in the middle of a
+	 * message is not reported to the receiver, so such a peer costs its
+	 * deadline (a close between messages fails at once: test_hangs_up). */
+	assert_true(strstr(res->peers[1].error, "connection lost") != NULL || res->peers[1].status == XCA_TIMEOUT);
+	xca_result_free(res);
+	peer_stop(&bad);
+}
+
+static void
+test_hangs_up(void **state)
+{
+	struct peer        bad = { .name = "hangup", .community = "urn:oid:1.2.3.5", .mode = HANGUP };
+	struct xca_result *res;
+	int64_t            ms;
+
+	(void) state;
+	res = run(&bad, DEADLINE_MS, 0, &ms);
+	assert_non_null(strstr(res->peers[1].error, "connection lost"));
+	xca_result_free(res);
+	peer_stop(&bad);
+}
+
+static void
+test_drips_slowly(void **state)
+{
+	struct peer        bad = { .name = "dripper", .community = "urn:oid:1.2.3.5", .mode = DRIPPER };
+	struct xca_result *res;
+	int64_t            ms;
+
+	(void) state;
+	res = run(&bad, DEADLINE_MS, 0, &ms);
+	assert_int_equal(res->peers[1].status, XCA_TIMEOUT);
+	assert_true(res->peers[1].ms >= DEADLINE_MS - 5);
+	xca_result_free(res);
+	peer_stop(&bad);
+}
+
+static void
+test_wrong_signer(void **state)
+{
+	struct peer        bad = { .name = "wrongsig", .community = "urn:oid:1.2.3.5", .mode = WRONGSIG };
+	struct xca_result *res;
+	int64_t            ms;
+
+	(void) state;
+	res = run(&bad, DEADLINE_MS, 0, &ms);
+	assert_int_equal(res->peers[1].status, XCA_ERROR);
+	assert_non_null(strstr(res->peers[1].error, "response refused"));
+	xca_result_free(res);
+	peer_stop(&bad);
+}
+
+static void
+test_tampered(void **state)
+{
+	struct peer        bad = { .name = "tampered", .community = "urn:oid:1.2.3.5", .mode = TAMPERED };
+	struct xca_result *res;
+	int64_t            ms;
+
+	(void) state;
+	res = run(&bad, DEADLINE_MS, 0, &ms);
+	assert_int_equal(res->peers[1].status, XCA_ERROR);
+	assert_non_null(strstr(res->peers[1].error, "response refused"));
+	xca_result_free(res);
+	peer_stop(&bad);
+}
+
+static void
+test_hundred_thousand_entries(void **state)
+{
+	struct peer        bad = { .name = "big", .community = "urn:oid:1.2.3.5", .mode = BIG };
+	struct xca_result *res;
+	int64_t            ms;
+
+	(void) state;
+	/* With the node's limits: over max_message_bytes, dropped by the
+	 * transport on the length prefix, before anything is read. */
+	res = run(&bad, 20000, 0, &ms);
+	print_message("  (the peer built %d entries in %lld ms, then signed and sent %zu bytes %lld ms after the request)\n",
+	    BIG_ENTRIES, (long long) bad.big_build_ms, bad.big_bytes, (long long) bad.big_sign_ms);
+	assert_int_equal(res->peers[1].status, XCA_ERROR);
+	assert_non_null(strstr(res->peers[1].error, "connection lost"));
+	xca_result_free(res);
+	peer_stop(&bad);
+}
+
+static void
+test_hundred_thousand_entries_read(void **state)
+{
+	struct peer        bad = { .name = "big2", .community = "urn:oid:1.2.3.5", .mode = BIG };
+	struct xca_result *res;
+	int64_t            ms;
+
+	(void) state;
+	/* Messages allowed up to 256 MiB: the answer is read, its signature
+	 * checked, and max_results (5000) refuses it.  What that costs is
+	 * printed: the reason max_message_bytes stays at 16 MiB. */
+	res = run(&bad, 20000, 256u << 20, &ms);
+	print_message("  (the peer built %d entries in %lld ms, then signed and sent %zu bytes %lld ms after the request)\n",
+	    BIG_ENTRIES, (long long) bad.big_build_ms, bad.big_bytes, (long long) bad.big_sign_ms);
+	assert_int_equal(res->peers[1].status, XCA_ERROR);
+	assert_non_null(strstr(res->peers[1].error, "more than 5000 entries"));
+	xca_result_free(res);
+	peer_stop(&bad);
+}
+
+static int
+setup(void **state)
+{
+	char p[400], sub[400];
+
+	(void) state;
+	tu_tmpdir(dir);
+	snprintf(p, sizeof(p), "%s/ca", dir);
+	assert_int_equal(cert_ca_init(p, "test CA", 2), HIE_OK);
+	snprintf(sub, sizeof(sub), "%s/coordinator", dir);
+	assert_int_equal(cert_issue(p, "coordinator", "urn:oid:1.2.3.1", 1, sub), HIE_OK);
+	load_tls("coordinator", &coord_tls);
+	snprintf(p, sizeof(p), "%s/db", dir);
+	assert_int_equal(hie_store_open(p, 64, &env), HIE_OK);
+	assert_int_equal(reg_open(env, &registry), HIE_OK);
+	tu_load_demo(registry, "1.2.3.9.1", 2);
+	nng_mtx_alloc(&mtx);
+	nng_cv_alloc(&cv, mtx);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void) state;
+	node_tls_free(&coord_tls);
+	reg_close(registry);
+	hie_store_close(env);
+	tu_rmtree(dir);
+	nng_cv_free(cv);
+	nng_mtx_free(mtx);
+	return 0;
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_closes_mid_response),
+		cmocka_unit_test(test_hangs_up),
+		cmocka_unit_test(test_drips_slowly),
+		cmocka_unit_test(test_wrong_signer),
+		cmocka_unit_test(test_tampered),
+		cmocka_unit_test(test_hundred_thousand_entries),
+		cmocka_unit_test(test_hundred_thousand_entries_read),
+	};
+	hie_xml_init();
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

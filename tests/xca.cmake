@@ -1,0 +1,11 @@
+# Tests of the cross-community gateway (issue 8), kept here so that work on
+# other modules does not collide with it in tests/CMakeLists.txt.
+foreach(t fanout_faults)
+  add_executable(test_${t} unit/test_${t}.c)
+  target_link_libraries(test_${t} hie_testutil hie_xca hie_registry hie_mpi hie_certs hie_core
+                        nng::nng PkgConfig::CMOCKA pthread)
+  add_test(NAME unit.${t} COMMAND test_${t})
+  set_tests_properties(unit.${t} PROPERTIES
+    ENVIRONMENT "HIE_SOURCE_DIR=${CMAKE_SOURCE_DIR};HIE_CORPUS=${HIE_CORPUS}"
+    SKIP_RETURN_CODE 77 TIMEOUT 300)
+endforeach()
