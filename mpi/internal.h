@@ -118,4 +118,24 @@ hie_err mpi_score_candidates(mpi *m, MDB_txn *txn, const struct mpi_mk *k,
 /* ---- review.c ---- */
 hie_err mpi_review_put(mpi *m, MDB_txn *txn, uint64_t rid, uint64_t eid, double prob);
 
+/* ---- ops.c: the write operations' bodies, inside a caller's write
+ * transaction (the public mpi_* run them in one of their own; the *_txn functions at the end of ops.c run
+ * them in the caller's, for the HL7 v2 group commit). ---- */
+hie_err mpi_add_one(mpi *m, MDB_txn *txn, const struct mpi_model *model, struct mpi_patient *p,
+    unsigned flags, struct mpi_result *res);
+struct update_arg {
+	struct mpi_patient *p;
+	struct mpi_result  *res;
+	struct mpi_patient *old; /* scratch, caller-allocated */
+};
+hie_err mpi_update_in(mpi *m, MDB_txn *txn, void *arg);
+struct link_arg {
+	uint64_t rid, eid, *new_eid; /* new_eid != NULL: unlink */
+};
+hie_err mpi_link_in(mpi *m, MDB_txn *txn, void *arg);
+struct merge_arg {
+	uint64_t from, into;
+};
+hie_err mpi_merge_in(mpi *m, MDB_txn *txn, void *arg);
+
 #endif /* MPI_INTERNAL_H */

@@ -351,6 +351,29 @@ hie_err mpi_compare_records(mpi *m, uint64_t rid_a, uint64_t rid_b, uint8_t lv[M
 /* Number of source records and of live enterprise ids. */
 hie_err mpi_count(mpi *m, uint64_t *records, uint64_t *enterprises);
 
+/* ---- inside a caller's transaction ----
+ * The HL7 v2 feed (node/hl7_feed.c) applies a whole group of ADT messages,
+ * and the record of each acknowledgement it will send, in one write
+ * transaction: one fsync for the group, and a message is never applied
+ * without its "acknowledged" record or the reverse.  These are the
+ * operations above run in txn, a write transaction of this index's
+ * environment that the caller commits or aborts (a nested transaction per
+ * message keeps a refused message from leaving anything behind).  Any
+ * non-OK return means "abort txn": the refusals of the record itself
+ * (HIE_EINVAL, HIE_EAMBIGUOUS; res->why says why) as well as database
+ * errors. */
+hie_err mpi_add_txn(mpi *m, MDB_txn *txn, struct mpi_patient *p, unsigned flags,
+    struct mpi_result *res);
+hie_err mpi_update_txn(mpi *m, MDB_txn *txn, struct mpi_patient *p, struct mpi_result *res);
+hie_err mpi_merge_txn(mpi *m, MDB_txn *txn, uint64_t from, uint64_t into);
+hie_err mpi_unlink_txn(mpi *m, MDB_txn *txn, uint64_t rid, uint64_t *new_eid);
+hie_err mpi_get_txn(mpi *m, MDB_txn *txn, uint64_t rid, struct mpi_patient *out);
+/* The first record holding identifier cx -- and, when source is not NULL,
+ * coming from that source system -- with its live enterprise id.
+ * HIE_ENOTFOUND when there is none.  txn may be read-only. */
+hie_err mpi_find_txn(mpi *m, MDB_txn *txn, const char *source, const struct mpi_cx *cx,
+    uint64_t *rid, uint64_t *eid);
+
 /* ---- CSV input (csv.c): FEBRL's columns (rec_id, given_name, surname,
  * street_number, address_1, address_2, suburb, postcode, state,
  * date_of_birth, soc_sec_id) and sex, phone, id (a CX, type MR), source.

@@ -74,8 +74,8 @@ id_owner(mpi *m, MDB_txn *txn, const struct mpi_patient *p, uint64_t self, uint6
 /* One record inside the caller's transaction.  Per-record refusals go to
  * res->err with HIE_OK returned; a non-OK return is a database failure
  * that must abort the whole transaction. */
-static hie_err
-add_one(mpi *m, MDB_txn *txn, const struct mpi_model *model, struct mpi_patient *p, unsigned flags,
+hie_err
+mpi_add_one(mpi *m, MDB_txn *txn, const struct mpi_model *model, struct mpi_patient *p, unsigned flags,
     struct mpi_result *res)
 {
 	struct mpi_candidate cand[REVIEW_MAX + 1];
@@ -145,7 +145,7 @@ mpi_add_batch(mpi *m, struct mpi_patient *p, size_t n, unsigned flags, struct mp
 	if ((e = mpi_model_load(m, txn, &model)) != HIE_OK)
 		goto fail;
 	for (size_t i = 0; i < n; i++)
-		if ((e = add_one(m, txn, &model, &p[i], flags, &res[i])) != HIE_OK)
+		if ((e = mpi_add_one(m, txn, &model, &p[i], flags, &res[i])) != HIE_OK)
 			goto fail;
 	if ((rc = mdb_txn_commit(txn)) != 0)
 		return hie_store_err(rc);
@@ -182,14 +182,9 @@ in_txn(mpi *m, hie_err (*fn)(mpi *, MDB_txn *, void *), void *arg)
 	return hie_store_err(mdb_txn_commit(txn));
 }
 
-struct update_arg {
-	struct mpi_patient *p;
-	struct mpi_result  *res;
-	struct mpi_patient *old;
-};
 
-static hie_err
-update_txn(mpi *m, MDB_txn *txn, void *arg)
+hie_err
+mpi_update_in(mpi *m, MDB_txn *txn, void *arg)
 {
 	struct update_arg *u = arg;
 	struct mpi_mk      ok, nk;
@@ -234,7 +229,7 @@ mpi_update(mpi *m, struct mpi_patient *p, struct mpi_result *res)
 	memset(res, 0, sizeof(*res));
 	if (u.old == NULL)
 		return HIE_ENOMEM;
-	e = in_txn(m, update_txn, &u);
+	e = in_txn(m, mpi_update_in, &u);
 	free(u.old);
 	res->err = e;
 	return e;
@@ -242,9 +237,6 @@ mpi_update(mpi *m, struct mpi_patient *p, struct mpi_result *res)
 
 /* ---- manual linking ---- */
 
-struct link_arg {
-	uint64_t rid, eid, *new_eid;
-};
 
 /* A live enterprise id: not retired, with members. */
 static hie_err
@@ -261,8 +253,8 @@ live_eid(mpi *m, MDB_txn *txn, uint64_t eid, uint64_t *live)
 	return n > 0 ? HIE_OK : HIE_EUNKNOWNPATIENT;
 }
 
-static hie_err
-link_txn(mpi *m, MDB_txn *txn, void *arg)
+hie_err
+mpi_link_in(mpi *m, MDB_txn *txn, void *arg)
 {
 	struct link_arg *l = arg;
 	struct mpi_mk    k;
@@ -288,7 +280,7 @@ hie_err
 mpi_link(mpi *m, uint64_t rid, uint64_t eid)
 {
 	struct link_arg l = { rid, eid, NULL };
-	return in_txn(m, link_txn, &l);
+	return in_txn(m, mpi_link_in, &l);
 }
 
 hie_err
@@ -296,16 +288,13 @@ mpi_unlink(mpi *m, uint64_t rid, uint64_t *new_eid)
 {
 	struct link_arg l = { rid, 0, new_eid };
 	*new_eid = 0;
-	return in_txn(m, link_txn, &l);
+	return in_txn(m, mpi_link_in, &l);
 }
 
 /* mpi.merge value: survivor (8), time (8), then the rids moved (8 each). */
-struct merge_arg {
-	uint64_t from, into;
-};
 
-static hie_err
-merge_txn(mpi *m, MDB_txn *txn, void *arg)
+hie_err
+mpi_merge_in(mpi *m, MDB_txn *txn, void *arg)
 {
 	struct merge_arg *g = arg;
 	unsigned char     kb[8], *val = NULL;
@@ -363,7 +352,7 @@ hie_err
 mpi_merge(mpi *m, uint64_t from, uint64_t into)
 {
 	struct merge_arg g = { from, into };
-	return in_txn(m, merge_txn, &g);
+	return in_txn(m, mpi_merge_in, &g);
 }
 
 static hie_err
@@ -414,4 +403,116 @@ mpi_unmerge(mpi *m, uint64_t from)
 {
 	struct merge_arg g = { from, 0 };
 	return in_txn(m, unmerge_txn, &g);
+}
+
+/* ---- inside a caller's transaction (see mpi/mpi.h): the HL7 v2 feed
+ * applies a group of ADT messages and their acknowledgement records in one
+ * transaction, one fsync for the group. ---- */
+
+hie_err
+mpi_add_txn(mpi *m, MDB_txn *txn, struct mpi_patient *p, unsigned flags, struct mpi_result *res)
+{
+	struct mpi_model model;
+	hie_err          e;
+
+	if ((e = mpi_model_load(m, txn, &model)) != HIE_OK)
+		return e;
+	if ((e = mpi_add_one(m, txn, &model, p, flags, res)) != HIE_OK)
+		return e;
+	return res->err;
+}
+
+hie_err
+mpi_update_txn(mpi *m, MDB_txn *txn, struct mpi_patient *p, struct mpi_result *res)
+{
+	struct update_arg u = { p, res, malloc(sizeof(struct mpi_patient)) };
+	hie_err           e;
+
+	memset(res, 0, sizeof(*res));
+	if (u.old == NULL)
+		return HIE_ENOMEM;
+	e = mpi_update_in(m, txn, &u);
+	free(u.old);
+	res->err = e;
+	return e;
+}
+
+hie_err
+mpi_merge_txn(mpi *m, MDB_txn *txn, uint64_t from, uint64_t into)
+{
+	struct merge_arg g = { from, into };
+	return mpi_merge_in(m, txn, &g);
+}
+
+hie_err
+mpi_unlink_txn(mpi *m, MDB_txn *txn, uint64_t rid, uint64_t *new_eid)
+{
+	struct link_arg l = { rid, 0, new_eid };
+	*new_eid = 0;
+	return mpi_link_in(m, txn, &l);
+}
+
+hie_err
+mpi_get_txn(mpi *m, MDB_txn *txn, uint64_t rid, struct mpi_patient *out)
+{
+	struct mpi_mk k;
+	hie_err       e;
+
+	if ((e = mpi_rec_get(m, txn, rid, out)) != HIE_OK || (e = mpi_mk_get(m, txn, rid, &k)) != HIE_OK)
+		return e;
+	out->eid = k.eid;
+	return HIE_OK;
+}
+
+hie_err
+mpi_find_txn(mpi *m, MDB_txn *txn, const char *source, const struct mpi_cx *cx, uint64_t *rid, uint64_t *eid)
+{
+	char                key[300];
+	size_t              a = strlen(cx->authority), l = strlen(cx->id);
+	MDB_val             k = { a + 1 + l, key }, v;
+	MDB_cursor         *c;
+	struct mpi_patient *p = NULL;
+	hie_err             e = HIE_ENOTFOUND;
+	int                 rc;
+
+	*rid = *eid = 0;
+	if (a == 0 || l == 0 || a + 1 + l > 511)
+		return HIE_EINVAL;
+	memcpy(key, cx->authority, a);
+	key[a] = '\0';
+	memcpy(key + a + 1, cx->id, l);
+	if (source != NULL && (p = malloc(sizeof(*p))) == NULL)
+		return HIE_ENOMEM;
+	if ((rc = mdb_cursor_open(txn, m->idx, &c)) != 0) {
+		free(p);
+		return hie_store_err(rc);
+	}
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_KEY); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT_DUP)) {
+		uint64_t      r = mpi_u64_get(v.mv_data);
+		struct mpi_mk mk;
+		hie_err       e2;
+		if (p != NULL) {
+			if ((e2 = mpi_rec_get(m, txn, r, p)) != HIE_OK) {
+				e = e2;
+				break;
+			}
+			if (strcmp(p->source, source) != 0)
+				continue;
+		}
+		if ((e2 = mpi_mk_get(m, txn, r, &mk)) != HIE_OK) {
+			e = e2;
+			break;
+		}
+		*rid = r;
+		*eid = mk.eid;
+		e = HIE_OK;
+		break;
+	}
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		e = hie_store_err(rc);
+	mdb_cursor_close(c);
+	free(p);
+	if (e == HIE_OK && (e = mpi_resolve_txn(m, txn, *eid, eid)) != HIE_OK)
+		return e;
+	return e;
 }

@@ -39,6 +39,7 @@ static const struct key_desc keys[] = {
 	S("node", "log_level", log_level, "info"),
 	S("listen", "peer", listen_peer, "tls+tcp://127.0.0.1:7400"),
 	S("listen", "http", listen_http, "http://127.0.0.1:7480"),
+	S("listen", "mllp", listen_mllp, ""),
 	P("tls", "cert", cert, NULL),
 	P("tls", "key", key, NULL),
 	P("tls", "ca", ca, NULL),
@@ -53,6 +54,10 @@ static const struct key_desc keys[] = {
 	I("limits", "max_xml_attrs", max_xml_attrs, 4, 1024, "64"),
 	I("limits", "max_xml_name", max_xml_name, 16, 4096, "256"),
 	{ "storage", "map_size_mb", K_SIZE, offsetof(struct node_config, map_size_mb), 0, 16, 1 << 20, "1024" },
+	I("hl7", "max_message_bytes", hl7_max_message_bytes, 4096, 1 << 30, "16777216"),
+	I("hl7", "idle_timeout_s", hl7_idle_timeout_s, 1, 86400, "300"),
+	I("hl7", "frame_timeout_s", hl7_frame_timeout_s, 1, 3600, "30"),
+	I("hl7", "max_connections", hl7_max_connections, 1, 10000, "256"),
 	I("security", "clock_skew_s", clock_skew_s, 0, 3600, "300"),
 	I("security", "message_ttl_s", message_ttl_s, 10, 3600, "300"),
 	I("security", "replay_max_entries", replay_max_entries, 1000, 10000000, "1000000"),
@@ -172,6 +177,16 @@ url_has_scheme(const char *url, const char *scheme)
 	return strncmp(url, scheme, n) == 0 && url[n] != '\0';
 }
 
+/* Whether the file gave this key (by name: the table's order may change). */
+static int
+key_seen(const struct load_state *st, const char *section, const char *key)
+{
+	for (size_t i = 0; i < NKEYS; i++)
+		if (strcmp(keys[i].section, section) == 0 && strcmp(keys[i].key, key) == 0)
+			return st->seen[i];
+	return 0;
+}
+
 static void
 check_key_file(struct load_state *st, const char *path)
 {
@@ -241,12 +256,15 @@ node_config_load(const char *path, struct node_config *cfg, FILE *err)
 		cfg_error(&st, "listen", "peer", "must be a tls+tcp:// address (peers use mutual TLS)");
 	if (!url_has_scheme(cfg->listen_http, "http://"))
 		cfg_error(&st, "listen", "http", "must be an http:// address");
-	if (st.seen[7])
+	if (key_seen(&st, "tls", "cert"))
 		check_readable(&st, "tls", "cert", cfg->cert);
-	if (st.seen[8])
+	if (key_seen(&st, "tls", "key"))
 		check_key_file(&st, cfg->key);
-	if (st.seen[9])
+	if (key_seen(&st, "tls", "ca"))
 		check_readable(&st, "tls", "ca", cfg->ca);
+	if (cfg->listen_mllp[0] != '\0' && !url_has_scheme(cfg->listen_mllp, "tcp://") &&
+	    !url_has_scheme(cfg->listen_mllp, "tls+tcp://"))
+		cfg_error(&st, "listen", "mllp", "must be empty, a tcp:// or a tls+tcp:// address");
 	check_readable(&st, "tls", "crl", cfg->crl);
 	if (cfg->overall_deadline_ms < cfg->peer_deadline_ms)
 		cfg_error(&st, "query", "overall_deadline_ms", "must not be below peer_deadline_ms");

@@ -26,6 +26,7 @@ struct node_config {
 	char log_level[16];           /* [node] log_level */
 	char listen_peer[NODE_STR];   /* [listen] peer, tls+tcp://host:port */
 	char listen_http[NODE_STR];   /* [listen] http, http://host:port */
+	char listen_mllp[NODE_STR];   /* [listen] mllp, "" (off), tcp:// or tls+tcp:// */
 	char cert[NODE_PATH];         /* [tls] cert */
 	char key[NODE_PATH];          /* [tls] key */
 	char ca[NODE_PATH];           /* [tls] ca */
@@ -40,6 +41,10 @@ struct node_config {
 	int  max_xml_attrs;           /* [limits] max_xml_attrs */
 	int  max_xml_name;            /* [limits] max_xml_name */
 	size_t map_size_mb;           /* [storage] map_size_mb */
+	int  hl7_max_message_bytes;   /* [hl7] max_message_bytes */
+	int  hl7_idle_timeout_s;      /* [hl7] idle_timeout_s */
+	int  hl7_frame_timeout_s;     /* [hl7] frame_timeout_s */
+	int  hl7_max_connections;     /* [hl7] max_connections */
 	int  clock_skew_s;            /* [security] clock_skew_s */
 	int  message_ttl_s;           /* [security] message_ttl_s */
 	int  replay_max_entries;      /* [security] replay_max_entries */
@@ -61,6 +66,11 @@ void node_config_xml_limits(const struct node_config *cfg, struct hie_xml_limits
  * the CRL file name, or "" for none yet. */
 hie_err node_config_write_new(const char *path, const char *name,
     const char *community, int peer_port, int http_port, const char *crl);
+
+/* The same with an MLLP listener on 127.0.0.1:mllp_port (0: the key is
+ * written empty, MLLP off). */
+hie_err node_config_write_new_mllp(const char *path, const char *name,
+    const char *community, int peer_port, int http_port, int mllp_port, const char *crl);
 
 /* ---- peer directory ---- */
 struct node_peer {

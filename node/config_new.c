@@ -28,6 +28,9 @@ static const char template[] =
     "; HTTP: /health, /metrics, /api/query, POST /xca/iti38.  No login: keep\n"
     "; it on loopback or behind a TLS reverse proxy.\n"
     "http = http://127.0.0.1:%d\n"
+    "; HL7 v2 over MLLP (ADT, MDM, ORU, QBP); empty: off.  tcp://127.0.0.1:PORT,\n"
+    "; or tls+tcp://HOST:PORT for mutual TLS with this node's certificate.\n"
+    "mllp = %s\n"
     "\n"
     "[tls]\n"
     "; Certificate and private key (the key must be mode 0600).\n"
@@ -57,6 +60,12 @@ static const char template[] =
     "[storage]\n"
     "map_size_mb = 1024\n"
     "\n"
+    "[hl7]\n"
+    "max_message_bytes = 16777216\n"
+    "idle_timeout_s = 300\n"
+    "frame_timeout_s = 30\n"
+    "max_connections = 256\n"
+    "\n"
     "[security]\n"
     "; Inbound SOAP must be signed; requests must carry a signed XUA assertion.\n"
     "clock_skew_s = 300\n"
@@ -71,11 +80,21 @@ hie_err
 node_config_write_new(const char *path, const char *name, const char *community,
     int peer_port, int http_port, const char *crl)
 {
+	return node_config_write_new_mllp(path, name, community, peer_port, http_port, 0, crl);
+}
+
+hie_err
+node_config_write_new_mllp(const char *path, const char *name, const char *community,
+    int peer_port, int http_port, int mllp_port, const char *crl)
+{
 	hie_buf b;
+	char    mllp[64] = "";
 	hie_err e;
 
+	if (mllp_port > 0)
+		snprintf(mllp, sizeof(mllp), "tcp://127.0.0.1:%d", mllp_port);
 	hie_buf_init(&b, 1 << 16);
-	e = hie_buf_printf(&b, template, name, community, peer_port, http_port, crl);
+	e = hie_buf_printf(&b, template, name, community, peer_port, http_port, mllp, crl);
 	if (e == HIE_OK)
 		e = hie_write_file(path, b.data, b.len, 0644);
 	hie_buf_free(&b);

@@ -276,6 +276,7 @@ shutdown_node(struct node *n)
 	     atomic_load(&n->inflight) > 0 && hie_now_ms() < until;)
 		nng_msleep(10);
 	node_http_stop(n);
+	node_hl7_stop(n);
 	node_peerlink_stop(n);
 	if (n->mtx != NULL) {
 		xca_fanout_release(n->fanout);
@@ -364,6 +365,11 @@ node_run(const char *config_path)
 	}
 	if ((e = node_http_start(&n)) != HIE_OK) {
 		fprintf(stderr, "hie-node: listen.http %s: %s\n", n.cfg.listen_http,
+		    e == HIE_EBUSY ? "address already in use" : hie_strerror(e));
+		goto fail;
+	}
+	if ((e = node_hl7_start(&n)) != HIE_OK) {
+		fprintf(stderr, "hie-node: listen.mllp %s: %s\n", n.cfg.listen_mllp,
 		    e == HIE_EBUSY ? "address already in use" : hie_strerror(e));
 		goto fail;
 	}

@@ -42,6 +42,7 @@ struct node {
 	xca_fanout              *fanout; /* swapped on SIGHUP */
 	struct peerlink         *peerlink;
 	nng_http_server         *http;
+	struct node_hl7         *hl7;      /* MLLP listener and HL7 v2 feed; NULL when off */
 	atomic_int               inflight; /* API queries waiting on peers */
 	int64_t                  started_ms;
 };
@@ -69,6 +70,11 @@ void    node_peerlink_stop(struct node *n);
 /* HTTP: /health, /metrics, /api/patients/{id}/documents, POST /xca/iti38. */
 hie_err node_http_start(struct node *n);
 void    node_http_stop(struct node *n);
+
+/* HL7 v2 over MLLP ([listen] mllp; node/hl7_node.c): nothing when the key
+ * is empty.  Stop before the MPI, registry and audit trail close. */
+hie_err node_hl7_start(struct node *n);
+void    node_hl7_stop(struct node *n);
 
 /* Commands of the hie-node program besides running the daemon. */
 int node_cmd_init(int argc, char **argv);

@@ -43,16 +43,20 @@ node_cmd_init(int argc, char **argv)
 		{ "ca", required_argument, NULL, 'a' },
 		{ "peer-port", required_argument, NULL, 'p' },
 		{ "http-port", required_argument, NULL, 'h' },
+		{ "mllp-port", required_argument, NULL, 'l' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *name = NULL, *community = NULL, *ca = NULL, *dir;
 	char        path[4096], key[4096], csr[4096], crt[4096], cacopy[4096], src[4096];
-	int         ch, peer_port = 7400, http_port = 7480, with_crl = 0;
+	/* MLLP stays off unless asked for: any port derived from the others
+	 * would collide with layouts already in use (tests put the next
+	 * node's peer port at http + 1). */
+	int         ch, peer_port = 7400, http_port = 7480, mllp_port = 0, with_crl = 0;
 	hie_err     e;
 
 	if (argc < 2 || argv[1][0] == '-') {
 		fprintf(stderr, "usage: hie-node init DIR --name NAME --community urn:oid:... [--ca CA_DIR]\n"
-		                "                     [--peer-port N] [--http-port N]\n");
+		                "                     [--peer-port N] [--http-port N] [--mllp-port N]\n");
 		return 2;
 	}
 	dir = argv[1];
@@ -71,6 +75,12 @@ node_cmd_init(int argc, char **argv)
 		case 'h':
 			if (!port_arg(optarg, &http_port)) {
 				fprintf(stderr, "hie-node init: --http-port must be 1..65535\n");
+				return 2;
+			}
+			break;
+		case 'l':
+			if (!port_arg(optarg, &mllp_port)) {
+				fprintf(stderr, "hie-node init: --mllp-port must be 1..65535\n");
 				return 2;
 			}
 			break;
@@ -129,7 +139,8 @@ node_cmd_init(int argc, char **argv)
 	}
 	snprintf(src, sizeof(src), "%s/peers.ini", dir);
 	if ((e = hie_write_file(src, peers_template, sizeof(peers_template) - 1, 0644)) != HIE_OK ||
-	    (e = node_config_write_new(path, name, community, peer_port, http_port, with_crl ? "crl.pem" : "")) != HIE_OK) {
+	    (e = node_config_write_new_mllp(path, name, community, peer_port, http_port, mllp_port,
+	                      with_crl ? "crl.pem" : "")) != HIE_OK) {
 		fprintf(stderr, "hie-node init: writing config: %s\n", hie_strerror(e));
 		return 1;
 	}

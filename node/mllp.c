@@ -19,7 +19,11 @@
 
 const struct mllp_opts mllp_default_opts = { 0 };
 
-#define RXCHUNK 16384
+/* Big enough that a pipelining sender's waiting frames arrive in one
+ * read and go to the handler as one group (one commit for all). */
+#define RXCHUNK 65536
+#define MAX_BATCH 256
+#define BATCH_BYTES (1u << 20)
 
 enum rx_state { WAIT_SB, IN_FRAME, AFTER_EB, DISCARD, DISCARD_EB };
 enum job { JOB_FRAME, JOB_OVERSIZE, JOB_DESTROY };
@@ -33,8 +37,15 @@ struct conn {
 	enum rx_state         st;
 	size_t                garbage;
 	int64_t               deadline; /* frame must end by then; 0 when between frames */
-	hie_buf               frame;
-	hie_buf               reply;
+	hie_buf               frame;  /* the frames of a group, each followed by a NUL */
+	size_t                cur_start, cur_len; /* the frame being read */
+	struct {
+		size_t off, len;
+		int    oversize;
+	} fr[MAX_BATCH];
+	size_t                nfr;
+	hie_buf               reply[MAX_BATCH];
+	int                   close_after; /* a frame nobody can answer: close once sent */
 	char                 *tx_data;
 	size_t                tx_len, tx_off;
 	enum job              job;
@@ -122,9 +133,10 @@ consume(struct conn *c, const char **why)
 		switch (c->st) {
 		case WAIT_SB:
 			if (*p == MLLP_SB) {
-				c->st       = IN_FRAME;
-				c->deadline = hie_now_ms() + l->o.frame_timeout_ms;
-				c->frame.len = 0;
+				c->st        = IN_FRAME;
+				c->deadline  = hie_now_ms() + l->o.frame_timeout_ms;
+				c->cur_start = c->frame.len;
+				c->cur_len   = 0;
 			} else if (++c->garbage > l->o.max_garbage) {
 				*why = "bytes that are not MLLP frames";
 				return -1;
@@ -136,22 +148,25 @@ consume(struct conn *c, const char **why)
 			for (i = 0; i < n && p[i] != MLLP_EB && p[i] != MLLP_SB; i++)
 				;
 			if (c->st == IN_FRAME && i > 0) {
-				size_t room = c->frame.max - c->frame.len;
+				size_t room = l->o.max_bytes - c->cur_len;
 				if (i > room) {
 					/* Keep the head (its MSH answers the sender), drop the rest. */
 					hie_buf_add(&c->frame, p, room);
+					c->cur_len += room;
 					c->st = DISCARD;
 				} else if (hie_buf_add(&c->frame, p, i) != HIE_OK) {
 					*why = "out of memory";
 					return -1;
-				}
+				} else
+					c->cur_len += i;
 			}
 			c->rxoff += i;
 			if (i == n)
 				break;
 			if (p[i] == MLLP_SB) {
 				/* The sender started over: so do we. */
-				c->frame.len = 0;
+				c->frame.len = c->cur_start;
+				c->cur_len   = 0;
 				c->st        = IN_FRAME;
 			} else
 				c->st = c->st == IN_FRAME ? AFTER_EB : DISCARD_EB;
@@ -163,8 +178,18 @@ consume(struct conn *c, const char **why)
 				*why = "0x1C not followed by 0x0D";
 				return -1;
 			}
+			if (hie_buf_add(&c->frame, "", 1) != HIE_OK) {
+				*why = "out of memory";
+				return -1;
+			}
 			c->rxoff++;
-			c->job      = c->st == AFTER_EB ? JOB_FRAME : JOB_OVERSIZE;
+			c->fr[c->nfr].off      = c->cur_start;
+			c->fr[c->nfr].len      = c->cur_len;
+			c->fr[c->nfr].oversize = c->st == DISCARD_EB;
+			c->nfr++;
+			c->cur_start = c->frame.len;
+			c->cur_len   = 0;
+			c->job      = JOB_FRAME;
 			c->st       = WAIT_SB;
 			c->garbage  = 0;
 			c->deadline = 0;
@@ -180,12 +205,21 @@ advance(struct conn *c)
 {
 	const char *why = NULL;
 	int         r   = consume(c, &why);
-	if (r < 0)
+	if (r < 0) {
 		end_conn(c, "HIE-MLLP-PROTO", why);
-	else if (r > 0)
-		enqueue(c, c->job);
-	else
+		return;
+	}
+	if (r == 0) {
 		start_recv(c);
+		return;
+	}
+	/* Every further frame already received joins the group; a partial
+	 * one stays in the buffer, a protocol error is met after the group
+	 * is answered (consume stops at the offending byte). */
+	while (c->rxoff < c->rxlen && c->nfr < MAX_BATCH && c->frame.len < BATCH_BYTES &&
+	       consume(c, &why) > 0)
+		;
+	enqueue(c, JOB_FRAME);
 }
 
 static void
@@ -259,6 +293,10 @@ tx_cb(void *arg)
 	}
 	free(c->tx_data);
 	c->tx_data = NULL;
+	if (c->close_after) {
+		end_conn(c, "HIE-MLLP-UNANSWERABLE", "frame without an MSH to answer");
+		return;
+	}
 	advance(c); /* a pipelining sender's next frame may be buffered */
 }
 
@@ -282,7 +320,8 @@ destroy(struct conn *c)
 	nng_aio_free(c->tx);
 	nng_stream_free(c->s);
 	hie_buf_free(&c->frame);
-	hie_buf_free(&c->reply);
+	for (size_t i = 0; i < MAX_BATCH; i++)
+		hie_buf_free(&c->reply[i]);
 	free(c->tx_data);
 	free(c);
 	pthread_mutex_lock(&l->mu);
@@ -291,10 +330,27 @@ destroy(struct conn *c)
 	pthread_mutex_unlock(&l->mu);
 }
 
+/* The answer to a frame the handler could not answer itself: an AR built
+ * from its MSH.  Non-OK when it has none: then nobody can be answered. */
+static hie_err
+fallback(struct conn *c, size_t i, hie_err e)
+{
+	struct hl7_error err;
+	const char      *msg = c->frame.data + c->fr[i].off;
+
+	c->reply[i].len = 0;
+	hie_log(HIE_LOG_ERR, "mllp", "HIE-MLLP-HANDLER", NULL, "handler failed without an answer: %s",
+	    hie_errname(e));
+	hl7_error_set(&err, HL7_E_INTERNAL, "", 0, 0, "%s", hie_strerror(e));
+	return hl7_nak(msg, c->fr[i].len, &err, &c->reply[i]);
+}
+
 static void
 process(struct conn *c)
 {
 	struct mllp_listener *l = c->l;
+	struct mllp_frame     fr[MAX_BATCH];
+	size_t                nf = 0, answered, total = 0;
 	hie_err               e = HIE_OK;
 	int                   closing;
 
@@ -305,49 +361,88 @@ process(struct conn *c)
 		end_conn(c, NULL, NULL);
 		return;
 	}
-	c->reply.len = 0;
-	if (c->job == JOB_OVERSIZE) {
-		struct hl7_error err;
-		hie_log(HIE_LOG_WARN, "mllp", "HIE-MLLP-OVERSIZE", NULL,
-		    "frame exceeds %zu bytes: refused", l->o.max_bytes);
-		hl7_error_set(&err, HL7_E_INTERNAL, "", 0, 0, "message exceeds %zu bytes",
-		    l->o.max_bytes);
-		e = hl7_nak(c->frame.data, c->frame.len, &err, &c->reply);
-	} else {
-		/* The frame is NUL terminated by hie_buf (or empty). */
-		e = l->h(l->arg, c->frame.len > 0 ? c->frame.data : "", c->frame.len, &c->reply);
-		if (e != HIE_OK && c->reply.len == 0) {
+	for (size_t i = 0; i < c->nfr; i++) {
+		if (c->reply[i].max == 0)
+			hie_buf_init(&c->reply[i], l->o.max_bytes);
+		c->reply[i].len = 0;
+		if (c->fr[i].oversize) {
 			struct hl7_error err;
-			hie_log(HIE_LOG_ERR, "mllp", "HIE-MLLP-HANDLER", NULL,
-			    "handler failed without an answer: %s", hie_errname(e));
-			hl7_error_set(&err, HL7_E_INTERNAL, "", 0, 0, "%s", hie_strerror(e));
-			e = hl7_nak(c->frame.data, c->frame.len, &err, &c->reply);
-		} else
-			e = HIE_OK;
+			hie_log(HIE_LOG_WARN, "mllp", "HIE-MLLP-OVERSIZE", NULL,
+			    "frame exceeds %zu bytes: refused", l->o.max_bytes);
+			hl7_error_set(&err, HL7_E_INTERNAL, "", 0, 0, "message exceeds %zu bytes",
+			    l->o.max_bytes);
+			c->fr[i].oversize = hl7_nak(c->frame.data + c->fr[i].off, c->fr[i].len, &err, &c->reply[i]) ==
+			                            HIE_OK ? 1 : -1;
+			continue;
+		}
+		fr[nf].msg   = c->frame.data + c->fr[i].off; /* NUL terminated */
+		fr[nf].len   = c->fr[i].len;
+		fr[nf].reply = &c->reply[i];
+		fr[nf].err   = HIE_OK;
+		nf++;
 	}
-	if (e != HIE_OK) {
-		end_conn(c, "HIE-MLLP-UNANSWERABLE", "frame without an MSH to answer");
+	if (l->o.batch != NULL && nf > 0)
+		l->o.batch(l->arg, fr, nf);
+	else
+		for (size_t j = 0; j < nf; j++)
+			fr[j].err = l->h(l->arg, fr[j].msg, fr[j].len, fr[j].reply);
+	/* Answers in the order of the frames, up to the first that nobody can
+	 * answer (no MSH): after it, the connection is closed. */
+	for (answered = 0, nf = 0; answered < c->nfr; answered++) {
+		if (c->fr[answered].oversize) {
+			if (c->fr[answered].oversize < 0)
+				break;
+			continue;
+		}
+		e = fr[nf].err;
+		nf++;
+		if (e != HIE_OK && c->reply[answered].len == 0 && fallback(c, answered, e) != HIE_OK)
+			break;
+	}
+	c->close_after = answered < c->nfr;
+	for (size_t i = 0; i < answered; i++)
+		total += c->reply[i].len > 0 ? c->reply[i].len + 3 : 0;
+	/* Keep a partial next frame; big buffers are not kept between groups. */
+	if (c->st == IN_FRAME || c->st == DISCARD) {
+		size_t keep = c->frame.len - c->cur_start;
+		memmove(c->frame.data, c->frame.data + c->cur_start, keep);
+		c->frame.len = keep;
+	} else {
+		c->frame.len = 0;
+		if (c->frame.cap > (2u << 20)) {
+			hie_buf_free(&c->frame);
+			hie_buf_init(&c->frame, l->o.max_bytes + BATCH_BYTES + MAX_BATCH);
+		}
+	}
+	c->cur_start = 0;
+	c->nfr       = 0;
+	if (total == 0) {
+		if (c->close_after)
+			end_conn(c, "HIE-MLLP-UNANSWERABLE", "frame without an MSH to answer");
+		else
+			advance(c);
 		return;
 	}
-	/* Big frames are not kept around between messages. */
-	if (c->frame.cap > (1u << 20)) {
-		hie_buf_free(&c->frame);
-		hie_buf_init(&c->frame, l->o.max_bytes);
-	}
-	if (c->reply.len == 0) {
-		advance(c);
-		return;
-	}
-	if ((c->tx_data = malloc(c->reply.len + 3)) == NULL) {
+	if ((c->tx_data = malloc(total)) == NULL) {
 		end_conn(c, "HIE-MLLP-NOMEM", "out of memory");
 		return;
 	}
-	c->tx_data[0] = MLLP_SB;
-	memcpy(c->tx_data + 1, c->reply.data, c->reply.len);
-	c->tx_data[c->reply.len + 1] = MLLP_EB;
-	c->tx_data[c->reply.len + 2] = MLLP_CR;
-	c->tx_len                    = c->reply.len + 3;
-	c->tx_off                    = 0;
+	c->tx_len = 0;
+	for (size_t i = 0; i < answered; i++) {
+		hie_buf *r = &c->reply[i];
+		if (r->len == 0)
+			continue;
+		c->tx_data[c->tx_len++] = MLLP_SB;
+		memcpy(c->tx_data + c->tx_len, r->data, r->len);
+		c->tx_len += r->len;
+		c->tx_data[c->tx_len++] = MLLP_EB;
+		c->tx_data[c->tx_len++] = MLLP_CR;
+		if (r->cap > (1u << 20)) {
+			hie_buf_free(r);
+			hie_buf_init(r, l->o.max_bytes);
+		}
+	}
+	c->tx_off = 0;
 	send_rest(c);
 }
 
@@ -409,8 +504,7 @@ accept_cb(void *arg)
 	}
 	c->l = l;
 	c->s = s;
-	hie_buf_init(&c->frame, l->o.max_bytes);
-	hie_buf_init(&c->reply, l->o.max_bytes);
+	hie_buf_init(&c->frame, l->o.max_bytes + BATCH_BYTES + MAX_BATCH);
 	pthread_mutex_lock(&l->mu);
 	full    = l->nconns >= l->o.max_conns;
 	c->next = l->conns;
@@ -435,7 +529,7 @@ mllp_listen(const char *url, const struct mllp_opts *o, mllp_handler h, void *ar
 	hie_err               e;
 
 	*out = NULL;
-	if (url == NULL || h == NULL)
+	if (url == NULL || (h == NULL && (o == NULL || o->batch == NULL)))
 		return HIE_EINVAL;
 	if ((l = calloc(1, sizeof(*l))) == NULL)
 		return HIE_ENOMEM;

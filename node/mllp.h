@@ -54,6 +54,17 @@
 #define MLLP_EB 0x1C
 #define MLLP_CR 0x0D
 
+typedef hie_err (*mllp_handler)(void *arg, const char *msg, size_t len, hie_buf *reply);
+
+/* One frame of a group handed to a batch handler (see mllp_opts.batch). */
+struct mllp_frame {
+	const char *msg;   /* frame content, followed by a NUL */
+	size_t      len;
+	hie_buf    *reply; /* the handler appends the answer (empty: none) */
+	hie_err     err;   /* the handler's result for this frame, as mllp_handler returns */
+};
+typedef void (*mllp_batch_handler)(void *arg, struct mllp_frame *f, size_t n);
+
 struct mllp_opts {
 	size_t          max_bytes;        /* frame content; default 16 MiB */
 	int             idle_timeout_ms;  /* between frames; default 300000 */
@@ -62,11 +73,17 @@ struct mllp_opts {
 	int             max_conns;        /* default 256 */
 	size_t          max_garbage;      /* bytes skipped before a 0x0B; default 1024 */
 	nng_tls_config *tls;              /* required for tls+tcp://; not owned */
+	/* Pipelining: every frame a connection has already sent (up to 256,
+	 * 1 MiB) is handled as one group, and the answers go back in order in
+	 * one write.  With batch set, the group goes to batch (h may then be
+	 * NULL) so that the handler can make the whole group durable with one
+	 * commit (node/hl7_feed.c); otherwise h is called for each frame.  The
+	 * handler contract below applies to each frame of the group. */
+	mllp_batch_handler batch;
 };
 /* All zero: every default above. */
 extern const struct mllp_opts mllp_default_opts;
 
-typedef hie_err (*mllp_handler)(void *arg, const char *msg, size_t len, hie_buf *reply);
 
 typedef struct mllp_listener mllp_listener;
 

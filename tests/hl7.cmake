@@ -19,3 +19,8 @@ add_test(NAME interop.mllp_send COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/interop_mllp
 set_tests_properties(corpus.hl7v2 interop.mllp_send PROPERTIES
   ENVIRONMENT "HIE_SOURCE_DIR=${CMAKE_SOURCE_DIR};HIE_CORPUS=${HIE_CORPUS}"
   SKIP_RETURN_CODE 77 TIMEOUT 120)
+
+# ADT^A04 ingest over MLLP with pipelining (scripts/bench hl7, crash.hl7);
+# never run as a test by itself.
+add_executable(bench_hl7 bench/bench_hl7.c)
+target_link_libraries(bench_hl7 pthread)

@@ -1,0 +1,414 @@
+/*
+ * node/hl7_feed.c -- the HL7 v2 dispatcher and the group-commit writer
+ * (see node/hl7_feed.h).
+ *
+ * A group of frames from one connection is handled in order.  Consecutive
+ * ADT messages are queued to the writer together; a message of another
+ * kind first waits for the ADTs before it (an MDM may name the patient an
+ * A04 just before it created), then is handled on the caller's thread.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "node/hl7_feed_int.h"
+#include "node/store.h"
+
+static const char *
+kind_of(const struct hl7_header *h)
+{
+	if (strcmp(h->type, "ADT") == 0)
+		return "HL7-ADT";
+	if (strcmp(h->type, "MDM") == 0)
+		return "HL7-MDM";
+	if (strcmp(h->type, "ORU") == 0)
+		return "HL7-ORU";
+	if (strcmp(h->type, "QBP") == 0)
+		return "HL7-QBP";
+	return "HL7-other";
+}
+
+static const char *
+ack_code(const hie_buf *reply, char out[4])
+{
+	char ctl[8];
+	int  ec;
+	if (reply->len == 0)
+		return "none";
+	if (hl7_ack_parse(reply->data, reply->len, out, ctl, sizeof(ctl), &ec) != HIE_OK &&
+	    (out[0] == '\0' || out[0] == '?'))
+		hie_strlcpy(out, "?", 4);
+	return out;
+}
+
+static void
+report(hl7_feed *f, const char *rid, const struct hl7_header *h, const hie_buf *reply, int dup,
+    const struct hl7_error *err, const char *detail, const char *patient, int64_t t0)
+{
+	struct hl7_feed_event ev;
+	char                  type[16], code[4] = "";
+
+	if (f->cfg.report == NULL)
+		return;
+	snprintf(type, sizeof(type), "%s%s%s", h != NULL ? h->type : "", h != NULL && h->event[0] ? "^" : "",
+	    h != NULL ? h->event : "");
+	memset(&ev, 0, sizeof(ev));
+	ev.rid        = rid;
+	ev.kind       = h != NULL ? kind_of(h) : "HL7-other";
+	ev.msg_type   = type;
+	ev.control_id = h != NULL ? h->control_id : "";
+	ev.ack        = dup ? "dup" : ack_code(reply, code);
+	ev.err_code   = err != NULL ? err->code : 0;
+	ev.detail     = detail != NULL ? detail : (err != NULL ? err->text : "");
+	ev.patient    = patient != NULL ? patient : "";
+	ev.ms         = hie_now_ms() - t0;
+	f->cfg.report(f->cfg.report_arg, &ev);
+}
+
+hie_err
+hl7_feed_patient(hl7_feed *f, MDB_txn *txn, hl7_msg *m, int seq, struct mpi_cx *cx, uint64_t *rid,
+    uint64_t *eid, struct hl7_error *err)
+{
+	char             facility[128];
+	size_t           nrep = 0;
+	struct mpi_ident id;
+	MDB_txn         *own = NULL;
+	hie_err          e = HIE_ENOTFOUND;
+	int              rc;
+
+	if (txn == NULL) {
+		if ((rc = mdb_txn_begin(f->cfg.env, NULL, MDB_RDONLY, &own)) != 0)
+			return hie_store_err(rc);
+		txn = own;
+	}
+	if (hl7_get(m, "MSH", 1, 4, 1, 1, 1, facility, sizeof(facility)) != HIE_OK)
+		facility[0] = '\0';
+	hl7_field_reps(m, "PID", seq, 3, &nrep);
+	for (size_t r = 1; r <= nrep && r <= 16 && e == HIE_ENOTFOUND; r++) {
+		if (hl7_cx(m, "PID", seq, 3, (int) r, f->local_oid, facility, &id) != HIE_OK)
+			continue;
+		if ((e = mpi_find_txn(f->cfg.mpi, txn, NULL, &id.cx, rid, eid)) == HIE_OK)
+			*cx = id.cx;
+	}
+	if (own != NULL)
+		mdb_txn_abort(own);
+	if (e == HIE_ENOTFOUND)
+		return hl7_error_set(err, HL7_E_UNKNOWN_KEY, "PID", seq, 3, "patient not known to the MPI");
+	return e;
+}
+
+/* ---- the writer ---- */
+
+static void
+finish_job(hl7_feed *f, struct hl7_job *j, MDB_txn *txn)
+{
+	j->reply->len = 0;
+	if (j->outcome == HL7_ACCEPT)
+		hl7_ack(j->m, HL7_ACCEPT, NULL, j->reply);
+	else
+		hl7_ack(j->m, j->outcome, &j->err, j->reply);
+	if (txn != NULL && hl7_seen_put(f->seen, txn, j->m, j->reply->len > 0 ? j->reply->data : "", j->reply->len) !=
+	                       HIE_OK) {
+		/* Not remembered: the group cannot be acknowledged as durable. */
+		j->outcome = HL7_REJECT;
+	}
+}
+
+/* Applies the jobs in one transaction; on any storage failure every job
+ * of the round gets AR 207 (nothing of it was committed). */
+static void
+apply_round(hl7_feed *f, struct hl7_job *jobs)
+{
+	MDB_txn *txn = NULL, *child;
+	hie_err  e = HIE_OK;
+	int      rc;
+
+	if ((rc = mdb_txn_begin(f->cfg.env, NULL, 0, &txn)) != 0) {
+		e = hie_store_err(rc);
+		txn = NULL;
+	}
+	for (struct hl7_job *j = jobs; j != NULL && e == HIE_OK; j = j->next) {
+		j->reply->len = 0;
+		if (hl7_seen_lookup(f->seen, txn, j->m, j->reply) == HIE_OK) {
+			j->dup = 1;
+			continue;
+		}
+		j->reply->len = 0;
+		if ((rc = mdb_txn_begin(f->cfg.env, txn, 0, &child)) != 0) {
+			e = hie_store_err(rc);
+			break;
+		}
+		j->outcome = HL7_ACCEPT;
+		e = hl7_adt_apply(f, child, j);
+		if (e == HIE_OK) {
+			if ((rc = mdb_txn_commit(child)) != 0)
+				e = hie_store_err(rc);
+		} else {
+			mdb_txn_abort(child);
+			if (e == HIE_EHL7) {
+				j->outcome = j->err.code >= 200 && j->err.code <= 203 ? HL7_REJECT : HL7_ERROR;
+				e = HIE_OK;
+			}
+		}
+		if (e == HIE_OK) {
+			finish_job(f, j, txn);
+			if (j->outcome == HL7_REJECT && j->err.code == 0)
+				e = HIE_EDB;
+		}
+	}
+	if (e == HIE_OK && (rc = mdb_txn_commit(txn)) != 0)
+		e = hie_store_err(rc);
+	else if (e != HIE_OK && txn != NULL)
+		mdb_txn_abort(txn);
+	if (e == HIE_OK)
+		return;
+	hie_log(HIE_LOG_ERR, "hl7", "HIE-HL7-STORE", NULL, "group commit failed: %s; refusing the group",
+	    hie_strerror(e));
+	for (struct hl7_job *j = jobs; j != NULL; j = j->next) {
+		j->dup     = 0;
+		j->outcome = HL7_REJECT;
+		hl7_error_set(&j->err, HL7_E_INTERNAL, "", 0, 0, "storage failure: %s", hie_strerror(e));
+		hie_strlcpy(j->detail, j->err.text, sizeof(j->detail));
+		finish_job(f, j, NULL);
+	}
+}
+
+static void *
+writer(void *arg)
+{
+	hl7_feed *f = arg;
+
+	pthread_mutex_lock(&f->mu);
+	for (;;) {
+		struct hl7_job *jobs, *last;
+		size_t          n = 0;
+		while (f->q_head == NULL && !f->stopping)
+			pthread_cond_wait(&f->cv, &f->mu);
+		if (f->q_head == NULL)
+			break;
+		/* Everything waiting, up to max_group, is one transaction. */
+		jobs = last = f->q_head;
+		for (n = 1; last->next != NULL && n < f->cfg.max_group; n++)
+			last = last->next;
+		f->q_head  = last->next;
+		last->next = NULL;
+		if (f->q_head == NULL)
+			f->q_tail = NULL;
+		pthread_mutex_unlock(&f->mu);
+		apply_round(f, jobs);
+		pthread_mutex_lock(&f->mu);
+		for (struct hl7_job *j = jobs; j != NULL; j = j->next)
+			j->finished = 1;
+		f->committed++;
+		pthread_cond_broadcast(&f->done);
+	}
+	pthread_mutex_unlock(&f->mu);
+	return NULL;
+}
+
+/* Queues jobs[0..n) (linked by the caller in order) and waits for them. */
+static void
+run_jobs(hl7_feed *f, struct hl7_job *jobs, size_t n)
+{
+	if (n == 0)
+		return;
+	for (size_t i = 0; i + 1 < n; i++)
+		jobs[i].next = &jobs[i + 1];
+	jobs[n - 1].next = NULL;
+	pthread_mutex_lock(&f->mu);
+	if (f->q_tail != NULL)
+		f->q_tail->next = &jobs[0];
+	else
+		f->q_head = &jobs[0];
+	f->q_tail = &jobs[n - 1];
+	pthread_cond_signal(&f->cv);
+	while (!jobs[n - 1].finished)
+		pthread_cond_wait(&f->done, &f->mu);
+	pthread_mutex_unlock(&f->mu);
+}
+
+/* ---- dispatch ---- */
+
+struct slot {
+	hl7_msg          *m;
+	struct hl7_header h;
+	char              rid[33];
+	int64_t           t0;
+	int               adt; /* index into the job array + 1 */
+};
+
+/* A message that is not ADT: handled here, after the ADTs before it. */
+static void
+handle_other(hl7_feed *f, struct slot *s, hie_buf *reply)
+{
+	struct hl7_error err;
+	char             detail[160] = "", patient[300] = "";
+	hie_err          e;
+	int              is_doc = (strcmp(s->h.type, "MDM") == 0 &&
+	                           (strcmp(s->h.event, "T02") == 0 || strcmp(s->h.event, "T10") == 0)) ||
+	                 (strcmp(s->h.type, "ORU") == 0 && strcmp(s->h.event, "R01") == 0);
+
+	memset(&err, 0, sizeof(err));
+	if (strcmp(s->h.type, "QBP") == 0 && (strcmp(s->h.event, "Q22") == 0 || strcmp(s->h.event, "Q23") == 0)) {
+		e = hl7_query_answer(f, s->m, reply, detail, sizeof(detail));
+		if (e == HIE_EHL7) {
+			hl7_error_set(&err, HL7_E_INTERNAL, "QPD", 1, 0, "%s", detail);
+			reply->len = 0;
+			hl7_ack(s->m, HL7_ERROR, &err, reply);
+		}
+		report(f, s->rid, &s->h, reply, 0, e == HIE_OK ? NULL : &err, detail, "", s->t0);
+		return;
+	}
+	if (is_doc && f->cfg.reg != NULL) {
+		if (hl7_seen_lookup(f->seen, NULL, s->m, reply) == HIE_OK) {
+			report(f, s->rid, &s->h, reply, 1, NULL, "retransmission", "", s->t0);
+			return;
+		}
+		reply->len = 0;
+		e = hl7_doc_apply(f, s->m, &err, detail, sizeof(detail), patient, sizeof(patient));
+		if (e == HIE_OK)
+			hl7_ack(s->m, HL7_ACCEPT, NULL, reply);
+		else if (e == HIE_EHL7)
+			hl7_ack(s->m, err.code >= 200 && err.code <= 203 ? HL7_REJECT : HL7_ERROR, &err, reply);
+		else {
+			/* Storage: AR and not remembered, so a retransmission retries. */
+			hl7_error_set(&err, HL7_E_INTERNAL, "", 0, 0, "storage failure: %s", hie_strerror(e));
+			hl7_ack(s->m, HL7_REJECT, &err, reply);
+		}
+		if (e == HIE_OK || e == HIE_EHL7)
+			hl7_seen_put(f->seen, NULL, s->m, reply->len > 0 ? reply->data : "", reply->len);
+		report(f, s->rid, &s->h, reply, 0, e == HIE_OK ? NULL : &err, detail, patient, s->t0);
+		return;
+	}
+	if (strcmp(s->h.type, "ACK") == 0) {
+		report(f, s->rid, &s->h, reply, 0, NULL, "acknowledgement received", "", s->t0);
+		return; /* acknowledgements are never acknowledged */
+	}
+	if (strcmp(s->h.type, "ADT") == 0 || is_doc || strcmp(s->h.type, "QBP") == 0 ||
+	    (strcmp(s->h.type, "MDM") == 0))
+		hl7_error_set(&err, HL7_E_UNSUPPORTED_EVENT, "MSH", 1, 9, "event %s^%s is not supported here",
+		    s->h.type, s->h.event);
+	else
+		hl7_error_set(&err, HL7_E_UNSUPPORTED_TYPE, "MSH", 1, 9, "message type %s is not supported here",
+		    s->h.type);
+	hl7_ack(s->m, HL7_REJECT, &err, reply);
+	report(f, s->rid, &s->h, reply, 0, &err, NULL, "", s->t0);
+}
+
+void
+hl7_feed_batch(void *arg, struct mllp_frame *fr, size_t n)
+{
+	hl7_feed       *f = arg;
+	struct slot    *s = calloc(n, sizeof(*s));
+	struct hl7_job *jobs = calloc(n, sizeof(*jobs));
+	size_t          nj = 0, first = 0;
+
+	if (s == NULL || jobs == NULL) {
+		for (size_t i = 0; i < n; i++)
+			fr[i].err = HIE_ENOMEM; /* the listener answers AR 207 */
+		free(s);
+		free(jobs);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct hl7_error err;
+		hie_err          e;
+
+		hie_request_id(s[i].rid);
+		s[i].t0 = hie_now_ms();
+		fr[i].err = HIE_OK;
+		memset(&err, 0, sizeof(err));
+		if ((e = hl7_parse(fr[i].msg, fr[i].len, &f->cfg.lim, &s[i].m, &err)) != HIE_OK) {
+			if (e == HIE_EHL7 && (e = hl7_nak(fr[i].msg, fr[i].len, &err, fr[i].reply)) != HIE_OK)
+				fr[i].err = e; /* no MSH: the listener closes the connection */
+			else if (e != HIE_OK)
+				fr[i].err = e;
+			report(f, s[i].rid, NULL, fr[i].reply, 0, &err, NULL, "", s[i].t0);
+			continue;
+		}
+		hl7_get_header(s[i].m, &s[i].h);
+		if (strcmp(s[i].h.type, "ADT") == 0 && hl7_adt_known(s[i].h.event)) {
+			jobs[nj].m     = s[i].m;
+			jobs[nj].reply = fr[i].reply;
+			s[i].adt       = (int) ++nj;
+			continue;
+		}
+		/* The ADTs before this message first. */
+		run_jobs(f, jobs + first, nj - first);
+		first = nj;
+		handle_other(f, &s[i], fr[i].reply);
+	}
+	run_jobs(f, jobs + first, nj - first);
+	for (size_t i = 0; i < n; i++) {
+		if (s[i].adt) {
+			struct hl7_job *j = &jobs[s[i].adt - 1];
+			report(f, s[i].rid, &s[i].h, j->reply, j->dup, j->outcome == HL7_ACCEPT ? NULL : &j->err,
+			    j->dup ? "retransmission" : j->detail, j->patient, s[i].t0);
+		}
+		hl7_free(s[i].m);
+	}
+	free(s);
+	free(jobs);
+}
+
+hie_err
+hl7_feed_handle(void *arg, const char *msg, size_t len, hie_buf *reply)
+{
+	struct mllp_frame fr = { .msg = msg, .len = len, .reply = reply, .err = HIE_OK };
+	hl7_feed_batch(arg, &fr, 1);
+	return fr.err;
+}
+
+hie_err
+hl7_feed_open(const struct hl7_feed_cfg *cfg, hl7_feed **out)
+{
+	hl7_feed *f;
+	hie_err   e;
+
+	*out = NULL;
+	if (cfg->env == NULL || cfg->mpi == NULL || cfg->local_oid == NULL)
+		return HIE_EINVAL;
+	if ((f = calloc(1, sizeof(*f))) == NULL)
+		return HIE_ENOMEM;
+	f->cfg = *cfg;
+	if (f->cfg.lim.max_bytes == 0)
+		f->cfg.lim = hl7_default_limits;
+	if (f->cfg.max_group == 0)
+		f->cfg.max_group = 4096;
+	hie_strlcpy(f->local_oid, cfg->local_oid, sizeof(f->local_oid));
+	hie_strlcpy(f->repository_id, cfg->repository_id != NULL ? cfg->repository_id : cfg->local_oid,
+	    sizeof(f->repository_id));
+	f->cfg.local_oid = f->local_oid;
+	f->cfg.repository_id = f->repository_id;
+	if ((e = hl7_seen_open(cfg->env, &f->seen)) != HIE_OK) {
+		free(f);
+		return e;
+	}
+	pthread_mutex_init(&f->mu, NULL);
+	pthread_cond_init(&f->cv, NULL);
+	pthread_cond_init(&f->done, NULL);
+	if (pthread_create(&f->writer, NULL, writer, f) != 0) {
+		hl7_seen_close(f->seen);
+		free(f);
+		return HIE_ENOMEM;
+	}
+	*out = f;
+	return HIE_OK;
+}
+
+void
+hl7_feed_close(hl7_feed *f)
+{
+	if (f == NULL)
+		return;
+	pthread_mutex_lock(&f->mu);
+	f->stopping = 1;
+	pthread_cond_broadcast(&f->cv);
+	pthread_mutex_unlock(&f->mu);
+	pthread_join(f->writer, NULL);
+	hl7_seen_close(f->seen);
+	pthread_mutex_destroy(&f->mu);
+	pthread_cond_destroy(&f->cv);
+	pthread_cond_destroy(&f->done);
+	free(f);
+}

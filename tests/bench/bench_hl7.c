@@ -1,0 +1,222 @@
+/*
+ * tests/bench/bench_hl7.c -- ADT^A04 ingest over MLLP (scripts/bench hl7,
+ * tests/crash_hl7.sh).
+ *
+ *   bench_hl7 HOST PORT MESSAGES CONNECTIONS WINDOW [PREFIX [ACKED_FILE]]
+ *
+ * Sends MESSAGES generated A04s (a new patient each: identifier
+ * PREFIX-<conn>-<i> in authority 1.3.6.1.4.1.21367.99.1, random-ish names
+ * and birth dates) spread over CONNECTIONS connections, each keeping up
+ * to WINDOW messages unacknowledged (pipelining).  Prints acknowledged
+ * messages per second and the p50/p99 latency from send to ACK; with
+ * ACKED_FILE, writes the identifier of every message acknowledged AA, one
+ * a line, as soon as its ACK arrives (the crash test reads it).  Exit 1 if
+ * any message was not acknowledged AA.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+struct conn {
+	int       id, fd;
+	long      n;       /* messages to send */
+	int64_t  *sent_ns; /* per message */
+	int64_t  *lat_ns;
+	long      acked, aa;
+	sem_t     window;
+	pthread_t tx, rx;
+};
+
+static const char *host, *prefix = "B";
+static int         port;
+static FILE       *acked_out;
+static pthread_mutex_t out_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static int64_t
+now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static uint32_t
+mix(uint32_t x)
+{
+	x ^= x >> 16;
+	x *= 0x7feb352d;
+	x ^= x >> 15;
+	x *= 0x846ca68b;
+	return x ^ (x >> 16);
+}
+
+static void
+word(uint32_t h, char *out, int len)
+{
+	static const char cons[] = "bcdfghjklmnprstvwz", vow[] = "aeiou";
+	for (int i = 0; i < len; i++) {
+		h = mix(h + (uint32_t) i);
+		out[i] = i % 2 ? vow[h % 5] : cons[h % 18];
+	}
+	out[0] = (char) (out[0] - 32);
+	out[len] = '\0';
+}
+
+static int
+message(const struct conn *c, long i, char *buf, size_t cap)
+{
+	char     fam[12], giv[10];
+	uint32_t h = mix((uint32_t) (c->id * 7919 + i) ^ (uint32_t) (uintptr_t) prefix[0]);
+	word(h, fam, 5 + (int) (h % 4));
+	word(h * 31, giv, 4 + (int) (h % 3));
+	return snprintf(buf, cap,
+	    "\x0bMSH|^~\\&|BENCH|BENCHFAC|HIE|NODE|20261125120000||ADT^A04^ADT_A01|%s-%d-%ld|P|2.5.1\r"
+	    "EVN|A04|20261125120000\r"
+	    "PID|1||%s-%d-%ld^^^&1.3.6.1.4.1.21367.99.1&ISO^MR||%s^%s||19%02u%02u%02u|%c|||%u Main St^^Springfield^IL^%05u\r"
+	    "PV1|1|O\r\x1c\r",
+	    prefix, c->id, i, prefix, c->id, i, fam, giv, 30 + h % 70, 1 + (h >> 8) % 12, 1 + (h >> 12) % 28,
+	    h & 1 ? 'M' : 'F', 1 + (h >> 4) % 999, 10000 + (h >> 3) % 89999);
+}
+
+static void *
+sender(void *arg)
+{
+	struct conn *c = arg;
+	char         buf[1024];
+	for (long i = 0; i < c->n; i++) {
+		int    len = message(c, i, buf, sizeof(buf));
+		size_t off = 0;
+		sem_wait(&c->window);
+		c->sent_ns[i] = now_ns();
+		while (off < (size_t) len) {
+			ssize_t w = send(c->fd, buf + off, (size_t) len - off, MSG_NOSIGNAL);
+			if (w <= 0)
+				return NULL;
+			off += (size_t) w;
+		}
+	}
+	return NULL;
+}
+
+static void *
+receiver(void *arg)
+{
+	struct conn *c = arg;
+	static __thread char buf[65536];
+	char         frame[4096];
+	size_t       flen = 0;
+	int          in = 0;
+	while (c->acked < c->n) {
+		ssize_t r = recv(c->fd, buf, sizeof(buf), 0);
+		if (r <= 0)
+			break;
+		for (ssize_t k = 0; k < r; k++) {
+			char ch = buf[k];
+			if (ch == 0x0b) {
+				in = 1;
+				flen = 0;
+			} else if (ch == 0x1c && in) {
+				char *msa;
+				frame[flen] = '\0';
+				in = 0;
+				c->lat_ns[c->acked] = now_ns() - c->sent_ns[c->acked];
+				msa = strstr(frame, "\rMSA|");
+				if (msa != NULL && (strncmp(msa + 5, "AA|", 3) == 0 || strncmp(msa + 5, "CA|", 3) == 0)) {
+					c->aa++;
+					if (acked_out != NULL) {
+						char *id = msa + 8, *end = strpbrk(id, "|\r");
+						pthread_mutex_lock(&out_mu);
+						fprintf(acked_out, "%.*s\n", (int) (end ? end - id : (long) strlen(id)), id);
+						fflush(acked_out);
+						pthread_mutex_unlock(&out_mu);
+					}
+				}
+				c->acked++;
+				sem_post(&c->window);
+			} else if (in && flen + 1 < sizeof(frame))
+				frame[flen++] = ch;
+		}
+	}
+	return NULL;
+}
+
+static int
+cmp64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *) a, y = *(const int64_t *) b;
+	return x < y ? -1 : x > y;
+}
+
+int
+main(int argc, char **argv)
+{
+	long         total, nconn, window, acked = 0, aa = 0, k = 0;
+	struct conn *c;
+	int64_t      t0, t1, *all;
+
+	if (argc < 6) {
+		fprintf(stderr, "usage: bench_hl7 HOST PORT MESSAGES CONNECTIONS WINDOW [PREFIX [ACKED_FILE]]\n");
+		return 2;
+	}
+	host = argv[1];
+	port = atoi(argv[2]);
+	total = atol(argv[3]);
+	nconn = atol(argv[4]);
+	window = atol(argv[5]);
+	if (argc > 6)
+		prefix = argv[6];
+	if (argc > 7 && (acked_out = fopen(argv[7], "a")) == NULL) {
+		perror(argv[7]);
+		return 2;
+	}
+	c = calloc((size_t) nconn, sizeof(*c));
+	for (long i = 0; i < nconn; i++) {
+		struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t) port) };
+		int                one = 1;
+		inet_pton(AF_INET, host, &sa.sin_addr);
+		c[i].id = (int) i;
+		c[i].n = total / nconn + (i < total % nconn);
+		c[i].sent_ns = calloc((size_t) c[i].n + 1, sizeof(int64_t));
+		c[i].lat_ns = calloc((size_t) c[i].n + 1, sizeof(int64_t));
+		sem_init(&c[i].window, 0, (unsigned) window);
+		if ((c[i].fd = socket(AF_INET, SOCK_STREAM, 0)) < 0 ||
+		    connect(c[i].fd, (struct sockaddr *) &sa, sizeof(sa)) != 0) {
+			perror("connect");
+			return 1;
+		}
+		setsockopt(c[i].fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	}
+	t0 = now_ns();
+	for (long i = 0; i < nconn; i++) {
+		pthread_create(&c[i].rx, NULL, receiver, &c[i]);
+		pthread_create(&c[i].tx, NULL, sender, &c[i]);
+	}
+	for (long i = 0; i < nconn; i++) {
+		pthread_join(c[i].tx, NULL);
+		pthread_join(c[i].rx, NULL);
+	}
+	t1 = now_ns();
+	for (long i = 0; i < nconn; i++)
+		acked += c[i].acked, aa += c[i].aa;
+	all = calloc((size_t) acked + 1, sizeof(int64_t));
+	for (long i = 0; i < nconn; i++)
+		for (long j = 0; j < c[i].acked; j++)
+			all[k++] = c[i].lat_ns[j];
+	qsort(all, (size_t) k, sizeof(int64_t), cmp64);
+	printf("%ld A04 over %ld connection%s (window %ld): %ld acknowledged (%ld AA) in %.2f s = %.0f msg/s; "
+	       "ack latency p50 %.1f ms p99 %.1f ms\n",
+	    total, nconn, nconn > 1 ? "s" : "", window, acked, aa, (t1 - t0) / 1e9, acked / ((t1 - t0) / 1e9),
+	    k ? all[k / 2] / 1e6 : 0.0, k ? all[(k * 99) / 100] / 1e6 : 0.0);
+	if (acked_out != NULL)
+		fclose(acked_out);
+	return aa == total ? 0 : 1;
+}
