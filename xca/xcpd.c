@@ -128,7 +128,7 @@ answer_error(struct answer *a, const struct v3_error *err, struct xca_outcome *o
 {
 	a->err = *err;
 	a->resp.ack = "AE";
-	a->resp.qrc = err->qrc[0] ? err->qrc : "AE";
+	a->resp.qrc = a->err.qrc[0] ? a->err.qrc : "AE";
 	a->resp.err = &a->err;
 	snprintf(out->detail, sizeof(out->detail), "%s %s: %.200s", a->resp.ack, a->err.code, a->err.text);
 }
