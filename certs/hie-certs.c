@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "certs/cert.h"
+#include "certs/directory.h"
 
 static const char usage[] =
     "usage: hie-certs COMMAND [options]\n"
@@ -23,10 +24,19 @@ static const char usage[] =
     "  crl      --ca DIR [--out FILE] [--days N]\n"
     "           write the CRL listing every revoked certificate\n"
     "  verify   --ca-cert FILE [--crl FILE] [--community urn:oid:...] --cert FILE\n"
-    "           explain whether a certificate is trusted (exit 0 trusted, 1 not)\n";
+    "           explain whether a certificate is trusted (exit 0 trusted, 1 not)\n"
+    "  directory add    --file FILE --ca DIR --name NODE --community urn:oid:... --cert FILE\n"
+    "                   [--address tls+tcp://host:port] [--http URL]\n"
+    "           add a member, or list one more certificate for it (rotation)\n"
+    "  directory remove --file FILE --name NODE [--cert FILE]\n"
+    "           remove a member, or only one of its certificates\n"
+    "  directory sign   --file FILE --ca DIR [--out FILE]\n"
+    "           sign with the CA key (serial + 1); nodes accept only this\n"
+    "  directory verify --file FILE --ca-cert FILE   check the admin signature\n"
+    "  directory show   --file FILE                  list the members\n";
 
 struct args {
-	const char *ca, *name, *community, *out, *csr, *cert, *ca_cert, *crl, *node;
+	const char *ca, *name, *community, *out, *csr, *cert, *ca_cert, *crl, *node, *file, *address, *http;
 	int         days;
 };
 
@@ -44,13 +54,19 @@ parse(int argc, char **argv, struct args *a)
 		{ "crl", required_argument, NULL, 'l' },
 		{ "days", required_argument, NULL, 'd' },
 		{ "node", required_argument, NULL, 'N' },
+		{ "file", required_argument, NULL, 'f' },
+		{ "address", required_argument, NULL, 'D' },
+		{ "http", required_argument, NULL, 'H' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
 
 	memset(a, 0, sizeof(*a));
-	optind = 2;
+	/* "directory SUB" takes its options after the sub-command. */
+	optind = strcmp(argv[1], "directory") == 0 ? 3 : 2;
+	if (optind > argc)
+		return -1;
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'a': a->ca = optarg; break;
@@ -63,6 +79,9 @@ parse(int argc, char **argv, struct args *a)
 		case 'l': a->crl = optarg; break;
 		case 'd': a->days = atoi(optarg); break;
 		case 'N': a->node = optarg; break;
+		case 'f': a->file = optarg; break;
+		case 'D': a->address = optarg; break;
+		case 'H': a->http = optarg; break;
 		default: return -1;
 		}
 	}
@@ -88,6 +107,54 @@ done(hie_err e, const char *what, const char *detail)
 	}
 	if (detail != NULL)
 		printf("%s\n", detail);
+	return 0;
+}
+
+static int
+directory(const char *sub, const struct args *a)
+{
+	char    why[600];
+	hie_err e;
+
+	if (!need(a->file, "--file"))
+		return 2;
+	if (strcmp(sub, "add") == 0) {
+		if (!need(a->ca, "--ca") || !need(a->name, "--name") || !need(a->community, "--community") ||
+		    !need(a->cert, "--cert"))
+			return 2;
+		e = cert_directory_add(a->file, a->ca, a->name, a->community, a->address, a->http, a->cert, why, sizeof(why));
+		if (e == HIE_OK)
+			snprintf(why, sizeof(why), "%s listed; run `hie-certs directory sign` and give the file to every node",
+			    a->name);
+	} else if (strcmp(sub, "remove") == 0) {
+		if (!need(a->name, "--name"))
+			return 2;
+		e = cert_directory_remove(a->file, a->name, a->cert, why, sizeof(why));
+		if (e == HIE_OK)
+			snprintf(why, sizeof(why), "removed; run `hie-certs directory sign`");
+	} else if (strcmp(sub, "sign") == 0) {
+		if (!need(a->ca, "--ca"))
+			return 2;
+		e = cert_directory_sign(a->file, a->ca, a->out, why, sizeof(why));
+	} else if (strcmp(sub, "verify") == 0) {
+		if (!need(a->ca_cert, "--ca-cert"))
+			return 2;
+		if ((e = cert_directory_verify(a->file, a->ca_cert, stdout, why, sizeof(why))) == HIE_OK)
+			return 0;
+		printf("%s: refused: %s\n", a->file, why);
+		return 1;
+	} else if (strcmp(sub, "show") == 0) {
+		if ((e = cert_directory_show(a->file, stdout, why, sizeof(why))) == HIE_OK)
+			return 0;
+	} else {
+		fputs(usage, stderr);
+		return 2;
+	}
+	if (e != HIE_OK) {
+		fprintf(stderr, "hie-certs: directory %s: %s\n", sub, why);
+		return 1;
+	}
+	printf("%s\n", why);
 	return 0;
 }
 
@@ -163,6 +230,8 @@ main(int argc, char **argv)
 		printf("%s: %s\n", a.cert, e == HIE_OK ? "trusted" : why);
 		return e == HIE_OK ? 0 : 1;
 	}
+	if (strcmp(cmd, "directory") == 0)
+		return directory(argv[2], &a);
 	fputs(usage, stderr);
 	return 2;
 }
