@@ -23,6 +23,7 @@
 struct mpi {
 	MDB_env *env;
 	MDB_dbi  rec, key, eid, blk, idx, hist, merge, review, meta;
+	double   link, review_at; /* mpi_set_thresholds; 0: the model's */
 };
 
 /* The match key: what comparing and blocking need, normalised once at

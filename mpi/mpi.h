@@ -335,6 +335,11 @@ hie_err mpi_review_list(mpi *m, struct mpi_review *out, size_t cap, size_t *n);
 hie_err mpi_review_accept(mpi *m, uint64_t id);
 hie_err mpi_review_reject(mpi *m, uint64_t id);
 
+/* The node's thresholds ([mpi] link_threshold, review_threshold): for
+ * this handle they replace those stored with the model (mpi_model_get
+ * reports them; a training keeps them).  Not stored.  HIE_EINVAL unless
+ * 0 < review <= link <= 1. */
+hie_err mpi_set_thresholds(mpi *m, double link, double review);
 /* The model in force (the built-in default until one was trained). */
 hie_err mpi_model_get(mpi *m, struct mpi_model *out);
 hie_err mpi_model_set(mpi *m, const struct mpi_model *model);

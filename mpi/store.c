@@ -415,13 +415,27 @@ mpi_model_load(mpi *m, MDB_txn *txn, struct mpi_model *model)
 
 	if (rc == MDB_NOTFOUND) {
 		mpi_model_default(model);
-		return HIE_OK;
-	}
-	if (rc != 0)
+	} else if (rc != 0) {
 		return hie_store_err(rc);
-	if (v.mv_size != 8 + sizeof(*model) || mpi_u64_get(v.mv_data) != MODEL_VERSION)
-		return HIE_EDB;
-	memcpy(model, (char *) v.mv_data + 8, sizeof(*model));
+	} else {
+		if (v.mv_size != 8 + sizeof(*model) || mpi_u64_get(v.mv_data) != MODEL_VERSION)
+			return HIE_EDB;
+		memcpy(model, (char *) v.mv_data + 8, sizeof(*model));
+	}
+	if (m->link > 0) {
+		model->link = m->link;
+		model->review = m->review_at;
+	}
+	return HIE_OK;
+}
+
+hie_err
+mpi_set_thresholds(mpi *m, double link, double review)
+{
+	if (!(review > 0 && review <= link && link <= 1))
+		return HIE_EINVAL;
+	m->link = link;
+	m->review_at = review;
 	return HIE_OK;
 }
 

@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-enum key_type { K_STR, K_PATH, K_INT, K_SIZE };
+enum key_type { K_STR, K_PATH, K_INT, K_SIZE, K_PROB };
 
 struct key_desc {
 	const char   *section;
@@ -28,6 +28,9 @@ struct key_desc {
 	{ sec, k, K_PATH, offsetof(struct node_config, field), sizeof(((struct node_config *) 0)->field), 0, 0, def }
 #define I(sec, k, field, lo, hi, def) \
 	{ sec, k, K_INT, offsetof(struct node_config, field), 0, lo, hi, def }
+/* A probability: a decimal number in (0, 1], stored as a double. */
+#define PR(sec, k, field, def) \
+	{ sec, k, K_PROB, offsetof(struct node_config, field), 0, 0, 1, def }
 
 /* The table is the documentation's source of truth: conf/hie-node.ini.example
  * lists the same keys in the same order. */
@@ -58,6 +61,8 @@ static const struct key_desc keys[] = {
 	I("hl7", "idle_timeout_s", hl7_idle_timeout_s, 1, 86400, "300"),
 	I("hl7", "frame_timeout_s", hl7_frame_timeout_s, 1, 3600, "30"),
 	I("hl7", "max_connections", hl7_max_connections, 1, 10000, "256"),
+	PR("mpi", "link_threshold", mpi_link_threshold, "0.95"),
+	PR("mpi", "review_threshold", mpi_review_threshold, "0.30"),
 	I("security", "clock_skew_s", clock_skew_s, 0, 3600, "300"),
 	I("security", "message_ttl_s", message_ttl_s, 10, 3600, "300"),
 	I("security", "replay_max_entries", replay_max_entries, 1000, 10000000, "1000000"),
@@ -91,6 +96,14 @@ set_value(struct load_state *st, size_t i, const char *value)
 	long                   v;
 
 	switch (k->type) {
+	case K_PROB: {
+		double d = strtod(value, &end);
+		if (*value == '\0' || *end != '\0' || !(d > 0 && d <= 1))
+			cfg_error(st, k->section, k->key, "not a probability in (0, 1]");
+		else
+			*(double *) field = d;
+		return 1;
+	}
 	case K_STR:
 		if (hie_strlcpy(field, value, k->cap) != HIE_OK)
 			cfg_error(st, k->section, k->key, "value too long");
@@ -252,6 +265,8 @@ node_config_load(const char *path, struct node_config *cfg, FILE *err)
 	if (strcmp(cfg->log_level, "debug") && strcmp(cfg->log_level, "info") &&
 	    strcmp(cfg->log_level, "warn") && strcmp(cfg->log_level, "error"))
 		cfg_error(&st, "node", "log_level", "must be debug, info, warn or error");
+	if (cfg->mpi_review_threshold > cfg->mpi_link_threshold)
+		cfg_error(&st, "mpi", "review_threshold", "must not be above link_threshold");
 	if (!url_has_scheme(cfg->listen_peer, "tls+tcp://"))
 		cfg_error(&st, "listen", "peer", "must be a tls+tcp:// address (peers use mutual TLS)");
 	if (!url_has_scheme(cfg->listen_http, "http://"))

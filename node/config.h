@@ -45,6 +45,8 @@ struct node_config {
 	int  hl7_idle_timeout_s;      /* [hl7] idle_timeout_s */
 	int  hl7_frame_timeout_s;     /* [hl7] frame_timeout_s */
 	int  hl7_max_connections;     /* [hl7] max_connections */
+	double mpi_link_threshold;    /* [mpi] link_threshold, a probability */
+	double mpi_review_threshold;  /* [mpi] review_threshold, <= link */
 	int  clock_skew_s;            /* [security] clock_skew_s */
 	int  message_ttl_s;           /* [security] message_ttl_s */
 	int  replay_max_entries;      /* [security] replay_max_entries */

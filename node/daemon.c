@@ -326,7 +326,8 @@ node_run(const char *config_path)
 		fprintf(stderr, "hie-node: registry: %s\n", hie_strerror(e));
 		goto fail;
 	}
-	if ((e = mpi_open(n.env, &n.mpi)) != HIE_OK) {
+	if ((e = mpi_open(n.env, &n.mpi)) != HIE_OK ||
+	    (e = mpi_set_thresholds(n.mpi, n.cfg.mpi_link_threshold, n.cfg.mpi_review_threshold)) != HIE_OK) {
 		fprintf(stderr, "hie-node: MPI: %s\n", hie_strerror(e));
 		goto fail;
 	}

@@ -64,6 +64,9 @@ test_defaults(void **state)
 	assert_string_equal(cfg.repository_id, "1.2.3.4.1");
 	assert_int_equal(cfg.peer_deadline_ms, 5000);
 	assert_non_null(strstr(cfg.cert, "/node/node.crt"));
+	assert_true(cfg.mpi_link_threshold == 0.95 && cfg.mpi_review_threshold == 0.30);
+	assert_int_equal(load("[mpi]\nlink_threshold = 0.99\nreview_threshold = 0.5\n", errs, sizeof(errs), &cfg), HIE_OK);
+	assert_true(cfg.mpi_link_threshold == 0.99 && cfg.mpi_review_threshold == 0.5);
 }
 
 static void
@@ -82,6 +85,10 @@ test_bad_keys(void **state)
 		{ "[node]\nrepository_id = abc\n", "node.repository_id: must be an OID" },
 		{ "[limits]\nmax_xml_depth = 100000\n", "limits.max_xml_depth" },
 		{ "[node]\nname = dup\n", "node.name: given twice" },
+		{ "[mpi]\nlink_threshold = 1.5\n", "mpi.link_threshold: not a probability" },
+		{ "[mpi]\nreview_threshold = 0\n", "mpi.review_threshold: not a probability" },
+		{ "[mpi]\nlink_threshold = high\n", "mpi.link_threshold: not a probability" },
+		{ "[mpi]\nlink_threshold = 0.5\nreview_threshold = 0.6\n", "mpi.review_threshold: must not be above" },
 	};
 	struct node_config cfg;
 
@@ -126,7 +133,7 @@ test_example_complete(void **state)
 	static const char *keys[] = { "name", "community", "repository_id", "data_dir", "log_level", "peer", "http",
 		"cert", "key", "ca", "crl", "directory", "peer_deadline_ms", "overall_deadline_ms", "max_results",
 		"max_message_bytes", "max_submission_objects", "max_xml_depth", "max_xml_attrs", "max_xml_name", "map_size_mb", "clock_skew_s",
-		"message_ttl_s", "replay_max_entries" };
+		"message_ttl_s", "replay_max_entries", "link_threshold", "review_threshold" };
 	char  path[400], pat[64];
 	char *text;
 

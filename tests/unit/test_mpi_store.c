@@ -233,6 +233,30 @@ test_link_unlink_update(void **state)
 	assert_int_equal(mpi_update(m, &got, &r), HIE_ENOTFOUND);
 }
 
+/* The node's thresholds replace the model's: the same near match links
+ * under the default, goes to review when linking asks for more. */
+static void
+test_thresholds(void **state)
+{
+	struct mpi_model md;
+
+	(void) state;
+	assert_int_equal(mpi_set_thresholds(m, 0.5, 0.6), HIE_EINVAL);
+	assert_int_equal(mpi_set_thresholds(m, 1.5, 0.6), HIE_EINVAL);
+	assert_int_equal(mpi_set_thresholds(m, 0.9, 0), HIE_EINVAL);
+	add(person("Margaret", "O'Neil", "1961-03-14", "12", "Harbour Street", "Springfield", "2000", "H-100", HOSP),
+	    MPI_NEW);
+	add(person("Peggy", "ONeill", "14/03/1961", "12", "harbour st", "Springfield", "2000", "C-7", CLIN),
+	    MPI_LINKED_MATCH);
+	assert_int_equal(mpi_set_thresholds(m, 1.0, 0.05), HIE_OK);
+	/* No identifier this time (one from the clinic's authority would
+	 * conflict with C-7 and go to review whatever the thresholds). */
+	add(person("Peggy", "ONeill", "14/03/1961", "12", "harbour st", "Springfield", "2000", NULL, NULL),
+	    MPI_REVIEW);
+	assert_int_equal(mpi_model_get(m, &md), HIE_OK);
+	assert_true(md.link == 1.0 && md.review == 0.05);
+}
+
 static void
 test_review_queue(void **state)
 {
@@ -386,6 +410,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_add_link_lookup, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_merge_unmerge, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_thresholds, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_link_unlink_update, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_review_queue, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_input, setup, teardown),
