@@ -351,6 +351,14 @@ hie_err mpi_train(mpi *m, size_t max_pairs, struct mpi_model *out);
  * up to max_pairs: *pairs is malloc'd (2 * *n uint64), free() it.  Blocks
  * larger than the per-key cap are skipped, as matching skips them. */
 hie_err mpi_block_pairs(mpi *m, size_t max_pairs, uint64_t **pairs, size_t *n);
+/* Measuring the blocking at scale (where mpi_block_pairs would not fit in
+ * memory): *shared is 1 when records a and b meet in a block that lookups
+ * scan (pairs completeness over known true pairs); mpi_block_stats counts
+ * the blocks, those skipped as too large, and the candidate pairs of the
+ * others (a pair in two blocks counted twice: an upper bound, for the
+ * reduction ratio). */
+hie_err mpi_block_shared(mpi *m, uint64_t a, uint64_t b, int *shared);
+hie_err mpi_block_stats(mpi *m, double *pairs, uint64_t *blocks, uint64_t *skipped);
 /* The comparison vector of two stored records. */
 hie_err mpi_compare_records(mpi *m, uint64_t rid_a, uint64_t rid_b, uint8_t lv[MPI_NFIELDS]);
 /* Number of source records and of live enterprise ids. */

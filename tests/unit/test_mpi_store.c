@@ -257,6 +257,34 @@ test_thresholds(void **state)
 	assert_true(md.link == 1.0 && md.review == 0.05);
 }
 
+/* The blocking measures: a record and its near copy meet in a block,
+ * two strangers do not; the stats count the candidate pairs. */
+static void
+test_block_measures(void **state)
+{
+	struct mpi_result r1, r2, r3;
+	double            pairs;
+	uint64_t          blocks, skipped;
+	int               shared;
+
+	(void) state;
+	assert_int_equal(mpi_add(m, person("Ann", "Lee", "19800101", "1", "Main Street", "Town", "1000", NULL, NULL),
+	                     MPI_ADD_NOMATCH, &r1), HIE_OK);
+	assert_int_equal(mpi_add(m, person("Anne", "Lee", "19800110", "1", "Main St", "Town", "1000", NULL, NULL),
+	                     MPI_ADD_NOMATCH, &r2), HIE_OK);
+	assert_int_equal(mpi_add(m, person("Bob", "Stone", "19500505", "9", "Hill Road", "City", "5000", NULL, NULL),
+	                     MPI_ADD_NOMATCH, &r3), HIE_OK);
+	assert_int_equal(mpi_block_shared(m, r1.rid, r2.rid, &shared), HIE_OK);
+	assert_int_equal(shared, 1);
+	assert_int_equal(mpi_block_shared(m, r1.rid, r3.rid, &shared), HIE_OK);
+	assert_int_equal(shared, 0);
+	assert_int_equal(mpi_block_shared(m, r1.rid, 999, &shared), HIE_ENOTFOUND);
+	assert_int_equal(mpi_block_stats(m, &pairs, &blocks, &skipped), HIE_OK);
+	assert_true(pairs >= 1 && pairs <= 5);
+	assert_true(blocks > 5);
+	assert_int_equal(skipped, 0);
+}
+
 static void
 test_review_queue(void **state)
 {
@@ -411,6 +439,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_add_link_lookup, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_merge_unmerge, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_thresholds, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_block_measures, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_link_unlink_update, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_review_queue, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_input, setup, teardown),
