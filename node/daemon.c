@@ -14,6 +14,7 @@
 #include "node/daemon.h"
 #include "node/metrics.h"
 #include "node/store.h"
+#include "node/xref.h"
 
 static hie_log_level
 level_of(const char *s)
@@ -25,24 +26,6 @@ level_of(const char *s)
 	if (strcmp(s, "error") == 0)
 		return HIE_LOG_ERR;
 	return HIE_LOG_INFO;
-}
-
-/* The registry's patient identity check (ITI TF-2b 3.42.4.1.3): a patient
- * id is known when the MPI holds a source record with that identifier.
- * An identifier linked to two enterprise ids (unlinked by hand) is still
- * known; which person it is, is the MPI's question, not the registry's. */
-static int
-patient_known(void *arg, const char *patient_id)
-{
-	struct mpi_cx cx;
-	uint64_t      eid;
-	size_t        n;
-	hie_err       e;
-
-	if (mpi_cx_parse(patient_id, &cx) != HIE_OK)
-		return 0;
-	e = mpi_lookup_id(arg, &cx, &eid, NULL, 0, &n);
-	return e == HIE_OK || e == HIE_EAMBIGUOUS;
 }
 
 xca_fanout *
@@ -331,8 +314,7 @@ node_run(const char *config_path)
 		fprintf(stderr, "hie-node: MPI: %s\n", hie_strerror(e));
 		goto fail;
 	}
-	if (n.cfg.require_known_patient)
-		reg_set_patient_check(n.reg, patient_known, n.mpi);
+	node_xref_attach(n.reg, n.mpi, n.cfg.require_known_patient);
 	if ((e = audit_open(n.env, &n.audit)) != HIE_OK) {
 		fprintf(stderr, "hie-node: audit log: %s\n", hie_strerror(e));
 		goto fail;

@@ -16,6 +16,8 @@ struct reg {
 	MDB_dbi        entry, uid, pat, doc, ss, fol, ouid, assoc, asrc, atgt, ref;
 	reg_patient_fn patient_ok;
 	void          *patient_arg;
+	reg_alias_fn   aliases;
+	void          *alias_arg;
 };
 
 /* The kinds of objects, as the first byte of reg.pat and reg.ouid keys. */
@@ -61,6 +63,8 @@ typedef hie_err (*reg_assoc_fn)(void *arg, const struct reg_assoc *a);
 hie_err reg_assoc_each(reg *r, MDB_txn *t, const char *uuid, int by_target, reg_assoc_fn fn, void *arg);
 /* Calls fn with each uuid of kind k for patient, in key order. */
 typedef hie_err (*reg_uuid_fn)(void *arg, const char *uuid);
+/* Calls fn for each object of kind k filed under patient or under one of
+ * its aliases (reg_set_patient_aliases). */
 hie_err reg_pat_each(reg *r, MDB_txn *t, enum reg_kind k, const char *patient, reg_uuid_fn fn, void *arg);
 /* Calls fn with each DocumentEntry uuid carrying referenceId ref. */
 hie_err reg_ref_each(reg *r, MDB_txn *t, const char *ref, reg_uuid_fn fn, void *arg);

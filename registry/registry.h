@@ -232,6 +232,17 @@ const char *reg_error_code(hie_err e);
 typedef int (*reg_patient_fn)(void *arg, const char *patient_id);
 void reg_set_patient_check(reg *r, reg_patient_fn fn, void *arg);
 
+/* The other patient ids a query for patient_id covers: after a patient
+ * merge (ADT A40, ITI-8/ITI-44 merge) documents filed under the merged id
+ * are found by queries for the surviving one, and the other way round
+ * (ITI TF-2a 3.8.4.2.3: "record the cross-reference so queries follow
+ * it").  Fills ids[0..cap) with ids other than patient_id and returns how
+ * many.  Called in every patient-based query; must not block for long.
+ * NULL: a query covers its own patient id only. */
+#define REG_MAX_ALIASES 8
+typedef size_t (*reg_alias_fn)(void *arg, const char *patient_id, char (*ids)[256], size_t cap);
+void reg_set_patient_aliases(reg *r, reg_alias_fn fn, void *arg);
+
 /*
  * Validates and stores a submission (ITI TF-3 4.2, ITI TF-2b 3.42.4.1.3):
  * required attributes, one patient id across the submission set, its

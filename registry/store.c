@@ -353,8 +353,32 @@ reg_ref_each(reg *r, MDB_txn *t, const char *ref, reg_uuid_fn fn, void *arg)
 	return dup_each(t, r->ref, ref, fn, arg);
 }
 
+void
+reg_set_patient_aliases(reg *r, reg_alias_fn fn, void *arg)
+{
+	r->aliases = fn;
+	r->alias_arg = arg;
+}
+
+static hie_err pat_each_one(reg *r, MDB_txn *t, enum reg_kind kind, const char *patient, reg_uuid_fn fn, void *arg);
+
 hie_err
 reg_pat_each(reg *r, MDB_txn *t, enum reg_kind kind, const char *patient, reg_uuid_fn fn, void *arg)
+{
+	char    alias[REG_MAX_ALIASES][256];
+	size_t  n = 0;
+	hie_err err = pat_each_one(r, t, kind, patient, fn, arg);
+
+	if (err == HIE_OK && r->aliases != NULL && patient[0] != '\0')
+		n = r->aliases(r->alias_arg, patient, alias, REG_MAX_ALIASES);
+	for (size_t i = 0; i < n && i < REG_MAX_ALIASES && err == HIE_OK; i++)
+		if (strcmp(alias[i], patient) != 0)
+			err = pat_each_one(r, t, kind, alias[i], fn, arg);
+	return err;
+}
+
+static hie_err
+pat_each_one(reg *r, MDB_txn *t, enum reg_kind kind, const char *patient, reg_uuid_fn fn, void *arg)
 {
 	unsigned char pk[1 + 256 + 1];
 	MDB_cursor   *c;
