@@ -220,7 +220,7 @@ const char MPI_BLOCK_RULES[] = "abcdeg";
 hie_err
 mpi_block_pairs(mpi *m, size_t max_pairs, uint64_t **pairs, size_t *n)
 {
-	return mpi_block_pairs_rule(m, 0, max_pairs, pairs, n);
+	return mpi_block_pairs_rule(m, 0, max_pairs, pairs, n, NULL);
 }
 
 /* Positions the cursor on the first key of rule (0: the first key). */
@@ -245,7 +245,7 @@ in_rule(char rule, const MDB_val *k)
  * a hash of the pair: a uniform sample over the whole key range rather
  * than the first keys in sort order, and the same sample every time. */
 hie_err
-mpi_block_pairs_rule(mpi *m, char rule, size_t max_pairs, uint64_t **pairs, size_t *n)
+mpi_block_pairs_rule(mpi *m, char rule, size_t max_pairs, uint64_t **pairs, size_t *n, double *all)
 {
 	struct pair_set s = { NULL, 0, 0 };
 	uint64_t        blk[MPI_BLOCK_CAP];
@@ -274,6 +274,8 @@ mpi_block_pairs_rule(mpi *m, char rule, size_t max_pairs, uint64_t **pairs, size
 	}
 	if (rc != 0 && rc != MDB_NOTFOUND)
 		goto done;
+	if (all != NULL)
+		*all = total;
 	if (total > (double) max_pairs)
 		keep = (uint64_t) ((double) max_pairs / total * 4294967296.0) + 1;
 	for (rc = rule_first(c, &rule, &k, &v); rc == 0 && s.n < max_pairs;

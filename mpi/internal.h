@@ -83,8 +83,10 @@ hie_err mpi_block_candidates(mpi *m, MDB_txn *txn, const struct mpi_mk *k,
 extern const char MPI_BLOCK_RULES[];
 unsigned mpi_block_rule_fields(char rule);
 /* mpi_block_pairs restricted to the blocks of one rule (0: all), sampled
- * uniformly when there are more than max_pairs. */
-hie_err mpi_block_pairs_rule(mpi *m, char rule, size_t max_pairs, uint64_t **pairs, size_t *n);
+ * uniformly when there are more than max_pairs; *all (if not NULL) the
+ * rule's number of pairs before sampling. */
+hie_err mpi_block_pairs_rule(mpi *m, char rule, size_t max_pairs, uint64_t **pairs, size_t *n,
+    double *all);
 
 /* ---- store.c ---- */
 void     mpi_u64_put(unsigned char b[8], uint64_t v);
