@@ -155,7 +155,7 @@ pct_decode(const char *src, size_t len, char *dst, size_t cap)
 
 /* Reads ?type=A,B&since=YYYYMMDD into q.  0 on a bad parameter. */
 static int
-query_params(const char *qs, struct reg_query *q, char *why, size_t whycap)
+query_params(const char *qs, struct reg_query *q, int *discover, char *why, size_t whycap)
 {
 	char        val[512];
 	const char *p = qs;
@@ -185,6 +185,13 @@ query_params(const char *qs, struct reg_query *q, char *why, size_t whycap)
 				return 0;
 			}
 			hie_strlcpy(q->creation_from, val, sizeof(q->creation_from));
+		} else if ((size_t) (eq - p) == 8 && strncmp(p, "discover", 8) == 0) {
+			/* XCPD first: each peer is then asked with its own id. */
+			if (strcmp(val, "0") != 0 && strcmp(val, "1") != 0) {
+				snprintf(why, whycap, "discover must be 0 or 1");
+				return 0;
+			}
+			*discover = val[0] == '1';
 		} else {
 			snprintf(why, whycap, "unknown parameter");
 			return 0;
@@ -247,6 +254,7 @@ struct api_call {
 	int64_t           t0;
 	char              rid[33];
 	struct wss_claims claims;
+	int               discover; /* XCPD ran before ITI-38 (audited too) */
 };
 
 /* A clinician request waiting on peers: counted in n->inflight so that
@@ -310,12 +318,36 @@ api_done(struct xca_result *res, void *arg)
 		snprintf(detail, sizeof(detail), "peers=%zu ok=%zu documents=%zu", res->npeers, ok, res->docs.n);
 		audit_outbound(ac->n, "ITI-38", ac->rid, &ac->claims, res->patient,
 		    ok == res->npeers ? AUDIT_SUCCESS : ok > 0 ? AUDIT_MINOR_FAILURE : AUDIT_SERIOUS_FAILURE, detail);
+		if (ac->discover) {
+			size_t nomatch = 0;
+			for (size_t i = 0; i < res->npeers; i++)
+				nomatch += res->peers[i].status == XCA_NO_MATCH;
+			snprintf(detail, sizeof(detail), "peers=%zu no-match=%zu", res->npeers, nomatch);
+			audit_outbound(ac->n, "ITI-55", ac->rid, &ac->claims, res->patient, AUDIT_SUCCESS, detail);
+		}
 	}
 	node_metrics_request("api-query", "ok", hie_now_ms() - ac->t0);
 	hie_log(HIE_LOG_INFO, "http", "HIE-API-QUERY", ac->rid, "peers=%zu ok=%zu documents=%zu ms=%lld",
 	    res->npeers, ok, res->docs.n, (long long) res->ms);
 	xca_result_free(res);
 	api_call_end(ac);
+}
+
+/* ?discover=1: XCPD first, describing the patient with the demographics
+ * our MPI holds for the id asked about. */
+static hie_err
+discover_query(struct node *n, xca_fanout *fo, const struct reg_query *q, const struct wss_claims *claims,
+    struct api_call *ac)
+{
+	struct mpi_patient *who = malloc(sizeof(*who));
+	hie_err             e = who == NULL ? HIE_ENOMEM : xca_patient_demographics(n->mpi, q->patient_id, who);
+
+	if (e == HIE_OK) {
+		ac->discover = 1;
+		e = xca_fanout_query_discover(fo, q, who, claims, ac->rid, api_done, ac);
+	}
+	free(who);
+	return e;
 }
 
 static void
@@ -328,6 +360,7 @@ h_patients(nng_aio *aio)
 	const char      *qs;
 	struct reg_query q;
 	struct mpi_cx    cx;
+	int              discover = 0;
 	struct wss_claims claims;
 	struct api_call *ac;
 	xca_fanout      *fo;
@@ -354,7 +387,7 @@ h_patients(nng_aio *aio)
 		return;
 	}
 	qs = slash[10] == '?' ? slash + 11 : NULL;
-	if ((qs != NULL && !query_params(qs, &q, why, sizeof(why))) || !request_claims(n, req, &claims, why, sizeof(why))) {
+	if ((qs != NULL && !query_params(qs, &q, &discover, why, sizeof(why))) || !request_claims(n, req, &claims, why, sizeof(why))) {
 		reply_json_error(aio, 400, why);
 		return;
 	}
@@ -363,11 +396,14 @@ h_patients(nng_aio *aio)
 		return;
 	}
 	fo = node_fanout_get(n);
-	e = xca_fanout_query(fo, &q, &claims, ac->rid, api_done, ac);
+	e = discover ? discover_query(n, fo, &q, &claims, ac) : xca_fanout_query(fo, &q, &claims, ac->rid, api_done, ac);
 	xca_fanout_release(fo);
 	if (e != HIE_OK) {
 		api_call_end(ac);
-		reply_json_error(aio, 500, hie_strerror(e));
+		if (e == HIE_EUNKNOWNPATIENT)
+			reply_json_error(aio, 404, "patient not in this node's MPI: discovery needs its demographics");
+		else
+			reply_json_error(aio, 500, hie_strerror(e));
 	}
 	/* Otherwise api_done answers when the last peer is in. */
 }

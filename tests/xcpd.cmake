@@ -16,3 +16,9 @@ add_test(NAME corpus.v3 COMMAND test_v3 corpus)
 set_tests_properties(corpus.v3 PROPERTIES
   ENVIRONMENT "HIE_SOURCE_DIR=${CMAKE_SOURCE_DIR};HIE_CORPUS=${HIE_CORPUS}"
   SKIP_RETURN_CODE 77 TIMEOUT 120)
+
+# Real nodes (hie-node, hie-certs, hie-mpi) on loopback: ITI-55, PIX v3,
+# PDQ v3 over HTTP, and issue 8's discovery-first query between four nodes.
+add_test(NAME xcpd.e2e COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/xcpd_e2e.sh ${CMAKE_BINARY_DIR})
+set_tests_properties(xcpd.e2e PROPERTIES
+  ENVIRONMENT "HIE_SOURCE_DIR=${CMAKE_SOURCE_DIR}" SKIP_RETURN_CODE 77 TIMEOUT 300)
