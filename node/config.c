@@ -48,6 +48,7 @@ static const struct key_desc keys[] = {
 	P("tls", "ca", ca, NULL),
 	P("tls", "crl", crl, ""),
 	P("peers", "directory", peers_file, "peers.ini"),
+	P("peers", "signed_directory", signed_directory, ""),
 	I("query", "peer_deadline_ms", peer_deadline_ms, 50, 120000, "5000"),
 	I("query", "overall_deadline_ms", overall_deadline_ms, 50, 300000, "8000"),
 	I("limits", "max_results", max_results, 1, 100000, "5000"),

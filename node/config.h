@@ -32,6 +32,7 @@ struct node_config {
 	char ca[NODE_PATH];           /* [tls] ca */
 	char crl[NODE_PATH];          /* [tls] crl (optional) */
 	char peers_file[NODE_PATH];   /* [peers] directory */
+	char signed_directory[NODE_PATH]; /* [peers] signed_directory ("": the unsigned INI) */
 	int  peer_deadline_ms;        /* [query] peer_deadline_ms */
 	int  overall_deadline_ms;     /* [query] overall_deadline_ms */
 	int  max_results;             /* [limits] max_results */

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "node/daemon.h"
+#include "node/directory.h"
 #include "node/metrics.h"
 #include "node/store.h"
 #include "node/xref.h"
@@ -40,6 +41,59 @@ node_fanout_get(struct node *n)
 	return fo;
 }
 
+/*
+ * The peers, from the HIE admin's signed directory when one is configured
+ * (its signature checked against the CA in tls), else from the INI
+ * directory.  With a signed directory, members (if not NULL) gets each
+ * member's community and certificate fingerprints for the verifier
+ * (free()).  A directory that does not verify is refused with its reason
+ * logged; the caller keeps what it had.
+ */
+static hie_err
+peers_read(struct node *n, const struct node_tls_material *tls, struct node_peers *peers,
+    struct wss_member **members, size_t *nmembers)
+{
+	struct node_directory d;
+	char                  why[300];
+	hie_err               e = HIE_OK;
+
+	if (members != NULL) {
+		*members = NULL;
+		*nmembers = 0;
+	}
+	if (n->cfg.signed_directory[0] == '\0')
+		return peers == NULL ? HIE_OK : node_peers_load(n->cfg.peers_file, n->cfg.community, peers, stderr);
+	if ((e = node_directory_load(n->cfg.signed_directory, tls->ca, &d, why, sizeof(why))) != HIE_OK) {
+		hie_log(HIE_LOG_ERR, "node", "HIE-NODE-DIRECTORY", NULL, "signed peer directory %s refused: %s",
+		    n->cfg.signed_directory, why);
+		return e;
+	}
+	if (peers != NULL) {
+		peers->n = 0;
+		if ((peers->v = calloc(d.n + 1, sizeof(*peers->v))) == NULL)
+			e = HIE_ENOMEM;
+		for (size_t i = 0; e == HIE_OK && i < d.n; i++) {
+			struct node_peer *p = &peers->v[peers->n];
+			if (strcmp(d.v[i].community, n->cfg.community) == 0)
+				continue; /* the directory lists everyone, us included */
+			if (hie_strlcpy(p->name, d.v[i].name, sizeof(p->name)) != HIE_OK ||
+			    hie_strlcpy(p->community, d.v[i].community, sizeof(p->community)) != HIE_OK ||
+			    hie_strlcpy(p->address, d.v[i].address, sizeof(p->address)) != HIE_OK)
+				e = HIE_ECONFIG;
+			peers->n++;
+		}
+		if (e != HIE_OK)
+			node_peers_free(peers);
+	}
+	if (e == HIE_OK && members != NULL)
+		e = node_directory_members(&d, members, nmembers);
+	if (e == HIE_OK && peers != NULL)
+		hie_log(HIE_LOG_INFO, "node", "HIE-NODE-DIRECTORY", NULL, "signed peer directory %s: serial %llu, %zu members",
+		    n->cfg.signed_directory, (unsigned long long) d.serial, d.n);
+	node_directory_free(&d);
+	return e;
+}
+
 /* Builds a fan-out from the peer directory and the TLS material. */
 static hie_err
 make_fanout(struct node *n, const struct node_tls_material *tls, xca_fanout **out)
@@ -48,7 +102,7 @@ make_fanout(struct node *n, const struct node_tls_material *tls, xca_fanout **ou
 	struct xca_fanout_cfg fc;
 	hie_err               e;
 
-	if ((e = node_peers_load(n->cfg.peers_file, n->cfg.community, &peers, stderr)) != HIE_OK)
+	if ((e = peers_read(n, tls, &peers, NULL, NULL)) != HIE_OK)
 		return e;
 	memset(&fc, 0, sizeof(fc));
 	fc.peers = &peers;
@@ -99,8 +153,17 @@ sec_new(struct node *n, const struct node_tls_material *tls, struct node_sec **o
 	vc.clock_skew_s = n->cfg.clock_skew_s;
 	vc.max_ttl_s = n->cfg.message_ttl_s * 2;
 	vc.replay = n->replay;
-	if ((e = wss_signer_new(tls->cert, tls->key, &sec->signer)) != HIE_OK ||
-	    (e = wss_verifier_new(&vc, &sec->verifier)) != HIE_OK) {
+	/* With a signed directory, a member is who its signature says. */
+	vc.directory = n->cfg.signed_directory[0] != '\0';
+	if ((e = peers_read(n, tls, NULL, (struct wss_member **) &vc.members, &vc.nmembers)) != HIE_OK) {
+		sec_release(sec);
+		return e;
+	}
+	e = wss_signer_new(tls->cert, tls->key, &sec->signer);
+	if (e == HIE_OK)
+		e = wss_verifier_new(&vc, &sec->verifier);
+	free((void *) vc.members);
+	if (e != HIE_OK) {
 		sec_release(sec);
 		return e;
 	}

@@ -1,5 +1,6 @@
 /* node/directory.c -- the signed peer directory: parse, check, format. */
 #include "node/directory.h"
+#include "node/wss.h"
 
 #include <ctype.h>
 #include <openssl/bio.h>
@@ -250,6 +251,25 @@ node_directory_load(const char *path, const char *ca_pem, struct node_directory 
 	e = node_directory_parse(text, len, ca_pem, out, why, whycap);
 	free(text);
 	return e;
+}
+
+hie_err
+node_directory_members(const struct node_directory *d, struct wss_member **out, size_t *n)
+{
+	struct wss_member *m;
+
+	*out = NULL;
+	*n = 0;
+	if ((m = calloc(d->n + 1, sizeof(*m))) == NULL)
+		return HIE_ENOMEM;
+	for (size_t i = 0; i < d->n; i++) {
+		hie_strlcpy(m[i].community, d->v[i].community, sizeof(m[i].community));
+		m[i].nfp = d->v[i].nfp < 4 ? d->v[i].nfp : 4;
+		memcpy(m[i].fp, d->v[i].fp, (size_t) m[i].nfp * 32);
+	}
+	*out = m;
+	*n = d->n;
+	return HIE_OK;
 }
 
 hie_err

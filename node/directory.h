@@ -77,6 +77,11 @@ hie_err node_fp_parse(const char *hex, unsigned char fp[32]);
 /* fp as 64 lowercase hex digits + NUL. */
 void    node_fp_format(const unsigned char fp[32], char out[65]);
 
+/* The members' communities and fingerprints for a WS-Security verifier
+ * (struct wss_member, node/wss.h); *out malloc'd (free()). */
+struct wss_member;
+hie_err node_directory_members(const struct node_directory *d, struct wss_member **out, size_t *n);
+
 void node_directory_free(struct node_directory *d);
 
 #endif /* NODE_DIRECTORY_H */

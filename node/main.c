@@ -1,9 +1,11 @@
 /* node/main.c -- the hie-node program: daemon, --check, init, import. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "certs/cert.h"
 #include "node/daemon.h"
+#include "node/directory.h"
 
 /* node/hl7cli.c: send files of HL7 v2 messages over MLLP. */
 int node_cmd_hl7_send(int argc, char **argv);
@@ -49,10 +51,23 @@ check(const char *path)
 		wss_signer_free(s);
 		node_tls_free(&tls);
 	}
-	if (node_peers_load(cfg.peers_file, cfg.community, &peers, stderr) != HIE_OK)
+	if (cfg.signed_directory[0] != '\0') {
+		struct node_directory d;
+		char                 *ca = NULL;
+		size_t                len;
+		if (hie_read_file(cfg.ca, 1 << 20, &ca, &len) != HIE_OK ||
+		    node_directory_load(cfg.signed_directory, ca, &d, why, sizeof(why)) != HIE_OK) {
+			fprintf(stderr, "%s: peers.signed_directory: %s\n", path, ca != NULL ? why : "tls.ca unreadable");
+			bad = 1;
+		} else {
+			node_directory_free(&d);
+		}
+		free(ca);
+	} else if (node_peers_load(cfg.peers_file, cfg.community, &peers, stderr) != HIE_OK) {
 		bad = 1;
-	else
+	} else {
 		node_peers_free(&peers);
+	}
 	if (bad)
 		return 1;
 	printf("configuration OK\n");

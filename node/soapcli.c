@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "node/daemon.h"
+#include "node/directory.h"
 #include "node/wss.h"
 
 static const char usage[] =
@@ -80,14 +81,30 @@ node_cmd_soap(int argc, char **argv)
 	if (strcmp(cmd, "verify") == 0) {
 		struct wss_verifier_cfg vc = { .ca_pem = tls.ca, .crl_pem = tls.crl, .community = cfg.community,
 			.clock_skew_s = cfg.clock_skew_s, .max_ttl_s = cfg.message_ttl_s * 2, .replay = NULL };
-		struct wss_identity who;
-		wss_verifier       *v;
+		struct wss_identity   who;
+		struct node_directory d;
+		struct wss_member    *members = NULL;
+		wss_verifier         *v;
+		/* Exactly the node's check: with a signed directory, the signer
+		 * must be a member signing with a listed certificate. */
+		if (cfg.signed_directory[0] != '\0') {
+			if ((e = node_directory_load(cfg.signed_directory, tls.ca, &d, why, sizeof(why))) != HIE_OK) {
+				printf("refused: peer directory: %s\n", why);
+				rc = 1;
+				goto done;
+			}
+			e = node_directory_members(&d, &members, &vc.nmembers);
+			node_directory_free(&d);
+			vc.directory = 1;
+			vc.members = members;
+		}
 		if ((e = wss_verifier_new(&vc, &v)) == HIE_OK) {
 			e = wss_verify(v, &m, !response, NULL, &who, why, sizeof(why));
 			wss_verifier_free(v);
 		} else {
 			snprintf(why, sizeof(why), "trust store: %s", hie_strerror(e));
 		}
+		free(members);
 		if (e == HIE_OK)
 			printf("ok: signed by %s (%s)%s%s\n", who.community, who.subject, who.has_claims ? " for " : "",
 			    who.has_claims ? who.claims.subject_id : "");

@@ -63,6 +63,9 @@ struct wss_verifier {
 	int                     skew;
 	int                     max_ttl;
 	hie_replay             *replay;
+	int                     directory;
+	struct wss_member      *members;
+	size_t                  nmembers;
 	pthread_mutex_t         mtx;
 	struct cert_cache_entry cache[CERT_CACHE];
 	unsigned                next; /* round-robin victim */
@@ -319,6 +322,15 @@ wss_verifier_new(const struct wss_verifier_cfg *cfg, wss_verifier **out)
 	v->max_ttl = cfg->max_ttl_s;
 	v->replay = cfg->replay;
 	pthread_mutex_init(&v->mtx, NULL);
+	v->directory = cfg->directory;
+	if (cfg->nmembers > 0) {
+		if ((v->members = calloc(cfg->nmembers, sizeof(*v->members))) == NULL) {
+			wss_verifier_free(v);
+			return HIE_ENOMEM;
+		}
+		memcpy(v->members, cfg->members, cfg->nmembers * sizeof(*v->members));
+		v->nmembers = cfg->nmembers;
+	}
 	if ((v->store = X509_STORE_new()) == NULL || (ca = pem_cert(cfg->ca_pem)) == NULL) {
 		wss_verifier_free(v);
 		return HIE_ECERT;
@@ -351,6 +363,7 @@ wss_verifier_free(wss_verifier *v)
 		X509_free(v->cache[i].cert);
 	pthread_mutex_destroy(&v->mtx);
 	X509_STORE_free(v->store);
+	free(v->members);
 	free(v);
 }
 
@@ -456,6 +469,31 @@ done:
 	free(der);
 	xmlFree(text);
 	return e;
+}
+
+/* The signed peer directory names who may sign for a community: the CA
+ * vouches that a certificate is the network's, the directory that it is
+ * this member's current one (a revoked-but-not-yet-in-the-CRL or a
+ * superseded certificate is refused as soon as the admin re-signs). */
+static hie_err
+directory_check(const wss_verifier *v, X509 *cert, const char *community, char *why, size_t whycap)
+{
+	unsigned char fp[32];
+	unsigned int  n = sizeof(fp);
+
+	for (size_t i = 0; i < v->nmembers; i++) {
+		if (strcmp(v->members[i].community, community) != 0)
+			continue;
+		if (X509_digest(cert, EVP_sha256(), fp, &n) != 1)
+			break;
+		for (int f = 0; f < v->members[i].nfp; f++)
+			if (memcmp(v->members[i].fp[f], fp, 32) == 0)
+				return HIE_OK;
+		snprintf(why, whycap, "signing certificate is not one the peer directory lists for %.100s", community);
+		return HIE_ECERT;
+	}
+	snprintf(why, whycap, "community %.100s is not in the peer directory", community);
+	return HIE_ECERT;
 }
 
 static xmlNode *
@@ -565,6 +603,8 @@ wss_verify(wss_verifier *v, const struct soap_msg *m, int require_assertion, con
 	X509_NAME_oneline(X509_get_subject_name(cert), who->subject, sizeof(who->subject));
 	if (expected_community != NULL && strcmp(who->community, expected_community) != 0)
 		FAIL(HIE_ECERT, "signed by community %.100s, expected %.100s", who->community, expected_community);
+	if (v->directory && (e = directory_check(v, cert, who->community, why, whycap)) != HIE_OK)
+		goto done;
 
 	/* The message signature: the one ds:Signature directly in Security. */
 	sig = hie_xml_child(sec, DSIG_NS, "Signature");

@@ -15,7 +15,9 @@
  * Inbound (wss_verify), in order: one Security header; no duplicate ids;
  * the token's certificate chains to the network CA and is not revoked; it
  * belongs to the expected community (when the caller knows it) and to the
- * community the assertion claims; the signature verifies with only the
+ * community the assertion claims; with a signed peer directory, the
+ * community is a member and the certificate is one the directory lists
+ * for it; the signature verifies with only the
  * allowed algorithms; the very elements the node will process (the Body
  * that soap_parse picked, the wsa headers, the timestamp, the assertion)
  * are the ones referenced (no XML signature wrapping); the timestamp and
@@ -65,6 +67,15 @@ void    wss_signer_free(wss_signer *s);
 hie_err wss_sign(const wss_signer *s, xmlDoc *env, const struct wss_claims *claims,
     const char *audience, int ttl_s);
 
+/* A network member as the signed peer directory lists it (node/directory.h):
+ * its community and the SHA-256 fingerprints of the certificates it may
+ * sign with. */
+struct wss_member {
+	char          community[128];
+	unsigned char fp[4][32];
+	int           nfp;
+};
+
 struct wss_verifier_cfg {
 	const char *ca_pem;       /* the network CA */
 	const char *crl_pem;      /* may be NULL */
@@ -72,6 +83,12 @@ struct wss_verifier_cfg {
 	int         clock_skew_s; /* allowed either way */
 	int         max_ttl_s;    /* longest Timestamp/assertion lifetime accepted */
 	hie_replay *replay;       /* may be NULL (offline verification) */
+	/* The signed directory's members (copied).  With directory != 0 a
+	 * message is accepted only from a listed community signing with a
+	 * listed certificate: a member's identity is its signature. */
+	int                      directory;
+	const struct wss_member *members;
+	size_t                   nmembers;
 };
 
 hie_err wss_verifier_new(const struct wss_verifier_cfg *cfg, wss_verifier **out);

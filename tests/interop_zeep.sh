@@ -61,7 +61,7 @@ check "zeep with its default SHA-1 digests is refused" refused "$T/zeep-sha1.xml
 # ---- 3 and 4: a running node ----
 "$BIN/node/hie-node" -c "$T/b/hie-node.ini" 2> "$T/b.log" &
 NODE_PID=$!
-for _ in $(seq 100); do curl -sf "http://127.0.0.1:$HP/health" >/dev/null && break; sleep 0.1; done
+for _ in $(seq 100); do curl -sf --max-time 10 "http://127.0.0.1:$HP/health" >/dev/null && break; sleep 0.1; done
 
 # xmlsec1 makes the message signature: hie-node's signed request turned
 # back into a template (digests and signature value emptied, the assertion's
@@ -89,8 +89,8 @@ check "xmlsec1 signs the request template" \
     --node-xpath "$MSG_SIG" --output "$T/xmlsec1.xml" "$T/r2.tmpl.xml"
 check "the xmlsec1-signed request differs from hie-node's (a new signature value)" \
   bash -c "! cmp -s '$T/xmlsec1.xml' '$T/r2.hn.xml' && grep -q SignatureValue '$T/xmlsec1.xml'"
-post() { curl -s -o "$T/out.xml" -w '%{http_code}' -H 'Content-Type: application/soap+xml' --data-binary @"$1" "http://127.0.0.1:$HP/xca/iti38"; }
-check "a running node answers the xmlsec1-signed ITI-38" bash -c "test \"\$(curl -s -o '$T/out.xml' -w '%{http_code}' -H 'Content-Type: application/soap+xml' --data-binary @'$T/xmlsec1.xml' http://127.0.0.1:$HP/xca/iti38)\" = 200 && grep -q AdhocQueryResponse '$T/out.xml'"
+post() { curl -s --max-time 60 -o "$T/out.xml" -w '%{http_code}' -H 'Content-Type: application/soap+xml' --data-binary @"$1" "http://127.0.0.1:$HP/xca/iti38"; }
+check "a running node answers the xmlsec1-signed ITI-38" bash -c "test \"\$(curl -s --max-time 60 -o '$T/out.xml' -w '%{http_code}' -H 'Content-Type: application/soap+xml' --data-binary @'$T/xmlsec1.xml' http://127.0.0.1:$HP/xca/iti38)\" = 200 && grep -q AdhocQueryResponse '$T/out.xml'"
 
 request r3
 $PY "$Z" sign "$T/r3.xml" "$T/a/node.key" "$T/a/node.crt" --assertion "$T/r3.hn.xml" > "$T/zeep3.xml"
@@ -102,7 +102,10 @@ check "zeep verify_envelope refuses the response once tampered" bash -c "! $PY '
 check "the running node refuses the same zeep message again (replay)" \
   bash -c "test \"\$($PY '$Z' post http://127.0.0.1:$HP/xca/iti38 '$T/zeep3.xml' '$T/zeep3.out')\" = 400 && grep -q replayed '$T/zeep3.out'"
 
-kill "$NODE_PID"; wait "$NODE_PID"; rc=$?; NODE_PID=
+# A node that does not stop within 20 s is a failure, not a hung test.
+kill "$NODE_PID"; for _ in $(seq 200); do kill -0 "$NODE_PID" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$NODE_PID" 2>/dev/null && { echo "node did not stop on SIGTERM"; kill -9 "$NODE_PID"; }
+wait "$NODE_PID"; rc=$?; NODE_PID=
 check "hospital-b stops cleanly (exit $rc)" test $rc = 0
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -22,3 +22,9 @@ set_tests_properties(trust.hostile PROPERTIES
 add_test(NAME interop.zeep COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/interop_zeep.sh ${CMAKE_BINARY_DIR})
 set_tests_properties(interop.zeep PROPERTIES
   ENVIRONMENT "HIE_SOURCE_DIR=${CMAKE_SOURCE_DIR}" SKIP_RETURN_CODE 77 TIMEOUT 300)
+
+# The signed peer directory with real nodes: forged directories, identity
+# from the signature, adding a hospital.
+add_test(NAME trust.directory COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/trust_directory.sh ${CMAKE_BINARY_DIR})
+set_tests_properties(trust.directory PROPERTIES
+  ENVIRONMENT "HIE_SOURCE_DIR=${CMAKE_SOURCE_DIR}" SKIP_RETURN_CODE 77 TIMEOUT 300)

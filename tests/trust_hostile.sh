@@ -25,8 +25,8 @@ PP=$(port); HP=$(port)
 "$BIN/node/hie-node" init "$T/b" --name hospital-b --community $B --ca "$T/ca" --peer-port "$PP" --http-port "$HP" >/dev/null
 "$BIN/node/hie-node" -c "$T/b/hie-node.ini" 2> "$T/b.log" &
 NODE_PID=$!
-for _ in $(seq 100); do curl -sf "http://127.0.0.1:$HP/health" >/dev/null && break; sleep 0.1; done
-up() { kill -0 "$NODE_PID" 2>/dev/null && curl -sf -o /dev/null "http://127.0.0.1:$HP/health"; }
+for _ in $(seq 100); do curl -sf --max-time 10 "http://127.0.0.1:$HP/health" >/dev/null && break; sleep 0.1; done
+up() { kill -0 "$NODE_PID" 2>/dev/null && curl -sf --max-time 10 -o /dev/null "http://127.0.0.1:$HP/health"; }
 check "hospital-b is up" up
 hwm() { awk '/^VmHWM/ { print $2 }' "/proc/$NODE_PID/status"; }
 
@@ -37,7 +37,7 @@ signed() {
 XML
   "$BIN/node/hie-node" soap sign -c "$T/a/hie-node.ini" --audience $B --user "Dr. Anna Lee" "$T/req.xml"
 }
-post() { curl -s -o "$T/out.xml" -w '%{http_code}' -H 'Content-Type: application/soap+xml' --data-binary @"$1" "http://127.0.0.1:$HP/xca/iti38"; }
+post() { curl -s --max-time 60 -o "$T/out.xml" -w '%{http_code}' -H 'Content-Type: application/soap+xml' --data-binary @"$1" "http://127.0.0.1:$HP/xca/iti38"; }
 peer() { "$BIN/tests/peer_send" "$T/a" hospital-b "tls+tcp://127.0.0.1:$PP" "$@" > "$T/out.xml" 2>&1; }
 # fault CODE_REGEX: the last answer is a SOAP fault with that subcode, and
 # carries no registry objects.
@@ -47,7 +47,7 @@ fault() { grep -q 'Fault' "$T/out.xml" && grep -Eq "$1" "$T/out.xml" && ! grep -
 signed > "$T/ok.xml"
 check "HTTP: a valid signed ITI-38 is answered" test "$(post "$T/ok.xml")" = 200 -a -n "$(grep -l AdhocQueryResponse "$T/out.xml")"
 check "HTTP: the same message again is a replay (wsse:FailedAuthentication)" \
-  bash -c "test \"\$(curl -s -o '$T/out.xml' -w '%{http_code}' -H 'Content-Type: application/soap+xml' --data-binary @'$T/ok.xml' http://127.0.0.1:$HP/xca/iti38)\" = 400 && grep -q 'wsse:FailedAuthentication' '$T/out.xml' && grep -q replayed '$T/out.xml'"
+  bash -c "test \"\$(curl -s --max-time 60 -o '$T/out.xml' -w '%{http_code}' -H 'Content-Type: application/soap+xml' --data-binary @'$T/ok.xml' http://127.0.0.1:$HP/xca/iti38)\" = 400 && grep -q 'wsse:FailedAuthentication' '$T/out.xml' && grep -q replayed '$T/out.xml'"
 signed > "$T/fresh.xml"
 /usr/bin/python3 "$HERE/trust/xsw.py" "$T/fresh.xml" "$T"
 for f in "$T"/xsw-*.xml; do
@@ -77,7 +77,7 @@ with open(sys.argv[1], "wb") as f:
         f.write(chunk)
     f.write(b"</q></s:Body></s:Envelope>")
 PY
-code=$(curl -s -o "$T/out.xml" -w '%{http_code}' -H 'Content-Type: application/soap+xml' --data-binary @"$T/big.xml" "http://127.0.0.1:$HP/xca/iti38")
+code=$(curl -s --max-time 60 -o "$T/out.xml" -w '%{http_code}' -H 'Content-Type: application/soap+xml' --data-binary @"$T/big.xml" "http://127.0.0.1:$HP/xca/iti38")
 h1=$(hwm)
 echo "     100 MB over HTTP: status $code ($(head -c 300 "$T/out.xml" | tr -d "\n")); node peak RSS ${h0} kB -> ${h1} kB"
 # nng checks Content-Length against the collect limit before our handler
@@ -113,7 +113,10 @@ peer "$T/ok3.xml"
 check "peer link: the next valid request is answered" grep -q AdhocQueryResponse "$T/out.xml"
 
 # ---- audit ----
-kill "$NODE_PID"; wait "$NODE_PID"; rc=$?; NODE_PID=
+# A node that does not stop within 20 s is a failure, not a hung test.
+kill "$NODE_PID"; for _ in $(seq 200); do kill -0 "$NODE_PID" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$NODE_PID" 2>/dev/null && { echo "node did not stop on SIGTERM"; kill -9 "$NODE_PID"; }
+wait "$NODE_PID"; rc=$?; NODE_PID=
 check "hospital-b stops cleanly on SIGTERM (exit $rc; sanitizers report through it)" test $rc = 0
 "$BIN/node/hie-node" audit list -c "$T/b/hie-node.ini" > "$T/audit.txt"
 n=$(grep -c '"event":"security-alert"' "$T/audit.txt")
