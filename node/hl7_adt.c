@@ -1,7 +1,8 @@
 /*
  * node/hl7_adt.c -- ADT events to the MPI (see node/hl7_feed.h), inside
- * the writer's nested transaction: whatever fails, the caller aborts it
- * and nothing of the message stays.
+ * the writer's transaction.  Every handler checks everything before its
+ * first write, so a refused message leaves nothing; the one exception, a
+ * merge of several pairs, runs in a nested transaction (hl7_adt_needs_child).
  */
 #include <stdio.h>
 #include <string.h>
@@ -25,6 +26,18 @@ hl7_adt_known(const char *ev)
 {
 	return is_upsert(ev) || strcmp(ev, "A40") == 0 || strcmp(ev, "A18") == 0 || strcmp(ev, "A37") == 0 ||
 	       strcmp(ev, "A47") == 0;
+}
+
+int
+hl7_adt_needs_child(const struct hl7_job *j)
+{
+	struct hl7_header h;
+	size_t            n = 0;
+	hl7_get_header(j->m, &h);
+	if (strcmp(h.event, "A40") != 0 && strcmp(h.event, "A18") != 0)
+		return 0;
+	hl7_count_segments(j->m, "MRG", &n);
+	return n > 1;
 }
 
 /* An MPI refusal as an HL7 error on the PID. */

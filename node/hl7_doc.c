@@ -5,9 +5,9 @@
  * the data, OBX-5.2/5.3 the MIME type), else the text of the OBX values
  * (TX/FT/ST and the rest), one line each, as text/plain; for ORU each
  * line names the observation (OBX-3), its units and flags.
- * Metadata: typeCode (and classCode) from OBR-4 when it is LOINC, ORU
- * otherwise 11502-2 "Laboratory report", MDM otherwise TXA-2 in HL7 table
- * 0270; creationTime from TXA-4/TXA-6 (MDM) or OBR-7 (ORU) or MSH-7, in
+ * Metadata: typeCode (and classCode) from OBR-4 when it is LOINC, else for
+ * MDM OBX-3 when it is LOINC; ORU otherwise 11502-2 "Laboratory report",
+ * MDM otherwise TXA-2 in HL7 table 0270; creationTime from TXA-4/TXA-6 (MDM) or OBR-7 (ORU) or MSH-7, in
  * UTC; author from TXA-9/TXA-5 or OBR-16; title from the type's display;
  * sourcePatientInfo from the PID (hl7_pid_source_info); uniqueId TXA-12
  * when it is an OID, else 2.25.<64 bits of SHA-1 of MSH-3, MSH-10 and the
@@ -206,6 +206,11 @@ hl7_doc_apply(hl7_feed *f, hl7_msg *m, struct hl7_error *err, char *detail, size
 	if (strcmp(sys, "LN") == 0) {
 		get(m, "OBR", 1, 4, 1, 1, e.type_code, sizeof(e.type_code));
 		get(m, "OBR", 1, 4, 1, 2, e.type_display, sizeof(e.type_display));
+		hie_strlcpy(e.type_scheme, LOINC, sizeof(e.type_scheme));
+	} else if (!oru && (get(m, "OBX", 1, 3, 1, 3, sys, sizeof(sys)), strcmp(sys, "LN") == 0)) {
+		/* MDM: the document's own LOINC code in OBX-3. */
+		get(m, "OBX", 1, 3, 1, 1, e.type_code, sizeof(e.type_code));
+		get(m, "OBX", 1, 3, 1, 2, e.type_display, sizeof(e.type_display));
 		hie_strlcpy(e.type_scheme, LOINC, sizeof(e.type_scheme));
 	} else if (oru) {
 		hie_strlcpy(e.type_code, "11502-2", sizeof(e.type_code));

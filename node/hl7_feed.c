@@ -59,7 +59,7 @@ report(hl7_feed *f, const char *rid, const struct hl7_header *h, const hie_buf *
 	ev.control_id = h != NULL ? h->control_id : "";
 	ev.ack        = dup ? "dup" : ack_code(reply, code);
 	ev.err_code   = err != NULL ? err->code : 0;
-	ev.detail     = detail != NULL ? detail : (err != NULL ? err->text : "");
+	ev.detail     = detail != NULL && detail[0] != '\0' ? detail : (err != NULL ? err->text : "");
 	ev.patient    = patient != NULL ? patient : "";
 	ev.ms         = hie_now_ms() - t0;
 	f->cfg.report(f->cfg.report_arg, &ev);
@@ -134,17 +134,24 @@ apply_round(hl7_feed *f, struct hl7_job *jobs)
 			continue;
 		}
 		j->reply->len = 0;
-		if ((rc = mdb_txn_begin(f->cfg.env, txn, 0, &child)) != 0) {
+		/* A nested transaction only where a refusal can come after a
+		 * write: a merge of several PID/MRG pairs.  Every other event
+		 * refuses before its first write (the MPI operations decide
+		 * everything first, see mpi/ops.c), and the nested transaction's
+		 * page copies are a large share of the cost per message. */
+		child = NULL;
+		if (hl7_adt_needs_child(j) && (rc = mdb_txn_begin(f->cfg.env, txn, 0, &child)) != 0) {
 			e = hie_store_err(rc);
 			break;
 		}
 		j->outcome = HL7_ACCEPT;
-		e = hl7_adt_apply(f, child, j);
+		e = hl7_adt_apply(f, child != NULL ? child : txn, j);
 		if (e == HIE_OK) {
-			if ((rc = mdb_txn_commit(child)) != 0)
+			if (child != NULL && (rc = mdb_txn_commit(child)) != 0)
 				e = hie_store_err(rc);
 		} else {
-			mdb_txn_abort(child);
+			if (child != NULL)
+				mdb_txn_abort(child);
 			if (e == HIE_EHL7) {
 				j->outcome = j->err.code >= 200 && j->err.code <= 203 ? HL7_REJECT : HL7_ERROR;
 				e = HIE_OK;

@@ -22,10 +22,12 @@
  * Durability and acknowledgements: an AA is sent only after the change it
  * acknowledges is committed.  ADT messages go to one writer thread that
  * takes every message waiting, from every connection, and applies them in
- * one LMDB write transaction -- each in a nested transaction, so a refused
- * message leaves nothing -- together with the acknowledgement records of
- * hl7_seen (node/hl7_seen.h); then commits once and releases the ACKs
- * (group commit).  A retransmitted message (same MSH-3, MSH-10, content)
+ * one LMDB write transaction -- a refused message leaves nothing, as each
+ * handler refuses before its first write (or, for a merge of several
+ * pairs, runs in a nested transaction) -- together with the
+ * acknowledgement records of hl7_seen (node/hl7_seen.h); then commits once
+ * and releases the ACKs (group commit).  A failed commit turns every ACK
+ * of the group into AR 207, and nothing of it is remembered.  A retransmitted message (same MSH-3, MSH-10, content)
  * gets the acknowledgement it got the first time, without being applied
  * again.  Documents are registered with reg_put in a transaction of their
  * own and their acknowledgement recorded after it; see hl7_doc.c for why

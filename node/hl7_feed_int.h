@@ -42,10 +42,14 @@ struct hl7_job {
 	struct hl7_job  *next;
 };
 
-/* hl7_adt.c: applies one ADT message inside txn (a nested transaction
- * the caller commits when this returns HIE_OK and aborts otherwise).
+/* hl7_adt.c: applies one ADT message inside txn.  Anything refused is
+ * refused before the first write (or, for hl7_adt_needs_child, txn is a
+ * nested transaction the caller aborts).
  * Message refusals are HIE_EHL7 with j->err; other errors are storage. */
 hie_err hl7_adt_apply(hl7_feed *f, MDB_txn *txn, struct hl7_job *j);
+/* Whether hl7_adt_apply may refuse j after it wrote (then it needs a
+ * nested transaction of its own): merges of more than one pair. */
+int     hl7_adt_needs_child(const struct hl7_job *j);
 /* Whether an ADT event is one hl7_adt_apply knows. */
 int     hl7_adt_known(const char *event);
 

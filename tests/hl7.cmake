@@ -24,3 +24,20 @@ set_tests_properties(corpus.hl7v2 interop.mllp_send PROPERTIES
 # never run as a test by itself.
 add_executable(bench_hl7 bench/bench_hl7.c)
 target_link_libraries(bench_hl7 pthread)
+
+# The corpus against a real node: the answers and MPI/registry changes of
+# tests/data/corpus_hl7v2.expect (columns 4-5).
+add_test(NAME corpus.hl7v2_node COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/corpus_hl7v2_node.sh ${CMAKE_BINARY_DIR} ${HIE_CORPUS})
+set_tests_properties(corpus.hl7v2_node PROPERTIES
+  ENVIRONMENT "HIE_SOURCE_DIR=${CMAKE_SOURCE_DIR}" SKIP_RETURN_CODE 77 TIMEOUT 300)
+
+# kill -9 during a stream of ADT: everything acknowledged AA is in the MPI.
+add_test(NAME crash.hl7 COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/crash_hl7.sh ${CMAKE_BINARY_DIR})
+set_tests_properties(crash.hl7 PROPERTIES
+  ENVIRONMENT "HIE_SOURCE_DIR=${CMAKE_SOURCE_DIR}" SKIP_RETURN_CODE 77 TIMEOUT 600)
+
+# python3-hl7's mllp_send against a real node: ADT to the MPI, MDM/ORU to
+# the registry, PIX/PDQ over v2, retransmission, and hostile input.
+add_test(NAME interop.mllp_node COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/interop_mllp_node.sh ${CMAKE_BINARY_DIR})
+set_tests_properties(interop.mllp_node PROPERTIES
+  ENVIRONMENT "HIE_SOURCE_DIR=${CMAKE_SOURCE_DIR}" SKIP_RETURN_CODE 77 TIMEOUT 300)

@@ -32,6 +32,8 @@ struct conn {
 	int64_t  *sent_ns; /* per message */
 	int64_t  *lat_ns;
 	long      acked, aa;
+	long      window_n;
+	volatile int dead; /* the node closed the connection (crash test) */
 	sem_t     window;
 	pthread_t tx, rx;
 };
@@ -96,6 +98,8 @@ sender(void *arg)
 		int    len = message(c, i, buf, sizeof(buf));
 		size_t off = 0;
 		sem_wait(&c->window);
+		if (c->dead)
+			return NULL;
 		c->sent_ns[i] = now_ns();
 		while (off < (size_t) len) {
 			ssize_t w = send(c->fd, buf + off, (size_t) len - off, MSG_NOSIGNAL);
@@ -117,8 +121,13 @@ receiver(void *arg)
 	int          in = 0;
 	while (c->acked < c->n) {
 		ssize_t r = recv(c->fd, buf, sizeof(buf), 0);
-		if (r <= 0)
+		if (r <= 0) {
+			/* Gone: let the sender stop instead of waiting for room. */
+			c->dead = 1;
+			for (long k = 0; k <= c->window_n; k++)
+				sem_post(&c->window);
 			break;
+		}
 		for (ssize_t k = 0; k < r; k++) {
 			char ch = buf[k];
 			if (ch == 0x0b) {
@@ -188,6 +197,7 @@ main(int argc, char **argv)
 		c[i].sent_ns = calloc((size_t) c[i].n + 1, sizeof(int64_t));
 		c[i].lat_ns = calloc((size_t) c[i].n + 1, sizeof(int64_t));
 		sem_init(&c[i].window, 0, (unsigned) window);
+		c[i].window_n = window;
 		if ((c[i].fd = socket(AF_INET, SOCK_STREAM, 0)) < 0 ||
 		    connect(c[i].fd, (struct sockaddr *) &sa, sizeof(sa)) != 0) {
 			perror("connect");
