@@ -55,98 +55,69 @@ mpi_block_keys(const struct mpi_mk *k, char keys[MPI_NKEYS][MPI_KEY_LEN])
 	return n;
 }
 
-/* A small open-addressing set of rids (0 is never a rid). */
-#define SET_SIZE (MPI_CAND_MAX * 2)
-
-struct rid_set {
-	uint64_t slot[SET_SIZE];
-	size_t   n;
-};
-
-/* 1: added; 0: already there; -1: full. */
 static int
-set_add(struct rid_set *s, uint64_t rid)
+u64_cmp(const void *a, const void *b)
 {
-	size_t i = (size_t) ((rid * 0x9e3779b97f4a7c15ull) >> 52) % SET_SIZE;
-
-	if (s->n >= MPI_CAND_MAX)
-		return -1;
-	while (s->slot[i] != 0) {
-		if (s->slot[i] == rid)
-			return 0;
-		i = (i + 1) % SET_SIZE;
-	}
-	s->slot[i] = rid;
-	s->n++;
-	return 1;
+	uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
+	return x < y ? -1 : x > y;
 }
 
-/* Calls fn on every rid of one block (skipped if larger than the cap). */
+/* Appends the rids of one block to buf (skipped if larger than the cap). */
 static int
-block_scan(MDB_cursor *c, const char *key, int (*fn)(uint64_t, void *), void *arg, int *rc)
+block_collect(MDB_cursor *c, const char *key, uint64_t *buf, size_t *n)
 {
 	MDB_val k = { strlen(key), (void *) key }, v;
 	size_t  count;
+	int     rc;
 
-	if ((*rc = mdb_cursor_get(c, &k, &v, MDB_SET_KEY)) != 0)
-		return 0;
-	if ((*rc = mdb_cursor_count(c, &count)) != 0 || count > MPI_BLOCK_CAP)
-		return 0;
+	if ((rc = mdb_cursor_get(c, &k, &v, MDB_SET_KEY)) != 0)
+		return rc;
+	if ((rc = mdb_cursor_count(c, &count)) != 0 || count > MPI_BLOCK_CAP)
+		return rc;
 	/* DUPFIXED: a page of rids at a time. */
-	for (*rc = mdb_cursor_get(c, &k, &v, MDB_GET_MULTIPLE); *rc == 0;
-	     *rc = mdb_cursor_get(c, &k, &v, MDB_NEXT_MULTIPLE)) {
-		for (size_t i = 0; i + 8 <= v.mv_size; i += 8)
-			if (fn(mpi_u64_get((char *) v.mv_data + i), arg))
-				return 1;
-	}
-	return 0;
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_GET_MULTIPLE); rc == 0;
+	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT_MULTIPLE))
+		for (size_t i = 0; i + 8 <= v.mv_size && count > 0; i += 8, count--)
+			buf[(*n)++] = mpi_u64_get((char *) v.mv_data + i);
+	return rc;
 }
 
-struct dedupe {
-	struct rid_set set;
-	int (*fn)(uint64_t, void *);
-	void *arg;
-};
-
-static int
-dedupe_fn(uint64_t rid, void *arg)
-{
-	struct dedupe *d = arg;
-	int            r = set_add(&d->set, rid);
-
-	if (r < 0)
-		return 1; /* MPI_CAND_MAX reached */
-	return r == 1 ? d->fn(rid, d->arg) : 0;
-}
-
+/* The candidates of every key, then sorted and made unique: no set to
+ * clear per lookup, and the match keys are then read in rid order, the
+ * order they sit in mpi.key. */
 hie_err
 mpi_block_candidates(mpi *m, MDB_txn *txn, const struct mpi_mk *k, int (*fn)(uint64_t, void *), void *arg)
 {
-	char           keys[MPI_NKEYS][MPI_KEY_LEN];
-	size_t         nk = mpi_block_keys(k, keys);
-	struct dedupe *d;
-	MDB_cursor    *c;
-	int            rc = 0;
+	char        keys[MPI_NKEYS][MPI_KEY_LEN];
+	size_t      nk = mpi_block_keys(k, keys), n = 0, u = 0;
+	uint64_t   *buf;
+	MDB_cursor *c;
+	int         rc = 0;
 
-	if ((d = malloc(sizeof(*d))) == NULL)
+	if ((buf = malloc(MPI_NKEYS * MPI_BLOCK_CAP * sizeof(*buf))) == NULL)
 		return HIE_ENOMEM;
-	memset(&d->set, 0, sizeof(d->set));
-	d->fn = fn;
-	d->arg = arg;
 	if ((rc = mdb_cursor_open(txn, m->blk, &c)) != 0) {
-		free(d);
+		free(buf);
 		return hie_store_err(rc);
 	}
-	for (size_t i = 0; i < nk; i++) {
-		if (block_scan(c, keys[i], dedupe_fn, d, &rc))
+	for (size_t i = 0; i < nk; i++)
+		if ((rc = block_collect(c, keys[i], buf, &n)) != 0 && rc != MDB_NOTFOUND)
 			break;
-		if (rc != 0 && rc != MDB_NOTFOUND)
-			break;
-		rc = 0;
-	}
 	mdb_cursor_close(c);
-	free(d);
-	return rc == MDB_NOTFOUND ? HIE_OK : hie_store_err(rc);
+	if (rc == 0 || rc == MDB_NOTFOUND) {
+		rc = 0;
+		qsort(buf, n, sizeof(*buf), u64_cmp);
+		for (size_t i = 0; i < n; i++)
+			if (u == 0 || buf[i] != buf[u - 1])
+				buf[u++] = buf[i];
+		if (u > MPI_CAND_MAX)
+			u = MPI_CAND_MAX;
+		for (size_t i = 0; i < u; i++)
+			if (fn(buf[i], arg))
+				break;
+	}
+	free(buf);
+	return hie_store_err(rc);
 }
 
 /* ---- all candidate pairs (for EM and for measuring the blocking) ---- */

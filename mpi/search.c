@@ -9,22 +9,19 @@
 
 #include "mpi/internal.h"
 
+/* One scored candidate; then, after grouping, one enterprise id. */
 struct agg {
-	uint64_t eid, rid;
+	uint64_t eid, rid;   /* rid 0: not scored (could not reach min_prob) */
 	double   weight;
 	int      conflict;
 };
-
-/* Candidates grouped by enterprise id: an open-addressing table on eid
- * (0 is never an eid), at most half full. */
-#define AGG_SLOTS (MPI_CAND_MAX * 2)
 
 struct scan {
 	mpi                     *m;
 	MDB_txn                 *txn;
 	const struct mpi_mk     *k;
 	const struct mpi_scorer *sc;
-	struct agg              *agg; /* AGG_SLOTS */
+	struct agg              *agg; /* MPI_CAND_MAX */
 	size_t                   n;
 	hie_err                  err;
 };
@@ -41,20 +38,6 @@ id_conflict(const struct mpi_mk *a, const struct mpi_mk *b)
 	return 0;
 }
 
-static struct agg *
-agg_slot(struct scan *s, uint64_t eid)
-{
-	size_t i = (size_t) ((eid * 0x9e3779b97f4a7c15ull) >> 40) % AGG_SLOTS;
-
-	while (s->agg[i].eid != 0 && s->agg[i].eid != eid)
-		i = (i + 1) % AGG_SLOTS;
-	if (s->agg[i].eid == 0) {
-		s->agg[i] = (struct agg) { eid, 0, -INFINITY, 0 };
-		s->n++;
-	}
-	return &s->agg[i];
-}
-
 static int
 score_one(uint64_t rid, void *arg)
 {
@@ -64,15 +47,24 @@ score_one(uint64_t rid, void *arg)
 	uint8_t       lv[MPI_NFIELDS];
 	double        w;
 
+	if (s->n >= MPI_CAND_MAX)
+		return 1;
 	if ((s->err = mpi_mk_get(s->m, s->txn, rid, &c)) != HIE_OK)
 		return 1;
+	a = &s->agg[s->n++];
 	/* A candidate that cannot reach the threshold still brings its
 	 * identifier conflict to its enterprise id. */
-	a = agg_slot(s, c.eid);
-	a->conflict |= id_conflict(s->k, &c);
-	if (mpi_score_pair(s->sc, s->k, &c, lv, &w) && (w > a->weight || a->rid == 0))
+	*a = (struct agg) { c.eid, 0, -INFINITY, id_conflict(s->k, &c) };
+	if (mpi_score_pair(s->sc, s->k, &c, lv, &w))
 		a->rid = rid, a->weight = w;
 	return 0;
+}
+
+static int
+eid_cmp(const void *a, const void *b)
+{
+	const struct agg *x = a, *y = b;
+	return x->eid < y->eid ? -1 : x->eid > y->eid;
 }
 
 static int
@@ -95,26 +87,47 @@ posterior(double w)
 	return 1.0 / (1.0 + exp2(-w));
 }
 
+/* Groups the candidates by enterprise id in place: per id the best
+ * scored record and whether any record conflicts; ids with no scored
+ * record dropped.  Returns the number of ids. */
+static size_t
+group(struct agg *a, size_t n)
+{
+	size_t w = 0;
+
+	qsort(a, n, sizeof(*a), eid_cmp);
+	for (size_t i = 0; i < n;) {
+		struct agg g = a[i];
+		size_t     j = i + 1;
+		for (; j < n && a[j].eid == g.eid; j++) {
+			g.conflict |= a[j].conflict;
+			if (a[j].rid != 0 && (g.rid == 0 || a[j].weight > g.weight))
+				g.rid = a[j].rid, g.weight = a[j].weight;
+		}
+		if (g.rid != 0)
+			a[w++] = g;
+		i = j;
+	}
+	return w;
+}
+
 hie_err
 mpi_score_candidates(mpi *m, MDB_txn *txn, const struct mpi_mk *k, const struct mpi_model *model,
     double min_prob, struct mpi_candidate *out, size_t cap, size_t *n)
 {
 	struct mpi_scorer sc;
 	struct scan       s = { m, txn, k, &sc, NULL, 0, HIE_OK };
-	size_t            w = 0;
+	size_t            w;
 	hie_err           e;
 
 	*n = 0;
 	mpi_scorer_init(&sc, model, min_prob);
-	if ((s.agg = calloc(AGG_SLOTS, sizeof(*s.agg))) == NULL)
+	if ((s.agg = malloc(MPI_CAND_MAX * sizeof(*s.agg))) == NULL)
 		return HIE_ENOMEM;
 	if ((e = mpi_block_candidates(m, txn, k, score_one, &s)) == HIE_OK)
 		e = s.err;
 	if (e == HIE_OK) {
-		/* Scored ids to the front, best first. */
-		for (size_t i = 0; i < AGG_SLOTS; i++)
-			if (s.agg[i].eid != 0 && s.agg[i].rid != 0)
-				s.agg[w++] = s.agg[i];
+		w = group(s.agg, s.n);
 		qsort(s.agg, w, sizeof(*s.agg), agg_cmp);
 		for (size_t i = 0; i < w && *n < cap; i++) {
 			double p = posterior(s.agg[i].weight + sc.prior);

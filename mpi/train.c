@@ -87,10 +87,11 @@ vectors_of(mpi *m, const uint64_t *pairs, size_t n, uint8_t **vec)
 	return e;
 }
 
-/* The name and birth date fields: whatever else EM finds, among matches
- * these agree more often than by chance.  A fit that says otherwise has
- * taken some other cluster of the pairs (people of one street, one
- * family) for the matches: the degenerate solution, thrown away. */
+/* The name and birth date fields: whatever else EM finds, most matches
+ * agree on them, exactly or nearly (levels 0 and 1), and far more often
+ * than chance.  A fit that says otherwise has taken some other cluster of
+ * the pairs (people of one street, one family, one sex) for the matches:
+ * the degenerate solution, thrown away. */
 static int
 plausible(const struct mpi_model *r, const double present[MPI_NFIELDS], unsigned skip)
 {
@@ -100,7 +101,8 @@ plausible(const struct mpi_model *r, const double present[MPI_NFIELDS], unsigned
 		return 0;
 	for (size_t i = 0; i < sizeof(key) / sizeof(key[0]); i++) {
 		int f = key[i];
-		if (!(skip & 1u << f) && present[f] > 0 && !(r->m[f][0] > 2 * r->u[f][0]))
+		if (!(skip & 1u << f) && present[f] > 0 &&
+		    !(r->m[f][0] > 2 * r->u[f][0] && r->m[f][0] + r->m[f][1] >= 0.5))
 			return 0;
 	}
 	return 1;
