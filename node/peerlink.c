@@ -6,6 +6,8 @@
  */
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
+#include <nng/supplemental/util/platform.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,8 +15,11 @@
 
 #define WORKERS 32
 
+struct peerlink;
+
 struct worker {
-	struct node *n;
+	struct node     *n;
+	struct peerlink *pl;
 	nng_aio     *aio;
 	nng_ctx      ctx;
 	int          sending;
@@ -24,6 +29,7 @@ struct peerlink {
 	nng_socket      sock;
 	nng_listener    listener;
 	nng_tls_config *tls;
+	atomic_int      busy; /* requests received and not yet answered */
 	struct worker   w[WORKERS];
 };
 
@@ -45,6 +51,7 @@ answer(struct worker *w, nng_msg *req)
 	nng_msg_free(req);
 	if (msg == NULL) {
 		/* Out of memory: no answer; the requester's deadline covers it. */
+		atomic_fetch_sub(&w->pl->busy, 1);
 		nng_ctx_recv(w->ctx, w->aio);
 		return;
 	}
@@ -61,6 +68,7 @@ worker_cb(void *arg)
 
 	if (w->sending) {
 		w->sending = 0;
+		atomic_fetch_sub(&w->pl->busy, 1);
 		if (rv != 0)
 			nng_msg_free(nng_aio_get_msg(w->aio)); /* requester went away */
 		nng_ctx_recv(w->ctx, w->aio);
@@ -72,6 +80,7 @@ worker_cb(void *arg)
 		nng_ctx_recv(w->ctx, w->aio);
 		return;
 	}
+	atomic_fetch_add(&w->pl->busy, 1);
 	answer(w, nng_aio_get_msg(w->aio));
 }
 
@@ -112,6 +121,15 @@ node_peerlink_retls(struct node *n)
 
 	if ((e = node_tls_config(&n->tls, NULL, &tls)) != HIE_OK)
 		return e;
+	/* Closing the listener closes its connections, and with them the
+	 * answers being prepared on them: let those finish first (bounded;
+	 * a request still on the wire at the close is lost, its requester
+	 * reports the peer as an error). */
+	for (int i = 0; i < 300 && atomic_load(&pl->busy) > 0; i++)
+		nng_msleep(10);
+	if (atomic_load(&pl->busy) > 0)
+		hie_log(HIE_LOG_WARN, "peerlink", "HIE-PEER-LISTEN", NULL,
+		    "restarting the listener with %d answers still in progress", atomic_load(&pl->busy));
 	nng_listener_close(pl->listener);
 	if ((e = listen_with(n, pl, tls)) != HIE_OK) {
 		nng_tls_config_free(tls);
@@ -143,6 +161,7 @@ node_peerlink_start(struct node *n)
 	for (int i = 0; i < WORKERS; i++) {
 		struct worker *w = &pl->w[i];
 		w->n = n;
+		w->pl = pl;
 		if (nng_aio_alloc(&w->aio, worker_cb, w) != 0 || nng_ctx_open(&w->ctx, pl->sock) != 0)
 			return HIE_ENOMEM;
 		nng_ctx_recv(w->ctx, w->aio);

@@ -28,3 +28,9 @@ set_tests_properties(interop.zeep PROPERTIES
 add_test(NAME trust.directory COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/trust_directory.sh ${CMAKE_BINARY_DIR})
 set_tests_properties(trust.directory PROPERTIES
   ENVIRONMENT "HIE_SOURCE_DIR=${CMAKE_SOURCE_DIR}" SKIP_RETURN_CODE 77 TIMEOUT 300)
+
+# Certificate lifecycle on a running federation: queries during SIGHUPs
+# and a rotation; the old certificate until revoked.
+add_test(NAME trust.lifecycle COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/trust_lifecycle.sh ${CMAKE_BINARY_DIR})
+set_tests_properties(trust.lifecycle PROPERTIES
+  ENVIRONMENT "HIE_SOURCE_DIR=${CMAKE_SOURCE_DIR}" SKIP_RETURN_CODE 77 TIMEOUT 300)
