@@ -55,6 +55,22 @@ flush(audit_log *a, char **batch, size_t n)
 	memcpy(head, a->last, HASH_LEN);
 	if ((rc = mdb_txn_begin(a->env, NULL, 0, &txn)) != 0)
 		return rc;
+	/* Another process (hie-node consent set, audit tools) may have
+	 * appended since: the chain continues from what is stored, which the
+	 * write transaction holds still. */
+	{
+		MDB_cursor *cur;
+		MDB_val     lk, lv;
+		if ((rc = mdb_cursor_open(txn, a->dbi, &cur)) != 0) {
+			mdb_txn_abort(txn);
+			return rc;
+		}
+		if (mdb_cursor_get(cur, &lk, &lv, MDB_LAST) == 0 && seq_of(&lk) != seq) {
+			seq = seq_of(&lk);
+			SHA256(lv.mv_data, lv.mv_size, head);
+		}
+		mdb_cursor_close(cur);
+	}
 	for (size_t i = 0; i < n; i++) {
 		size_t len = strlen(batch[i]);
 		key_of(++seq, k);
@@ -244,6 +260,20 @@ audit_record(audit_log *a, const struct audit_event *ev)
 	if (e == HIE_OK)
 		e = field(&b, "detail", ev->detail);
 	if (e == HIE_OK)
+		e = field(&b, "organization", ev->organization);
+	if (e == HIE_OK)
+		e = field(&b, "documents", ev->documents);
+	if (e == HIE_OK)
+		e = field(&b, "query", ev->query);
+	if (e == HIE_OK)
+		e = field(&b, "peer", ev->peer);
+	if (e == HIE_OK)
+		e = field(&b, "local", ev->local);
+	if (e == HIE_OK)
+		e = field(&b, "trigger", ev->trigger);
+	if (e == HIE_OK)
+		e = field(&b, "action", ev->action);
+	if (e == HIE_OK)
 		e = hie_buf_addstr(&b, "}");
 	if (e != HIE_OK) {
 		hie_buf_free(&b);
@@ -369,4 +399,35 @@ audit_list(MDB_env *env, size_t last, FILE *out)
 	mdb_cursor_close(cur);
 	mdb_txn_abort(txn);
 	return HIE_OK;
+}
+
+hie_err
+audit_each(MDB_env *env, uint64_t from, audit_each_fn fn, void *arg, uint64_t *next)
+{
+	MDB_txn      *txn;
+	MDB_cursor   *cur;
+	MDB_val       k, v;
+	unsigned char key[8];
+	hie_err       e;
+	int           rc;
+
+	if (next != NULL)
+		*next = from;
+	if ((e = read_cursor(env, &txn, &cur)) != HIE_OK)
+		return e == HIE_ENOTFOUND ? HIE_OK : e;
+	key_of(from, key);
+	k.mv_data = key;
+	k.mv_size = 8;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0 && e == HIE_OK;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		uint64_t seq = seq_of(&k);
+		if (v.mv_size <= HASH_LEN)
+			continue;
+		e = fn(arg, seq, (const char *) v.mv_data + HASH_LEN, v.mv_size - HASH_LEN);
+		if (e == HIE_OK && next != NULL)
+			*next = seq + 1;
+	}
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	return e;
 }

@@ -47,7 +47,15 @@ struct audit_event {
 	const char        *role_code;
 	const char        *purpose; /* purpose of use */
 	const char        *patient; /* CX */
-	const char        *detail;  /* document ids, reason of a refusal */
+	const char        *detail;  /* reason of a refusal or an error, summary */
+	/* Added for ATNA (node/atna.h) and the accounting of disclosures. */
+	const char        *organization; /* the requester's organization (XUA) */
+	const char        *documents;    /* document uniqueIds disclosed or received, space separated */
+	const char        *query;        /* query parameters as sent (ParticipantObjectQuery) */
+	const char        *peer;         /* the other node: name or address */
+	const char        *local;        /* this node's community (AuditSourceID) */
+	const char        *trigger;      /* HL7 v2: MSH-9, e.g. ADT^A01 (query then holds MSH-10) */
+	const char        *action;       /* "C", "R", "U", "D" where the event says which */
 };
 
 typedef struct audit_log audit_log;
@@ -73,5 +81,27 @@ hie_err audit_verify(MDB_env *env, uint64_t *n, uint64_t *bad, char *why, size_t
 
 /* Prints the last `last` records (0: all) as JSON lines. */
 hie_err audit_list(MDB_env *env, size_t last, FILE *out);
+
+/*
+ * Calls fn for every record from sequence number `from` on (1: all), in
+ * order, inside one read transaction: json[len] is the stored JSON object
+ * (not NUL terminated; valid during the call only).  A non-HIE_OK return
+ * from fn stops the walk and is returned.  *next (may be NULL) gets the
+ * sequence number after the last record seen: the cursor a reader that
+ * follows the trail (syslog forwarder) persists.
+ */
+typedef hie_err (*audit_each_fn)(void *arg, uint64_t seq, const char *json, size_t len);
+hie_err audit_each(MDB_env *env, uint64_t from, audit_each_fn fn, void *arg, uint64_t *next);
+
+/*
+ * The accounting of disclosures (HIPAA 45 CFR 164.528): every record in
+ * which this node, as a responder, gave documents or document metadata
+ * about patient to another community, from since (YYYY-MM-DD, NULL or ""
+ * for all) on: when, who (community, organization, person, role), why
+ * (purpose of use), which transaction and which documents.  One line per
+ * disclosure (tab separated, with a header), or JSON lines with json = 1.
+ * *count gets the number listed.
+ */
+hie_err audit_disclosures(MDB_env *env, const char *patient, const char *since, int json, FILE *out, size_t *count);
 
 #endif /* NODE_AUDIT_H */

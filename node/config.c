@@ -68,6 +68,8 @@ static const struct key_desc keys[] = {
 	I("security", "message_ttl_s", message_ttl_s, 10, 3600, "300"),
 	I("security", "replay_max_entries", replay_max_entries, 1000, 10000000, "1000000"),
 	I("registry", "require_known_patient", require_known_patient, 0, 1, "1"),
+	S("consent", "default", consent_default, "permit"),
+	I("consent", "emergency_override", consent_emergency, 0, 1, "1"),
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -282,6 +284,8 @@ node_config_load(const char *path, struct node_config *cfg, FILE *err)
 	    !url_has_scheme(cfg->listen_mllp, "tls+tcp://"))
 		cfg_error(&st, "listen", "mllp", "must be empty, a tcp:// or a tls+tcp:// address");
 	check_readable(&st, "tls", "crl", cfg->crl);
+	if (strcmp(cfg->consent_default, "permit") != 0 && strcmp(cfg->consent_default, "deny") != 0)
+		cfg_error(&st, "consent", "default", "must be permit or deny");
 	if (cfg->overall_deadline_ms < cfg->peer_deadline_ms)
 		cfg_error(&st, "query", "overall_deadline_ms", "must not be below peer_deadline_ms");
 	return st.errors == 0 ? HIE_OK : HIE_ECONFIG;

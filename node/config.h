@@ -52,6 +52,8 @@ struct node_config {
 	int  message_ttl_s;           /* [security] message_ttl_s */
 	int  replay_max_entries;      /* [security] replay_max_entries */
 	int  require_known_patient;   /* [registry] require_known_patient (0/1) */
+	char consent_default[16];     /* [consent] default: permit or deny */
+	int  consent_emergency;       /* [consent] emergency_override (0/1) */
 	char path[NODE_PATH];         /* the file this came from */
 };
 

@@ -84,7 +84,15 @@ static const char template[] =
     "\n"
     "[registry]\n"
     "; 1: ITI-41 submissions must name a patient the MPI knows (fed by ADT).\n"
-    "require_known_patient = 1\n";
+    "require_known_patient = 1\n"
+    "\n"
+    "[consent]\n"
+    "; For patients without a policy of their own (hie-node consent set):\n"
+    "; permit (opt-out network) or deny (opt-in network).\n"
+    "default = permit\n"
+    "; 1: purpose of use EMERGENCY overrides an opt-out (break-the-glass,\n"
+    "; audited) unless the patient's own policy says otherwise.\n"
+    "emergency_override = 1\n";
 
 hie_err
 node_config_write_new(const char *path, const char *name, const char *community,

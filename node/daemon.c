@@ -190,6 +190,8 @@ security_open(struct node *n)
  * reference) and finish on it.  Anything that fails leaves the running
  * configuration untouched.
  */
+static void node_event(struct node *n, const char *event, const char *detail);
+
 static void
 reload(struct node *n)
 {
@@ -235,6 +237,8 @@ reload(struct node *n)
 		hie_log(HIE_LOG_ERR, "node", "HIE-NODE-RELOAD", NULL, "peer listener: %s", hie_strerror(e));
 	hie_log(HIE_LOG_INFO, "node", "HIE-NODE-RELOAD", NULL, "reloaded peer directory%s",
 	    cert_changed ? ", certificates, CA and CRL" : " (certificates unchanged)");
+	node_event(n, "config-reload",
+	    cert_changed ? "peer directory, certificates, CA and CRL reloaded" : "peer directory reloaded");
 }
 
 hie_err
@@ -291,7 +295,11 @@ node_audit_inbound(struct node *n, const struct xca_outcome *out, const char *ri
 		.role_code = out->claims.subject_role,
 		.purpose = out->claims.purpose_of_use,
 		.patient = out->patient,
-		.detail = out->documents[0] != '\0' ? out->documents : out->detail,
+		.detail = out->detail,
+		.organization = out->claims.organization,
+		.documents = out->documents,
+		.query = out->query,
+		.local = n->cfg.community,
 	};
 	char detail[400];
 
@@ -301,13 +309,66 @@ node_audit_inbound(struct node *n, const struct xca_outcome *out, const char *ri
 	}
 	if (audit_record(n->audit, &ev) != HIE_OK)
 		hie_log(HIE_LOG_ERR, "audit", "HIE-AUDIT-FULL", rid, "audit record for %s not queued", out->transaction);
+	/* Consent at work is a security event of its own: what was withheld
+	 * (and why), or that break-the-glass opened a record. */
+	if (out->withheld > 0 || out->consent_override) {
+		char what[400];
+		snprintf(what, sizeof(what), "%s: %d objects withheld%s%s%s", out->transaction, out->withheld,
+		    out->withheld_why[0] ? " (" : "", out->withheld_why, out->withheld_why[0] ? ")" : "");
+		ev.event = out->consent_override ? "emergency-override" : "consent-denied";
+		ev.outcome = out->consent_override ? AUDIT_SUCCESS : AUDIT_MINOR_FAILURE;
+		ev.detail = out->consent_override && out->withheld == 0 ? "opt-out overridden for EMERGENCY" : what;
+		ev.documents = NULL;
+		ev.query = NULL;
+		if (audit_record(n->audit, &ev) != HIE_OK)
+			hie_log(HIE_LOG_ERR, "audit", "HIE-AUDIT-FULL", rid, "consent audit record not queued");
+	}
+}
+
+void
+node_audit_hl7(struct node *n, const char *rid, int initiator, const char *trigger, const char *control_id,
+    const char *sender, const char *patient, const char *ack, const char *detail)
+{
+	int                adt = trigger != NULL && strncmp(trigger, "ADT", 3) == 0;
+	const char        *ev_code = trigger != NULL ? strchr(trigger, '^') : NULL;
+	struct audit_event ev = {
+		.event = adt ? "ITI-8" : "HL7v2",
+		.role = initiator ? "initiator" : "responder",
+		.outcome = ack == NULL || strcmp(ack, "AA") == 0 || strcmp(ack, "CA") == 0 ? AUDIT_SUCCESS
+		           : ack[1] == 'E'                                                 ? AUDIT_MINOR_FAILURE
+		                                                                           : AUDIT_SERIOUS_FAILURE,
+		.rid = rid,
+		.source = sender,
+		.peer = sender,
+		.patient = patient,
+		.detail = detail,
+		.query = control_id,
+		.trigger = trigger,
+		.local = n->cfg.community,
+		/* ITI TF-2a 3.8.5: A08 updates, A40 merges (deletes the old id). */
+		.action = ev_code != NULL && strncmp(ev_code, "^A08", 4) == 0   ? "U"
+		          : ev_code != NULL && strncmp(ev_code, "^A40", 4) == 0 ? "D"
+		                                                                : "C",
+	};
+	if (n->audit == NULL || audit_record(n->audit, &ev) != HIE_OK)
+		hie_log(HIE_LOG_ERR, "audit", "HIE-AUDIT-FULL", rid, "audit record for HL7 %s not queued",
+		    trigger ? trigger : "message");
+}
+
+void
+node_audit_alert(struct node *n, const char *rid, const char *source, const char *detail)
+{
+	struct audit_event ev = { .event = "security-alert", .role = "responder", .outcome = AUDIT_SERIOUS_FAILURE,
+		.rid = rid, .source = source, .detail = detail, .local = n->cfg.community };
+	if (n->audit == NULL || audit_record(n->audit, &ev) != HIE_OK)
+		hie_log(HIE_LOG_ERR, "audit", "HIE-AUDIT-FULL", rid, "security alert not queued");
 }
 
 static void
 node_event(struct node *n, const char *event, const char *detail)
 {
 	struct audit_event ev = { .event = event, .role = "node", .outcome = AUDIT_SUCCESS, .source = n->cfg.community,
-		.detail = detail };
+		.detail = detail, .local = n->cfg.community };
 	if (n->audit != NULL)
 		audit_record(n->audit, &ev);
 }
@@ -333,6 +394,7 @@ shutdown_node(struct node *n)
 	audit_close(n->audit); /* flushes: the stop record is written */
 	sec_release(n->sec);
 	hie_replay_close(n->replay);
+	consent_close(n->consent);
 	reg_close(n->reg);
 	mpi_close(n->mpi);
 	hie_store_close(n->env);
@@ -382,6 +444,15 @@ node_run(const char *config_path)
 		fprintf(stderr, "hie-node: audit log: %s\n", hie_strerror(e));
 		goto fail;
 	}
+	{
+		struct consent_defaults cd = { strcmp(n.cfg.consent_default, "deny") == 0 ? CONSENT_DENY : CONSENT_PERMIT,
+			n.cfg.consent_emergency };
+		if ((e = consent_open(n.env, &cd, &n.consent)) != HIE_OK) {
+			fprintf(stderr, "hie-node: consent: %s\n", hie_strerror(e));
+			goto fail;
+		}
+	}
+	n.responder.consent = n.consent;
 	n.responder.home = n.cfg.community;
 	n.responder.repository_id = n.cfg.repository_id;
 	n.responder.reg = n.reg;

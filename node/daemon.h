@@ -37,6 +37,7 @@ struct node {
 	hie_replay              *replay;   /* inbound message/assertion ids */
 	struct node_sec         *sec;      /* guarded by mtx */
 	audit_log               *audit;
+	consent                 *consent;  /* patients' consent; also in responder */
 	struct node_tls_material tls;
 	nng_mtx                 *mtx;    /* guards fanout and sec */
 	xca_fanout              *fanout; /* swapped on SIGHUP */
@@ -58,14 +59,33 @@ xca_fanout *node_fanout_get(struct node *n);
 hie_err node_respond(struct node *n, const char *via, const char *ctype_in, const char *req, size_t len, char **resp,
     size_t *rlen, char *ctype_out, size_t ctcap, struct xca_outcome *out);
 
-/* One audit record for an inbound transaction as xca_respond saw it. */
+/* One audit record for an inbound transaction as xca_respond saw it
+ * (plus a consent-denied or emergency-override record when consent
+ * withheld objects or an opt-out was overridden). */
 void node_audit_inbound(struct node *n, const struct xca_outcome *out, const char *rid);
+
+/*
+ * One audit record per HL7 v2 message received (or sent, initiator = 1):
+ * for the MLLP listener.  trigger is MSH-9 ("ADT^A01"), control_id MSH-10,
+ * sender MSH-3/MSH-4 or the peer address, patient the PID-3 CX if any,
+ * ack the acknowledgment code sent ("AA", "AE", "AR").  ADT messages are
+ * recorded as ITI-8 (Patient Identity Feed), others as "HL7v2"; A08 is an
+ * update, A40 a merge.  Thread-safe; never blocks.
+ */
+void node_audit_hl7(struct node *n, const char *rid, int initiator, const char *trigger, const char *control_id,
+    const char *sender, const char *patient, const char *ack, const char *detail);
+
+/* A security alert record (refused connection, bad certificate...). */
+void node_audit_alert(struct node *n, const char *rid, const char *source, const char *detail);
 
 /* Peer link: REP over mutual TLS, answering with xca_respond. */
 hie_err node_peerlink_start(struct node *n);
 /* Restarts the listener with the current certificate (SIGHUP). */
 hie_err node_peerlink_retls(struct node *n);
 void    node_peerlink_stop(struct node *n);
+
+/* GET/POST/DELETE /api/consent/{cx} (node/consent_http.c). */
+void node_http_consent(nng_aio *aio);
 
 /* HTTP: /health, /metrics, /api/patients/{id}/documents, POST /xca/iti38. */
 hie_err node_http_start(struct node *n);
@@ -81,5 +101,6 @@ int node_cmd_init(int argc, char **argv);
 int node_cmd_import(int argc, char **argv);
 int node_cmd_soap(int argc, char **argv);
 int node_cmd_audit(int argc, char **argv);
+int node_cmd_consent(int argc, char **argv);
 
 #endif /* NODE_DAEMON_H */

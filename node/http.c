@@ -4,6 +4,7 @@
  *   GET  /metrics                          Prometheus text
  *   GET  /api/patients/{cx}/documents      clinician query (fan-out), JSON
  *   GET  /api/documents/{home}/{repo}/{uid} one document (ITI-39 or local)
+ *   GET, POST, DELETE /api/consent/{cx}    a patient's consent (consent_http.c)
  *   POST /xca/iti38, /xca/iti39            ITI-38/39 over SOAP/HTTP
  *   POST /xds/iti18, /xds/iti41, /xds/iti43 XDS.b over SOAP/HTTP, plain or MTOM
  *   POST /xcpd/iti55, /pix/iti45, /pdq/iti47 XCPD, PIX v3, PDQ v3 (HL7 v3 over SOAP)
@@ -282,17 +283,37 @@ api_call_end(struct api_call *ac)
 	free(ac);
 }
 
-/* The initiating side's audit record: who asked, about whom, which peers
- * answered. */
+/* The initiating side's audit record: who asked, about whom, which peer
+ * (NULL: several) and which documents. */
 static void
-audit_outbound(struct node *n, const char *event, const char *rid, const struct wss_claims *c, const char *patient,
-    enum audit_outcome outcome, const char *detail)
+audit_outbound_to(struct node *n, const char *event, const char *rid, const struct wss_claims *c, const char *patient,
+    enum audit_outcome outcome, const char *detail, const char *peer, const char *documents)
 {
 	struct audit_event ev = { .event = event, .role = "initiator", .outcome = outcome, .rid = rid,
 		.source = n->cfg.community, .user = c->subject_id, .role_code = c->subject_role, .purpose = c->purpose_of_use,
-		.patient = patient, .detail = detail };
+		.patient = patient, .detail = detail, .organization = c->organization, .peer = peer, .documents = documents,
+		.local = n->cfg.community };
 	if (audit_record(n->audit, &ev) != HIE_OK)
 		hie_log(HIE_LOG_ERR, "audit", "HIE-AUDIT-FULL", rid, "audit record for %s not queued", event);
+}
+
+/* An initiating gateway audits each responding gateway it asked (ITI TF-2b
+ * 3.38.5), with that peer's outcome. */
+static void
+audit_outbound_peers(struct node *n, const char *event, const char *rid, const struct wss_claims *c,
+    const struct xca_result *res)
+{
+	for (size_t i = 0; i < res->npeers; i++) {
+		const struct xca_peer_result *p = &res->peers[i];
+		char                          detail[NODE_STR + 400];
+		snprintf(detail, sizeof(detail), "peer %s: %s, %zu documents%s%s", p->name, xca_status_name(p->status),
+		    p->documents, p->error[0] ? ": " : "", p->error);
+		audit_outbound_to(n, event, rid, c, res->patient,
+		    p->status == XCA_OK || p->status == XCA_NO_MATCH ? AUDIT_SUCCESS
+		    : p->status == XCA_TIMEOUT                      ? AUDIT_MINOR_FAILURE
+		                                                    : AUDIT_SERIOUS_FAILURE,
+		    detail, p->community, NULL);
+	}
 }
 
 static void
@@ -316,14 +337,13 @@ api_done(struct xca_result *res, void *arg)
 	{
 		char detail[300];
 		snprintf(detail, sizeof(detail), "peers=%zu ok=%zu documents=%zu", res->npeers, ok, res->docs.n);
-		audit_outbound(ac->n, "ITI-38", ac->rid, &ac->claims, res->patient,
-		    ok == res->npeers ? AUDIT_SUCCESS : ok > 0 ? AUDIT_MINOR_FAILURE : AUDIT_SERIOUS_FAILURE, detail);
+		audit_outbound_peers(ac->n, "ITI-38", ac->rid, &ac->claims, res);
 		if (ac->discover) {
 			size_t nomatch = 0;
 			for (size_t i = 0; i < res->npeers; i++)
 				nomatch += res->peers[i].status == XCA_NO_MATCH;
 			snprintf(detail, sizeof(detail), "peers=%zu no-match=%zu", res->npeers, nomatch);
-			audit_outbound(ac->n, "ITI-55", ac->rid, &ac->claims, res->patient, AUDIT_SUCCESS, detail);
+			audit_outbound_to(ac->n, "ITI-55", ac->rid, &ac->claims, res->patient, AUDIT_SUCCESS, detail, NULL, NULL);
 		}
 	}
 	node_metrics_request("api-query", "ok", hie_now_ms() - ac->t0);
@@ -431,8 +451,9 @@ doc_done(struct xca_retrieved *r, void *arg)
 		reply_document(dc->aio, r->mime, r->doc, r->len);
 	else
 		reply_json_error(dc->aio, strstr(r->peer.error, "XDSDocumentUniqueIdError") ? 404 : 502, r->peer.error);
-	audit_outbound(dc->n, "ITI-39", dc->rid, &dc->claims, NULL,
-	    r->peer.status == XCA_OK ? AUDIT_SUCCESS : AUDIT_SERIOUS_FAILURE, r->ref.unique_id);
+	audit_outbound_to(dc->n, "ITI-39", dc->rid, &dc->claims, NULL,
+	    r->peer.status == XCA_OK ? AUDIT_SUCCESS : AUDIT_SERIOUS_FAILURE, r->peer.error[0] ? r->peer.error : NULL,
+	    r->peer.community, r->ref.unique_id);
 	node_metrics_request("api-retrieve", xca_status_name(r->peer.status), hie_now_ms() - dc->t0);
 	hie_log(HIE_LOG_INFO, "http", "HIE-API-RETRIEVE", dc->rid, "peer=%s status=%s bytes=%zu ms=%lld", r->peer.name,
 	    xca_status_name(r->peer.status), r->len, (long long) (hie_now_ms() - dc->t0));
@@ -539,6 +560,7 @@ node_http_start(struct node *n)
 		{ "/metrics", "GET", h_metrics, 0, 0 },
 		{ "/api/patients", "GET", h_patients, 1, 0 },
 		{ "/api/documents", "GET", h_documents, 1, 0 },
+		{ "/api/consent", NULL, node_http_consent, 1, 1 }, /* GET, POST, DELETE */
 		{ "/xca/iti38", "POST", h_soap, 0, 1 },
 		{ "/xca/iti39", "POST", h_soap, 0, 1 },
 		{ "/xds/iti18", "POST", h_soap, 0, 1 },

@@ -18,7 +18,11 @@ static const char usage[] =
     "       hie-node import -c FILE doc.xml... | DIR\n"
     "       hie-node soap sign -c FILE [--audience urn:oid:...] [--user NAME] [--no-assertion] IN.xml\n"
     "       hie-node soap verify -c FILE [--response] IN.xml\n"
-    "       hie-node audit verify -c FILE | audit list -c FILE [-n LAST]\n"
+    "       hie-node audit verify -c FILE | audit list -c FILE [-n LAST] [--atna]\n"
+    "       hie-node audit disclosures -c FILE --patient ID [--since YYYY-MM-DD] [--json]\n"
+    "       hie-node consent set -c FILE --patient ID --policy permit|deny [--from D] [--until D]\n"
+    "                [--emergency 0|1] [--restricted 0|1] [--purposes P,...] [--by NAME]\n"
+    "       hie-node consent show|clear -c FILE --patient ID | consent list -c FILE\n"
     "       hie-node hl7-send [-t TIMEOUT_S] HOST:PORT FILE...\n";
 
 /*
@@ -81,6 +85,8 @@ main(int argc, char **argv)
 		return node_cmd_init(argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "audit") == 0)
 		return node_cmd_audit(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "consent") == 0)
+		return node_cmd_consent(argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "soap") == 0)
 		return node_cmd_soap(argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "import") == 0)

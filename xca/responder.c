@@ -10,6 +10,7 @@
 
 #include "node/mtom.h"
 #include "node/soap.h"
+#include "xca/privacy.h"
 #include "mpi/v3.h"
 #include "xca/xcpd.h"
 
@@ -55,7 +56,14 @@ stored_query(struct txn *t, const char *home)
 static hie_err
 iti38(struct txn *t)
 {
-	return stored_query(t, t->r->home);
+	hie_err e;
+
+	xca_privacy_capture_query(t->m->body, t->out);
+	e = stored_query(t, t->r->home);
+	/* Consent: what the patient did not allow is not in the answer. */
+	if (e == HIE_OK && t->r->consent != NULL)
+		e = xca_privacy_filter_query(t->r, t->body, t->out);
+	return e;
 }
 
 /* ITI-18: the same engine, for this community's own document consumers
@@ -63,6 +71,7 @@ iti38(struct txn *t)
 static hie_err
 iti18(struct txn *t)
 {
+	xca_privacy_capture_query(t->m->body, t->out);
 	return stored_query(t, NULL);
 }
 
@@ -88,8 +97,8 @@ retrieve(struct txn *t, const char *home)
 	const struct soap_msg      *m = t->m;
 	xmlNode                    *body = t->body;
 	struct xca_outcome         *out = t->out;
-	struct reg_doc_ref *refs = calloc(REG_MAX_RETRIEVE, sizeof(*refs));
-	size_t              n, found;
+	struct reg_doc_ref *refs = calloc(REG_MAX_RETRIEVE, sizeof(*refs)), *denied = NULL;
+	size_t              n, found, ndenied = 0;
 	char                why[256];
 	hie_err             e;
 
@@ -100,13 +109,25 @@ retrieve(struct txn *t, const char *home)
 		free(refs);
 		return HIE_EPROTO;
 	}
+	/* Consent (ITI-39 only: ITI-43 serves this community's own
+	 * consumers): a withheld document is answered as a missing one. */
+	if (home != NULL && r->consent != NULL) {
+		if ((denied = calloc(REG_MAX_RETRIEVE, sizeof(*denied))) == NULL) {
+			free(refs);
+			return HIE_ENOMEM;
+		}
+		xca_privacy_filter_retrieve(r, refs, &n, denied, &ndenied, out);
+	}
 	/* The audit record names the documents disclosed. */
 	for (size_t i = 0, k = 0; i < n && k + 1 < sizeof(out->documents); i++)
 		k += (size_t) snprintf(out->documents + k, sizeof(out->documents) - k, "%s%s", i ? " " : "", refs[i].unique_id);
 	e = reg_retrieve_response_build(body, r->reg, home, r->repository_id, refs, n, r->lim.max_bytes, &found);
-	if (e == HIE_OK && found < n)
-		snprintf(out->detail, sizeof(out->detail), "%zu of %zu documents not found", n - found, n);
+	if (e == HIE_OK && ndenied > 0)
+		xca_privacy_retrieve_errors(body, denied, ndenied);
+	if (e == HIE_OK && found < n + ndenied)
+		snprintf(out->detail, sizeof(out->detail), "%zu of %zu documents not found", n + ndenied - found, n + ndenied);
 	free(refs);
+	free(denied);
 	return e;
 }
 
@@ -289,6 +310,10 @@ xca_respond_mime(const struct xca_responder *r, const char *ctype_in, const char
 	out->community[0] = '\0';
 	out->patient[0] = '\0';
 	out->documents[0] = '\0';
+	out->withheld = 0;
+	out->consent_override = 0;
+	out->withheld_why[0] = '\0';
+	out->query[0] = '\0';
 	memset(&out->claims, 0, sizeof(out->claims));
 	if (ctype_in != NULL && strncasecmp(ctype_in, "multipart/related", 17) == 0) {
 		const struct mtom_part *root;

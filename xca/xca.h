@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "node/config.h"
+#include "node/consent.h"
 #include "node/hie.h"
 #include "node/tls.h"
 #include "node/wss.h"
@@ -47,6 +48,7 @@ struct xca_responder {
 	int                   allow_unsigned; /* tests of the XCA layer alone; never in a node */
 	size_t                max_submission_objects; /* ITI-41: registry objects in one request */
 	size_t                max_document_bytes;     /* ITI-41: one document, and all together */
+	consent              *consent;       /* patients' consent (node/consent.h); NULL: not enforced */
 };
 
 /* The outcome of one inbound transaction, for logs, metrics and audit. */
@@ -60,6 +62,12 @@ struct xca_outcome {
 	struct wss_claims claims;   /* what its assertion says */
 	char        patient[256];   /* the patient asked about, if any (audit only) */
 	char        documents[512]; /* document ids asked for (ITI-39), space separated */
+	/* Consent (node/consent.h), for the audit record: objects withheld,
+	 * and whether an opt-out was overridden (EMERGENCY). */
+	int         withheld;
+	int         consent_override;
+	char        withheld_why[96];
+	char        query[1024];    /* the query as asked (ATNA ParticipantObjectQuery), truncated */
 };
 
 /*
