@@ -52,6 +52,8 @@ static const char template[] =
     "[query]\n"
     "peer_deadline_ms = 5000\n"
     "overall_deadline_ms = 8000\n"
+    "; Seconds a patient's query result is reused (paging); 0: never.\n"
+    "cache_ttl_s = 0\n"
     "\n"
     "[limits]\n"
     "max_results = 5000\n"

@@ -18,6 +18,7 @@
 #include "mpi/mpi.h"
 #include "registry/registry.h"
 #include "xca/xca.h"
+#include "xca/cache.h"
 
 /* This node's signing key and inbound trust, swapped as a whole on SIGHUP;
  * a request in progress holds a reference to the one it started with. */
@@ -45,6 +46,7 @@ struct node {
 	nng_http_server         *http;
 	struct node_hl7         *hl7;      /* MLLP listener and HL7 v2 feed; NULL when off */
 	atomic_int               inflight; /* API queries waiting on peers */
+	xca_cache               *qcache;   /* clinician query results ([query] cache_ttl_s); NULL: off */
 	int64_t                  started_ms;
 };
 

@@ -3,6 +3,7 @@
  *   GET  /health                           JSON health
  *   GET  /metrics                          Prometheus text
  *   GET  /api/patients/{cx}/documents      clinician query (fan-out), JSON
+ *   DELETE /api/patients/{cx}/documents    drops the patient's cached results
  *   GET  /api/documents/{home}/{repo}/{uid} one document (ITI-39 or local)
  *   GET, POST, DELETE /api/consent/{cx}    a patient's consent (consent_http.c)
  *   POST /xca/iti38, /xca/iti39            ITI-38/39 over SOAP/HTTP
@@ -186,6 +187,25 @@ query_params(const char *qs, struct reg_query *q, int *discover, char *why, size
 				return 0;
 			}
 			hie_strlcpy(q->creation_from, val, sizeof(q->creation_from));
+		} else if ((size_t) (eq - p) == 5 && strncmp(p, "until", 5) == 0) {
+			/* Created before this (XDS CreationTimeTo is exclusive). */
+			if (strspn(val, "0123456789") != strlen(val) || strlen(val) < 4 || strlen(val) > 14) {
+				snprintf(why, whycap, "until must be a date YYYY[MM[DD...]]");
+				return 0;
+			}
+			hie_strlcpy(q->creation_to, val, sizeof(q->creation_to));
+		} else if ((size_t) (eq - p) == 15 && strncmp(p, "confidentiality", 15) == 0) {
+			/* HL7 Confidentiality codes (N, R, V...), any of them. */
+			char *save = NULL;
+			for (char *tok = strtok_r(val, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
+				if (q->conf_codes[0].n == REG_MAX_CODES || strlen(tok) >= sizeof(q->conf_codes[0].v[0]) ||
+				    strspn(tok, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != strlen(tok)) {
+					snprintf(why, whycap, "confidentiality must be up to %d codes such as N,R,V", REG_MAX_CODES);
+					return 0;
+				}
+				hie_strlcpy(q->conf_codes[0].v[q->conf_codes[0].n++], tok, sizeof(q->conf_codes[0].v[0]));
+			}
+			q->n_conf_groups = q->conf_codes[0].n > 0;
 		} else if ((size_t) (eq - p) == 8 && strncmp(p, "discover", 8) == 0) {
 			/* XCPD first: each peer is then asked with its own id. */
 			if (strcmp(val, "0") != 0 && strcmp(val, "1") != 0) {
@@ -256,6 +276,8 @@ struct api_call {
 	char              rid[33];
 	struct wss_claims claims;
 	int               discover; /* XCPD ran before ITI-38 (audited too) */
+	char             *cache_key; /* the result goes into n->qcache under it */
+	char              cache_patient[256];
 };
 
 /* A clinician request waiting on peers: counted in n->inflight so that
@@ -280,6 +302,7 @@ static void
 api_call_end(struct api_call *ac)
 {
 	atomic_fetch_sub(&ac->n->inflight, 1);
+	free(ac->cache_key);
 	free(ac);
 }
 
@@ -316,6 +339,15 @@ audit_outbound_peers(struct node *n, const char *event, const char *rid, const s
 	}
 }
 
+static size_t
+query_nomatch(const struct xca_result *res)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < res->npeers; i++)
+		n += res->peers[i].status == XCA_NO_MATCH;
+	return n;
+}
+
 static void
 api_done(struct xca_result *res, void *arg)
 {
@@ -330,6 +362,10 @@ api_done(struct xca_result *res, void *arg)
 	hie_buf_init(&b, 64u << 20);
 	if (xca_result_json(res, &b) == HIE_OK) {
 		reply(ac->aio, 200, "application/json", b.data, b.len);
+		/* Kept only when every peer answered: a peer that timed out
+		 * now may answer on the next page. */
+		if (ac->cache_key != NULL && ok + query_nomatch(res) == res->npeers)
+			xca_cache_put(ac->n->qcache, ac->cache_patient, ac->cache_key, b.data, b.len);
 	} else {
 		reply_json_error(ac->aio, 500, "result too large");
 	}
@@ -370,6 +406,63 @@ discover_query(struct node *n, xca_fanout *fo, const struct reg_query *q, const 
 	return e;
 }
 
+/* The cache key: everything that shapes the answer besides the patient --
+ * the filters as asked, and who asks (peers may answer each differently). */
+static char *
+cache_key(const char *qs, const struct wss_claims *c)
+{
+	hie_buf b;
+
+	hie_buf_init(&b, 8192);
+	if (hie_buf_printf(&b, "%s|%s|%s|%s|%s", qs ? qs : "", c->subject_id, c->subject_role, c->purpose_of_use,
+	        c->organization_id) != HIE_OK) {
+		hie_buf_free(&b);
+		return NULL;
+	}
+	return hie_buf_take(&b, NULL);
+}
+
+/* A cached answer for this patient, filters and requester: 1 if sent. */
+static int
+reply_cached(struct node *n, nng_aio *aio, nng_http_req *req, const char *patient, const char *key)
+{
+	const char *cc = nng_http_req_get_header(req, "Cache-Control");
+	char       *data;
+	size_t      len;
+	int64_t     age;
+
+	/* "Cache-Control: no-cache" (hie-query --refresh) asks the peers,
+	 * and what was kept for the patient goes: it may be what the
+	 * clinician doubts. */
+	if (key != NULL && cc != NULL && strstr(cc, "no-cache") != NULL) {
+		xca_cache_invalidate(n->qcache, patient);
+		return 0;
+	}
+	if (key == NULL || xca_cache_get(n->qcache, patient, key, &data, &len, &age) != HIE_OK)
+		return 0;
+	reply(aio, 200, "application/json", data, len);
+	free(data);
+	node_metrics_request("api-query", "cached", 0);
+	hie_log(HIE_LOG_INFO, "http", "HIE-API-QUERY", NULL, "cached result, %lld ms old", (long long) age);
+	return 1;
+}
+
+/* DELETE /api/patients/{cx}/documents: the next query asks the peers. */
+static void
+patients_invalidate(struct node *n, nng_aio *aio, const char *patient)
+{
+	hie_buf b;
+	size_t  dropped = xca_cache_invalidate(n->qcache, patient);
+
+	hie_buf_init(&b, 4096);
+	hie_buf_addstr(&b, "{\"patient\":");
+	hie_buf_json_str(&b, patient);
+	hie_buf_printf(&b, ",\"dropped\":%zu}", dropped);
+	reply(aio, 200, "application/json", b.data, b.len);
+	hie_buf_free(&b);
+	hie_log(HIE_LOG_INFO, "http", "HIE-API-CACHE", NULL, "dropped %zu cached results", dropped);
+}
+
 static void
 h_patients(nng_aio *aio)
 {
@@ -384,6 +477,7 @@ h_patients(nng_aio *aio)
 	struct wss_claims claims;
 	struct api_call *ac;
 	xca_fanout      *fo;
+	char            *key;
 	char             why[128];
 	hie_err          e;
 
@@ -406,15 +500,31 @@ h_patients(nng_aio *aio)
 		reply_json_error(aio, 400, "patient id must be ID^^^&OID&ISO (percent-encoded)");
 		return;
 	}
+	if (strcmp(nng_http_req_get_method(req), "DELETE") == 0) {
+		patients_invalidate(n, aio, q.patient_id);
+		return;
+	}
+	if (strcmp(nng_http_req_get_method(req), "GET") != 0) {
+		reply_json_error(aio, 405, "GET (query) or DELETE (drop cached results)");
+		return;
+	}
 	qs = slash[10] == '?' ? slash + 11 : NULL;
 	if ((qs != NULL && !query_params(qs, &q, &discover, why, sizeof(why))) || !request_claims(n, req, &claims, why, sizeof(why))) {
 		reply_json_error(aio, 400, why);
 		return;
 	}
+	key = n->qcache != NULL ? cache_key(qs, &claims) : NULL;
+	if (reply_cached(n, aio, req, q.patient_id, key)) {
+		free(key);
+		return;
+	}
 	if ((ac = api_call_new(n, aio, &claims)) == NULL) {
+		free(key);
 		nng_aio_finish(aio, NNG_ENOMEM);
 		return;
 	}
+	ac->cache_key = key;
+	hie_strlcpy(ac->cache_patient, q.patient_id, sizeof(ac->cache_patient));
 	fo = node_fanout_get(n);
 	e = discover ? discover_query(n, fo, &q, &claims, ac) : xca_fanout_query(fo, &q, &claims, ac->rid, api_done, ac);
 	xca_fanout_release(fo);
@@ -558,7 +668,7 @@ node_http_start(struct node *n)
 	} routes[] = {
 		{ "/health", "GET", h_health, 0, 0 },
 		{ "/metrics", "GET", h_metrics, 0, 0 },
-		{ "/api/patients", "GET", h_patients, 1, 0 },
+		{ "/api/patients", NULL, h_patients, 1, 0 }, /* GET, DELETE */
 		{ "/api/documents", "GET", h_documents, 1, 0 },
 		{ "/api/consent", NULL, node_http_consent, 1, 1 }, /* GET, POST, DELETE */
 		{ "/xca/iti38", "POST", h_soap, 0, 1 },
@@ -575,6 +685,11 @@ node_http_start(struct node *n)
 
 	if ((rv = nng_url_parse(&url, n->cfg.listen_http)) != 0)
 		return HIE_ECONFIG;
+	/* At most 256 results, 64 MiB in all: a clinic's morning of patients. */
+	if (xca_cache_new(n->cfg.cache_ttl_s, 256, 64u << 20, &n->qcache) != HIE_OK) {
+		nng_url_free(url);
+		return HIE_ENOMEM;
+	}
 	rv = nng_http_server_hold(&n->http, url);
 	nng_url_free(url);
 	if (rv != 0)
@@ -620,4 +735,6 @@ node_http_stop(struct node *n)
 	nng_http_server_stop(n->http);
 	nng_http_server_release(n->http);
 	n->http = NULL;
+	xca_cache_free(n->qcache);
+	n->qcache = NULL;
 }

@@ -1,6 +1,6 @@
 # Tests of the cross-community gateway (issue 8), kept here so that work on
 # other modules does not collide with it in tests/CMakeLists.txt.
-foreach(t fanout_faults)
+foreach(t fanout_faults xca_cache)
   add_executable(test_${t} unit/test_${t}.c)
   target_link_libraries(test_${t} hie_testutil hie_xca hie_registry hie_mpi hie_certs hie_core
                         nng::nng PkgConfig::CMOCKA pthread)
@@ -9,3 +9,7 @@ foreach(t fanout_faults)
     ENVIRONMENT "HIE_SOURCE_DIR=${CMAKE_SOURCE_DIR};HIE_CORPUS=${HIE_CORPUS}"
     SKIP_RETURN_CODE 77 TIMEOUT 300)
 endforeach()
+
+# The JSON API, referral workflow and result cache on real nodes.
+add_test(NAME gateway.api COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/gateway_api.sh ${CMAKE_BINARY_DIR})
+set_tests_properties(gateway.api PROPERTIES ENVIRONMENT "HIE_SOURCE_DIR=${CMAKE_SOURCE_DIR}" TIMEOUT 300)

@@ -16,15 +16,28 @@
 #define MAX_RESPONSE (64u << 20)
 
 static const char usage[] =
-    "usage: hie-query -n NODE_ADDR --patient 'ID^^^&OID&ISO' [--type LOINC[,LOINC]]\n"
-    "                 [--since YYYYMMDD] [--retrieve DIR] [--json] [--timeout SECONDS]\n"
+    "usage: hie-query -n NODE_ADDR --patient 'ID^^^&OID&ISO' [--discover]\n"
+    "                 [--type LOINC[,LOINC]] [--since YYYYMMDD] [--until YYYYMMDD]\n"
+    "                 [--confidentiality N[,R,V]] [--latest] [--retrieve DIR]\n"
+    "                 [--refresh] [--forget] [--json] [--timeout SECONDS]\n"
     "                 [--user NAME] [--role SNOMED_CODE] [--purpose TREATMENT|...]\n"
+    "  --discover      XCPD first: each peer is asked with its own id for the\n"
+    "                  patient (found from the demographics in our MPI)\n"
+    "  --type, --since, --until, --confidentiality  filters: document types\n"
+    "                  (LOINC), created on or after / before a date, HL7\n"
+    "                  confidentiality codes\n"
+    "  --latest        only the newest matching document\n"
+    "  --retrieve DIR  also fetch every listed document (ITI-39) into DIR,\n"
+    "                  checking each against its SHA-1 from the registry\n"
+    "  --refresh       ask the peers even if the node has a recent result\n"
+    "                  for this query ([query] cache_ttl_s)\n"
+    "  --forget        drop the node's cached results for the patient, and stop\n"
     "  --user, --role, --purpose  who asks and why: they go into the signed\n"
     "                  XUA assertion each peer receives (default: role\n"
     "                  112247003 medical doctor, purpose TREATMENT)\n"
-    "  --retrieve DIR  also fetch every listed document (ITI-39) into DIR,\n"
-    "                  checking each against its SHA-1 from the registry\n"
-    "  NODE_ADDR is the node's HTTP listener, e.g. 127.0.0.1:7480\n";
+    "  NODE_ADDR is the node's HTTP listener, e.g. 127.0.0.1:7480\n"
+    "  Referral: --type 18842-5 --latest --retrieve DIR fetches the newest\n"
+    "  discharge summary from any peer.\n";
 
 static size_t
 on_data(char *p, size_t size, size_t n, void *arg)
@@ -69,6 +82,18 @@ print_table(json_object *root)
 		printf("%-14.14s %-10s %-36.36s %-44s %s\n", str(d, "creationTime"), str(d, "typeCode"), str(d, "title"),
 		    str(d, "homeCommunityId"), str(d, "uniqueId"));
 	}
+}
+
+/* --latest: the node lists documents newest first; keep the first. */
+static void
+keep_newest(json_object *root)
+{
+	json_object *docs;
+	size_t       n;
+
+	if (!json_object_object_get_ex(root, "documents", &docs) || (n = json_object_array_length(docs)) <= 1)
+		return;
+	json_object_array_del_idx(docs, 1, n - 1);
 }
 
 /* GETs url into body; returns the HTTP status or -1. */
@@ -174,10 +199,17 @@ main(int argc, char **argv)
 		{ "user", required_argument, NULL, 'u' },
 		{ "role", required_argument, NULL, 'R' },
 		{ "purpose", required_argument, NULL, 'P' },
+		{ "until", required_argument, NULL, 'U' },
+		{ "confidentiality", required_argument, NULL, 'C' },
+		{ "latest", no_argument, NULL, 'L' },
+		{ "discover", no_argument, NULL, 'D' },
+		{ "refresh", no_argument, NULL, 'F' },
+		{ "forget", no_argument, NULL, 'X' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char  *node = NULL, *patient = NULL, *type = NULL, *since = NULL, *retrieve = NULL;
-	const char  *user = NULL, *role = NULL, *purpose = NULL;
+	const char  *user = NULL, *role = NULL, *purpose = NULL, *until = NULL, *conf = NULL;
+	int          latest = 0, discover = 0, refresh = 0, forget = 0;
 	struct curl_slist *headers = NULL;
 	int          json = 0, ch, rc = 1;
 	long         timeout = 60, status = 0;
@@ -198,6 +230,12 @@ main(int argc, char **argv)
 		case 'u': user = optarg; break;
 		case 'R': role = optarg; break;
 		case 'P': purpose = optarg; break;
+		case 'U': until = optarg; break;
+		case 'C': conf = optarg; break;
+		case 'L': latest = 1; break;
+		case 'D': discover = 1; break;
+		case 'F': refresh = 1; break;
+		case 'X': forget = 1; break;
 		default: fputs(usage, stderr); return 2;
 		}
 	}
@@ -215,13 +253,19 @@ main(int argc, char **argv)
 	esc = curl_easy_escape(curl, patient, 0);
 	hie_buf_printf(&url, "%s/api/patients/%s/documents", base.data, esc);
 	curl_free(esc);
-	if (type != NULL || since != NULL) {
-		char *t = type ? curl_easy_escape(curl, type, 0) : NULL;
-		char *s = since ? curl_easy_escape(curl, since, 0) : NULL;
-		hie_buf_printf(&url, "?%s%s%s%s%s", t ? "type=" : "", t ? t : "", t && s ? "&" : "", s ? "since=" : "",
-		    s ? s : "");
-		curl_free(t);
-		curl_free(s);
+	{
+		const char *const names[] = { "type", "since", "until", "confidentiality", "discover" };
+		const char *const vals[] = { type, since, until, conf, discover ? "1" : NULL };
+		char              sep = '?';
+		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+			char *v;
+			if (vals[i] == NULL || forget)
+				continue;
+			v = curl_easy_escape(curl, vals[i], 0);
+			hie_buf_printf(&url, "%c%s=%s", sep, names[i], v);
+			curl_free(v);
+			sep = '&';
+		}
 	}
 	curl_easy_setopt(curl, CURLOPT_TIMEOUT, timeout);
 	{
@@ -234,9 +278,21 @@ main(int argc, char **argv)
 			snprintf(h, sizeof(h), "%s: %s", names[i], vals[i]);
 			headers = curl_slist_append(headers, h);
 		}
+		if (refresh)
+			headers = curl_slist_append(headers, "Cache-Control: no-cache");
 		curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
 	}
 	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+	if (forget) {
+		curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, "DELETE");
+		if ((status = http_get(curl, url.data, &body)) == 200) {
+			printf("%s\n", body.data ? body.data : "");
+			rc = 0;
+		} else if (status > 0) {
+			fprintf(stderr, "hie-query: node answered HTTP %ld: %s\n", status, body.data ? body.data : "");
+		}
+		goto done;
+	}
 	if ((status = http_get(curl, url.data, &body)) < 0)
 		goto done;
 	if ((root = json_tokener_parse(body.data ? body.data : "")) == NULL) {
@@ -246,6 +302,8 @@ main(int argc, char **argv)
 	if (status != 200) {
 		fprintf(stderr, "hie-query: node refused the query (HTTP %ld): %s\n", status, str(root, "error"));
 	} else {
+		if (latest)
+			keep_newest(root);
 		if (json)
 			printf("%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 		else

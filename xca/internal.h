@@ -105,4 +105,8 @@ struct xca_op {
 hie_err xca_op_start(xca_fanout *fo, const struct xca_op_kind *kind, const size_t *peers, size_t n,
     struct xca_peer_result *results, const struct wss_claims *claims, void *ctx, const char *rid);
 
+/* Whether an entry a peer returned meets the query's type, creation time
+ * and confidentiality filters (filter.c). */
+int xca_entry_wanted(const struct reg_query *q, const struct reg_entry *e);
+
 #endif /* XCA_INTERNAL_H */

@@ -84,7 +84,8 @@ query_complete(struct xca_op *op)
 		}
 		qsort(res->docs.v, k, sizeof(*res->docs.v), by_uid);
 		for (size_t i = 0; i < k; i++)
-			if (res->docs.n == 0 || strcmp(res->docs.v[res->docs.n - 1].unique_id, res->docs.v[i].unique_id) != 0)
+			if (xca_entry_wanted(&qc->q, &res->docs.v[i]) &&
+			    (res->docs.n == 0 || strcmp(res->docs.v[res->docs.n - 1].unique_id, res->docs.v[i].unique_id) != 0))
 				res->docs.v[res->docs.n++] = res->docs.v[i];
 		qsort(res->docs.v, res->docs.n, sizeof(*res->docs.v), newest_first);
 		if (res->docs.n > op->fo->max_results)

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# tests/gateway_api.sh BUILD_DIR -- the clinician's and EHR's side of the
+# gateway on real nodes (hie-node init, mutual TLS, signed ITI-38/39): the
+# JSON API's filters (type, date range, confidentiality), the referral
+# workflow (newest discharge summary from any peer, retrieved), and the
+# per-patient result cache with its explicit invalidation.
+set -uo pipefail
+BIN=$(cd "$1" && pwd)
+HIE_ROOT=${HIE_SOURCE_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
+. "$HIE_ROOT/scripts/lib/federation.sh"
+FED=$(mktemp -d "${TMPDIR:-/tmp}/hie-gwapi-XXXXXX")
+trap 'fed_stop_all; [ "${KEEP:-}" ] || rm -rf "$FED"' EXIT
+
+pass=0 fail=0
+ok()   { pass=$((pass + 1)); echo "ok   - $*"; }
+bad()  { fail=$((fail + 1)); echo "FAIL - $*"; }
+check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
+json() { /usr/bin/python3 -c "import json,sys; j=json.load(sys.stdin); print($1)"; }
+query() { "$BIN/xca/hie-query" -n "$(fed_http clinic-a)" --patient "$PATIENT" --json "$@"; }
+ndocs() { json "len(j['documents'])"; }
+statuses() { json "','.join(p['status'] for p in j['peers'])"; }
+
+base=$((20000 + RANDOM % 20000))
+fed_setup "$base" >/dev/null || { echo "FAIL - federation set up"; exit 1; }
+# Short deadlines (a stopped peer below), and the result cache on.
+sed -i 's/^peer_deadline_ms = .*/peer_deadline_ms = 1000/; s/^overall_deadline_ms = .*/overall_deadline_ms = 2000/;
+        s/^cache_ttl_s = .*/cache_ttl_s = 300/' "$FED/clinic-a/hie-node.ini"
+for n in clinic-a hospital-b hospital-c; do fed_start "$n" || exit 1; done
+check "clinic-a reaches both peers" fed_wait_peers clinic-a 2
+
+# ---- filters ----
+check "no filter: four documents" test "$(query | ndocs)" = 4
+check "--type 18842-5: the discharge summary only" \
+  test "$(query --type 18842-5 | json "[d['typeCode'] for d in j['documents']]")" = "['18842-5']"
+check "--since 20261101: created on or after" test "$(query --since 20261101 | json "all(d['creationTime'] >= '20261101' for d in j['documents']) and len(j['documents']) > 0")" = True
+check "--until 20261101: created before" test "$(query --until 20261101 | json "all(d['creationTime'] < '20261101' for d in j['documents']) and len(j['documents']) > 0")" = True
+check "--since and --until together split the four" \
+  test $(( $(query --since 20261101 | ndocs) + $(query --until 20261101 | ndocs) )) = 4
+check "--until 1990: nothing" test "$(query --until 1990 | ndocs)" = 0
+check "--confidentiality N: all four (the demo documents are normal)" test "$(query --confidentiality N | ndocs)" = 4
+check "--confidentiality R,V: none" test "$(query --confidentiality R,V | ndocs)" = 0
+out=$(curl -s "http://$(fed_http clinic-a)/api/patients/$(/usr/bin/python3 -c "import urllib.parse;print(urllib.parse.quote('$PATIENT',safe=''))")/documents?confidentiality=r%3Cx")
+check "a malformed confidentiality code is refused by name" bash -c "echo '$out' | grep -q 'confidentiality must be'"
+out=$(curl -s "http://$(fed_http clinic-a)/api/patients/x/documents?until=yesterday")
+check "a malformed date is refused" bash -c "echo '$out' | grep -q 'error'"
+
+# ---- referral: the newest discharge summary from any peer ----
+out=$("$BIN/xca/hie-query" -n "$(fed_http clinic-a)" --patient "$PATIENT" --type 18842-5 --latest --retrieve "$FED/referral")
+rc=$?
+echo "$out" | sed 's/^/     /'
+check "referral: exit 0, one document retrieved" test $rc = 0 -a "$(ls "$FED/referral" | wc -l)" = 1
+check "referral: it is the discharge summary, verified against its hash" \
+  grep -q "Discharge Summary" "$FED"/referral/*
+check "--latest keeps the newest of several" \
+  test "$(query --latest | json "len(j['documents'])")" = 1 -a \
+       "$(query --latest | json "j['documents'][0]['creationTime']")" = "$(query | json "max(d['creationTime'] for d in j['documents'])")"
+
+# ---- the result cache ----
+r1=$(query --type 34133-9,18842-5)
+fed_stop hospital-c
+r2=$(query --type 34133-9,18842-5)
+check "cache: the same query again is answered from the cache (hospital-c is down)" test "$r2" = "$r1"
+check "cache: the node logged the cached answer" grep -q "cached result" "$FED/clinic-a.log"
+check "cache: another filter is not served from it" test "$(query --type 18842-5,11488-4 | statuses)" = "ok,error"
+check "cache: --refresh asks the peers" test "$(query --type 34133-9,18842-5 --refresh | statuses)" = "ok,error"
+check "cache: a result with a failed peer is not kept" test "$(query --type 34133-9,18842-5 | statuses)" = "ok,error"
+fed_start hospital-c && fed_wait_peers clinic-a 2
+check "cache: all peers answer again" test "$(query --type 34133-9,18842-5 | statuses)" = "ok,ok"
+fed_stop hospital-c
+check "cache: that result is served while hospital-c is down" test "$(query --type 34133-9,18842-5 | statuses)" = "ok,ok"
+out=$("$BIN/xca/hie-query" -n "$(fed_http clinic-a)" --patient "$PATIENT" --forget)
+check "cache: --forget drops the patient's results" test "$(echo "$out" | json "j['dropped'] >= 1")" = True
+check "cache: after --forget the peers are asked" test "$(query --type 34133-9,18842-5 | statuses)" = "ok,error"
+out=$(curl -s -o /dev/null -w '%{http_code}' -X PUT "http://$(fed_http clinic-a)/api/patients/x/documents")
+check "PUT on the query is refused (405 or 400)" bash -c "[ '$out' = 405 ] || [ '$out' = 400 ]"
+
+echo "# gateway_api: $pass passed, $fail failed"
+[ "$fail" = 0 ]
