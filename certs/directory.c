@@ -170,11 +170,12 @@ cert_directory_remove(const char *path, const char *name, const char *cert_path,
 		for (f = 0; f < m->nfp && memcmp(m->fp[f], fp, 32) != 0; f++)
 			;
 		if (f == m->nfp || m->nfp == 1) {
-			snprintf(why, whycap, f == m->nfp ? "[%s] does not list that certificate"
-			                                  : "[%s] lists only that certificate; remove the member instead",
+			e = f == m->nfp ? HIE_ENOTFOUND : HIE_EINVAL;
+			snprintf(why, whycap, e == HIE_ENOTFOUND ? "[%s] does not list that certificate"
+			                                         : "[%s] lists only that certificate; remove the member instead",
 			    name);
 			node_directory_free(&d);
-			return f == m->nfp ? HIE_ENOTFOUND : HIE_EINVAL;
+			return e;
 		}
 		memmove(m->fp[f], m->fp[f + 1], (size_t) (m->nfp - f - 1) * 32);
 		m->nfp--;

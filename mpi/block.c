@@ -62,9 +62,11 @@ u64_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Appends the rids of one block to buf (skipped if larger than the cap). */
+/* Appends the rids of one block to buf (skipped if larger than the cap),
+ * those whose signature can reach sc's threshold against qsig. */
 static int
-block_collect(MDB_cursor *c, const char *key, uint64_t *buf, size_t *n)
+block_collect(MDB_cursor *c, const char *key, const struct mpi_scorer *sc, uint64_t qsig, uint64_t *buf,
+    size_t *n)
 {
 	MDB_val k = { strlen(key), (void *) key }, v;
 	size_t  count;
@@ -77,8 +79,11 @@ block_collect(MDB_cursor *c, const char *key, uint64_t *buf, size_t *n)
 	/* DUPFIXED: a page of rids at a time. */
 	for (rc = mdb_cursor_get(c, &k, &v, MDB_GET_MULTIPLE); rc == 0;
 	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT_MULTIPLE))
-		for (size_t i = 0; i + 8 <= v.mv_size && count > 0; i += 8, count--)
-			buf[(*n)++] = mpi_u64_get((char *) v.mv_data + i);
+		for (size_t i = 0; i + MPI_BLK_VAL <= v.mv_size && count > 0; i += MPI_BLK_VAL, count--) {
+			const char *e = (const char *) v.mv_data + i;
+			if (sc == NULL || mpi_sig_bound(sc, qsig, mpi_u64_get(e + 8)) >= sc->min_w)
+				buf[(*n)++] = mpi_u64_get(e);
+		}
 	return rc;
 }
 
@@ -88,9 +93,16 @@ block_collect(MDB_cursor *c, const char *key, uint64_t *buf, size_t *n)
 hie_err
 mpi_block_candidates(mpi *m, MDB_txn *txn, const struct mpi_mk *k, int (*fn)(uint64_t, void *), void *arg)
 {
+	return mpi_block_candidates_sig(m, txn, k, NULL, fn, arg);
+}
+
+hie_err
+mpi_block_candidates_sig(mpi *m, MDB_txn *txn, const struct mpi_mk *k, const struct mpi_scorer *sc,
+    int (*fn)(uint64_t, void *), void *arg)
+{
 	char        keys[MPI_NKEYS][MPI_KEY_LEN];
 	size_t      nk = mpi_block_keys(k, keys), n = 0, u = 0;
-	uint64_t   *buf;
+	uint64_t   *buf, qsig = mpi_sig(k);
 	MDB_cursor *c;
 	int         rc = 0;
 
@@ -101,7 +113,7 @@ mpi_block_candidates(mpi *m, MDB_txn *txn, const struct mpi_mk *k, int (*fn)(uin
 		return hie_store_err(rc);
 	}
 	for (size_t i = 0; i < nk; i++)
-		if ((rc = block_collect(c, keys[i], buf, &n)) != 0 && rc != MDB_NOTFOUND)
+		if ((rc = block_collect(c, keys[i], sc, qsig, buf, &n)) != 0 && rc != MDB_NOTFOUND)
 			break;
 	mdb_cursor_close(c);
 	if (rc == 0 || rc == MDB_NOTFOUND) {
@@ -260,7 +272,7 @@ mpi_block_pairs_rule(mpi *m, char rule, size_t max_pairs, uint64_t **pairs, size
 			continue;
 		for (rc = mdb_cursor_get(c, &k, &v, MDB_GET_MULTIPLE); rc == 0;
 		     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT_MULTIPLE))
-			for (size_t i = 0; i + 8 <= v.mv_size && nb < MPI_BLOCK_CAP; i += 8)
+			for (size_t i = 0; i + MPI_BLK_VAL <= v.mv_size && nb < MPI_BLOCK_CAP; i += MPI_BLK_VAL)
 				blk[nb++] = mpi_u64_get((char *) v.mv_data + i);
 		if (rc != MDB_NOTFOUND)
 			break;
@@ -384,4 +396,45 @@ mpi_block_stats(mpi *m, double *pairs, uint64_t *blocks, uint64_t *skipped)
 	}
 	mdb_txn_abort(txn);
 	return rc == MDB_NOTFOUND ? HIE_OK : hie_store_err(rc);
+}
+
+/* ---- signatures ---- */
+
+/* A 12-bit hash, never 0 (0: no value). */
+static uint64_t
+h12(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	if (*s == '\0')
+		return 0;
+	for (; *s; s++)
+		h = (h ^ (unsigned char) *s) * 16777619u;
+	return 1 + (h ^ (h >> 12) ^ (h >> 24)) % 4095;
+}
+
+/* Layout (high to low): birth date 18 (year - 1849: 9, month 4, day 5;
+ * 0 none), sex 2 (0 none or U, 1 M, 2 F, 3 O), NYSIIS of the given name
+ * as written (not its canon) 12, family NYSIIS 12, postcode 12, street
+ * number 8. */
+uint64_t
+mpi_sig(const struct mpi_mk *k)
+{
+	uint64_t d = 0, sex, st;
+	char     gph[16] = "";
+
+	if (strlen(k->dob) == 8) {
+		unsigned y = (unsigned) atoi((char[5]) { k->dob[0], k->dob[1], k->dob[2], k->dob[3], 0 });
+		unsigned mo = (unsigned) ((k->dob[4] - '0') * 10 + (k->dob[5] - '0'));
+		unsigned da = (unsigned) ((k->dob[6] - '0') * 10 + (k->dob[7] - '0'));
+		if (y >= 1850 && y < 1850 + 511 && mo >= 1 && mo <= 12 && da >= 1 && da <= 31)
+			d = (uint64_t) (y - 1849) << 9 | (uint64_t) mo << 5 | da;
+	}
+	sex = k->sex == 'M' ? 1 : k->sex == 'F' ? 2 : k->sex == 'O' ? 3 : 0;
+	st = h12(k->stnum) & 0xff;
+	if (st == 0 && k->stnum[0] != '\0')
+		st = 1;
+	if (k->given[0] != '\0' && mpi_nysiis(k->given, gph, sizeof(gph)) != HIE_OK)
+		gph[0] = '\0';
+	return d << 46 | sex << 44 | h12(gph) << 32 | h12(k->family_ph) << 20 | h12(k->postcode) << 8 | st;
 }

@@ -64,11 +64,20 @@ struct mpi_scorer {
 void mpi_scorer_init(struct mpi_scorer *s, const struct mpi_model *m, double min_prob);
 int  mpi_score_pair(const struct mpi_scorer *s, const struct mpi_mk *a, const struct mpi_mk *b,
     uint8_t lv[MPI_NFIELDS], double *weight);
+/* The most a record with signature b can weigh against one with a. */
+double mpi_sig_bound(const struct mpi_scorer *s, uint64_t a, uint64_t b);
 
 /* Blocking keys of a match key (block.c): up to MPI_NKEYS strings. */
 #define MPI_NKEYS   7
 #define MPI_KEY_LEN 48
 size_t mpi_block_keys(const struct mpi_mk *k, char keys[MPI_NKEYS][MPI_KEY_LEN]);
+/* Each rid in mpi.blk carries a signature of its record (8 bytes after
+ * the rid: birth date, sex, hashes of the phonetic names, postcode and
+ * street number), so that a lookup can rule a candidate out without
+ * reading its match key: mpi_sig_bound gives the most the candidate
+ * could weigh against the query; under the threshold it is skipped. */
+#define MPI_BLK_VAL 16
+uint64_t mpi_sig(const struct mpi_mk *k);
 /* Blocks with more records than this are not searched: a key that common
  * says nothing, and scanning it would make every lookup slow. */
 #define MPI_BLOCK_CAP 400
@@ -78,6 +87,10 @@ size_t mpi_block_keys(const struct mpi_mk *k, char keys[MPI_NKEYS][MPI_KEY_LEN])
 #define MPI_CAND_MAX 2048
 hie_err mpi_block_candidates(mpi *m, MDB_txn *txn, const struct mpi_mk *k,
     int (*fn)(uint64_t rid, void *arg), void *arg);
+/* The same, skipping candidates whose signature cannot reach sc's
+ * threshold (sc NULL: none skipped). */
+hie_err mpi_block_candidates_sig(mpi *m, MDB_txn *txn, const struct mpi_mk *k,
+    const struct mpi_scorer *sc, int (*fn)(uint64_t rid, void *arg), void *arg);
 /* The rules, one key letter each ("abcdeg"), and the fields (bits
  * 1 << MPI_F_*) each rule's key is made of. */
 extern const char MPI_BLOCK_RULES[];

@@ -5,6 +5,7 @@
  * probability.
  */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "mpi/internal.h"
@@ -275,6 +276,69 @@ mpi_model_default(struct mpi_model *m)
 	m->u[MPI_F_STATE][0] = 0.25, m->u[MPI_F_STATE][1] = 0.75;
 	m->link = 0.95;
 	m->review = 0.30;
+}
+
+/* Best weight of a field among levels lo..nlevels-1 (0 if it may be
+ * missing: maybe_missing). */
+static double
+best_from(const struct mpi_scorer *s, int f, int lo)
+{
+	double w = -INFINITY;
+
+	for (int l = lo; l < fields[f].nlevels; l++)
+		w = fmax(w, s->w[f][l]);
+	return w;
+}
+
+static void
+sig_date(uint64_t d, char out[9])
+{
+	snprintf(out, 9, "%04u%02u%02u", (unsigned) (d >> 9) + 1849, (unsigned) (d >> 5) & 15, (unsigned) d & 31);
+}
+
+/* A name hash pair: equal hashes leave every level open; different ones
+ * (both known) rule out level 0, which needs the same phonetic code. */
+static double
+name_bound(const struct mpi_scorer *s, int f, uint64_t ha, uint64_t hb)
+{
+	if (ha == 0 || hb == 0 || ha == hb)
+		return s->wmax[f];
+	return best_from(s, f, 1);
+}
+
+double
+mpi_sig_bound(const struct mpi_scorer *s, uint64_t a, uint64_t b)
+{
+	uint64_t da = a >> 46, db = b >> 46, sa = a >> 44 & 3, sb = b >> 44 & 3;
+	uint64_t ga = a >> 32 & 0xfff, gb = b >> 32 & 0xfff, fa = a >> 20 & 0xfff, fb = b >> 20 & 0xfff;
+	uint64_t pa = a >> 8 & 0xfff, pb = b >> 8 & 0xfff, na = a & 0xff, nb = b & 0xff;
+	double   w = 0;
+
+	if (da != 0 && db != 0) {
+		static const uint8_t lvl[] = { [MPI_DATE_EXACT] = 0, [MPI_DATE_TRANSPOSED] = 1,
+			[MPI_DATE_TYPO] = 1, [MPI_DATE_NEAR] = 2, [MPI_DATE_DIFF] = 3 };
+		char           x[9], y[9];
+		mpi_date_level c;
+		sig_date(da, x);
+		sig_date(db, y);
+		c = mpi_date_compare(x, y);
+		w += c == MPI_DATE_MISSING ? s->wmax[MPI_F_DOB] : s->w[MPI_F_DOB][lvl[c]];
+	} else {
+		w += s->wmax[MPI_F_DOB];
+	}
+	w += sa != 0 && sb != 0 ? s->w[MPI_F_SEX][sa != sb] : s->wmax[MPI_F_SEX];
+	/* Names as written or swapped, whichever could weigh more.  The
+	 * given-name hash is of the name as written (not its nickname
+	 * canon): as written, two given names still agree fully through
+	 * their canon ("bill", "william"), so only the swapped comparison,
+	 * which is by spelling, can be bounded by it. */
+	w += fmax(s->wmax[MPI_F_GIVEN] + name_bound(s, MPI_F_FAMILY, fa, fb),
+	    name_bound(s, MPI_F_GIVEN, ga, fb) + name_bound(s, MPI_F_FAMILY, fa, gb));
+	w += pa != 0 && pb != 0 && pa != pb ? best_from(s, MPI_F_POSTCODE, 1) : s->wmax[MPI_F_POSTCODE];
+	w += na != 0 && nb != 0 && na != nb ? s->w[MPI_F_STNUM][1] : s->wmax[MPI_F_STNUM];
+	w += s->wmax[MPI_F_STREET] + s->wmax[MPI_F_LINE2] + s->wmax[MPI_F_CITY] + s->wmax[MPI_F_STATE] +
+	     s->wmax[MPI_F_SSN] + s->wmax[MPI_F_PHONE];
+	return w;
 }
 
 double

@@ -60,6 +60,29 @@ score_one(uint64_t rid, void *arg)
 	return 0;
 }
 
+/* Whether any record of enterprise id eid has an identifier conflicting
+ * with k's (the first 256 records). */
+static hie_err
+eid_conflict(mpi *m, MDB_txn *txn, const struct mpi_mk *k, uint64_t eid, int *conflict)
+{
+	uint64_t rids[256];
+	size_t   n;
+	hie_err  e;
+
+	*conflict = 0;
+	if (k->nidh == 0)
+		return HIE_OK;
+	if ((e = mpi_members_txn(m, txn, eid, rids, 256, &n)) != HIE_OK)
+		return e;
+	for (size_t i = 0; i < n && i < 256 && !*conflict; i++) {
+		struct mpi_mk c;
+		if ((e = mpi_mk_get(m, txn, rids[i], &c)) != HIE_OK)
+			return e;
+		*conflict = id_conflict(k, &c);
+	}
+	return HIE_OK;
+}
+
 static int
 eid_cmp(const void *a, const void *b)
 {
@@ -124,7 +147,7 @@ mpi_score_candidates(mpi *m, MDB_txn *txn, const struct mpi_mk *k, const struct 
 	mpi_scorer_init(&sc, model, min_prob);
 	if ((s.agg = malloc(MPI_CAND_MAX * sizeof(*s.agg))) == NULL)
 		return HIE_ENOMEM;
-	if ((e = mpi_block_candidates(m, txn, k, score_one, &s)) == HIE_OK)
+	if ((e = mpi_block_candidates_sig(m, txn, k, &sc, score_one, &s)) == HIE_OK)
 		e = s.err;
 	if (e == HIE_OK) {
 		w = group(s.agg, s.n);
@@ -132,7 +155,12 @@ mpi_score_candidates(mpi *m, MDB_txn *txn, const struct mpi_mk *k, const struct 
 		for (size_t i = 0; i < w && *n < cap; i++) {
 			double p = posterior(s.agg[i].weight + sc.prior);
 			/* A conflicting identifier never links automatically:
-			 * at most a possible match for a person to decide. */
+			 * at most a possible match for a person to decide.
+			 * Candidates ruled out by their signature were never
+			 * read, so an id about to link is checked whole. */
+			if (p >= model->link && !s.agg[i].conflict &&
+			    (e = eid_conflict(m, txn, k, s.agg[i].eid, &s.agg[i].conflict)) != HIE_OK)
+				break;
 			if (s.agg[i].conflict && p >= model->link)
 				p = model->review + (model->link - model->review) / 2;
 			if (p < min_prob)

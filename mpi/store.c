@@ -40,6 +40,32 @@ static const struct hie_store_db dbs[] = {
 	{ "mpi.meta", offsetof(struct mpi, meta), 0 },
 };
 
+/* mpi.blk holds rid + signature (MPI_BLK_VAL bytes); a store written
+ * before signatures (8-byte rids) would be misread: refused. */
+static hie_err
+blk_format_ok(mpi *m)
+{
+	MDB_txn    *txn;
+	MDB_cursor *c;
+	MDB_val     k, v;
+	int         rc;
+
+	if ((rc = mdb_txn_begin(m->env, NULL, MDB_RDONLY, &txn)) != 0)
+		return hie_store_err(rc);
+	if ((rc = mdb_cursor_open(txn, m->blk, &c)) == 0) {
+		rc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
+		if (rc == 0 && v.mv_size != MPI_BLK_VAL)
+			rc = -1;
+		mdb_cursor_close(c);
+	}
+	mdb_txn_abort(txn);
+	if (rc == -1) {
+		fprintf(stderr, "mpi: blocking index of an older format (reload the patients into a new store)\n");
+		return HIE_EDB;
+	}
+	return rc == 0 || rc == MDB_NOTFOUND ? HIE_OK : hie_store_err(rc);
+}
+
 hie_err
 mpi_open(MDB_env *env, mpi **out)
 {
@@ -50,7 +76,8 @@ mpi_open(MDB_env *env, mpi **out)
 	if ((m = calloc(1, sizeof(*m))) == NULL)
 		return HIE_ENOMEM;
 	m->env = env;
-	if ((e = hie_store_open_dbs(env, dbs, sizeof(dbs) / sizeof(dbs[0]), m)) != HIE_OK) {
+	if ((e = hie_store_open_dbs(env, dbs, sizeof(dbs) / sizeof(dbs[0]), m)) != HIE_OK ||
+	    (e = blk_format_ok(m)) != HIE_OK) {
 		free(m);
 		return e;
 	}
@@ -334,16 +361,34 @@ dup_op(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, uint64_t rid, in
 	return hie_store_err(rc);
 }
 
+/* A put or delete of (key, rid + signature) in mpi.blk. */
+static hie_err
+blk_op(MDB_txn *txn, MDB_dbi dbi, const char *key, const unsigned char val[MPI_BLK_VAL], int add)
+{
+	MDB_val k = { strlen(key), (void *) key }, v = { MPI_BLK_VAL, (void *) val };
+	int     rc;
+
+	if (k.mv_size == 0 || k.mv_size > 511)
+		return HIE_OK;
+	rc = add ? mdb_put(txn, dbi, &k, &v, MDB_NODUPDATA) : mdb_del(txn, dbi, &k, &v);
+	if (rc == MDB_KEYEXIST || (!add && rc == MDB_NOTFOUND))
+		rc = 0;
+	return hie_store_err(rc);
+}
+
 hie_err
 mpi_index(mpi *m, MDB_txn *txn, uint64_t rid, const struct mpi_patient *p, const struct mpi_mk *k,
     int add)
 {
-	char    keys[MPI_NKEYS][MPI_KEY_LEN];
-	size_t  nk = mpi_block_keys(k, keys);
-	hie_err e;
+	char          keys[MPI_NKEYS][MPI_KEY_LEN];
+	size_t        nk = mpi_block_keys(k, keys);
+	unsigned char val[MPI_BLK_VAL];
+	hie_err       e;
 
+	mpi_u64_put(val, rid);
+	mpi_u64_put(val + 8, mpi_sig(k));
 	for (size_t i = 0; i < nk; i++)
-		if ((e = dup_op(txn, m->blk, keys[i], strlen(keys[i]), rid, add)) != HIE_OK)
+		if ((e = blk_op(txn, m->blk, keys[i], val, add)) != HIE_OK)
 			return e;
 	for (size_t i = 0; i < p->n_ids; i++) {
 		char   key[300];

@@ -34,3 +34,10 @@ set_tests_properties(trust.directory PROPERTIES
 add_test(NAME trust.lifecycle COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/trust_lifecycle.sh ${CMAKE_BINARY_DIR})
 set_tests_properties(trust.lifecycle PROPERTIES
   ENVIRONMENT "HIE_SOURCE_DIR=${CMAKE_SOURCE_DIR}" SKIP_RETURN_CODE 77 TIMEOUT 300)
+
+# The signed peer directory: parsing, signatures, the verifier's members.
+add_executable(test_directory unit/test_directory.c)
+target_link_libraries(test_directory hie_testutil hie_registry hie_certs hie_core PkgConfig::CMOCKA)
+add_test(NAME unit.directory COMMAND test_directory)
+set_tests_properties(unit.directory PROPERTIES
+  ENVIRONMENT "HIE_SOURCE_DIR=${CMAKE_SOURCE_DIR}" TIMEOUT 120)

@@ -21,7 +21,7 @@ set_tests_properties(corpus.v3 PROPERTIES
 # PDQ v3 over HTTP, and issue 8's discovery-first query between four nodes.
 add_test(NAME xcpd.e2e COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/xcpd_e2e.sh ${CMAKE_BINARY_DIR})
 set_tests_properties(xcpd.e2e PROPERTIES
-  ENVIRONMENT "HIE_SOURCE_DIR=${CMAKE_SOURCE_DIR}" SKIP_RETURN_CODE 77 TIMEOUT 300)
+  ENVIRONMENT "HIE_SOURCE_DIR=${CMAKE_SOURCE_DIR};HIE_CORPUS=${HIE_CORPUS}" SKIP_RETURN_CODE 77 TIMEOUT 300)
 
 # Benchmark (scripts/bench xcpd); built with the tests, never run by ctest.
 add_executable(bench_xcpd bench/bench_xcpd.c)

@@ -7,6 +7,9 @@
 #     id for the patient; hospital-d (twins) answers no match with
 #     AnswerNotAvailable and names nobody; a wrong query gets AE/QE;
 #   - PIX v3 (ITI-45) and PDQ v3 (ITI-47) round trips;
+#   - an independent python3-lxml/xmlsec client (tests/interop/xcpd_py.py)
+#     sends the corpus's IHE samples and our query; responses verified and
+#     validated against the NE2008 schemas (skipped without the corpus);
 #   - issue 8: the patient is at hospital-b and hospital-c under different
 #     local ids; clinic-a asks with its own id and ?discover=1, discovers
 #     both (XCPD over the peer link), lists both sets of documents (ITI-38
@@ -159,6 +162,21 @@ check "PDQ v3 at hospital-d: AA/OK with both twins" \
   test "$code/$(v3 "string(//*[local-name()='queryResponseCode']/@code)")/$(v3 "count(//*[local-name()='patient'])")" = 200/OK/2
 check "PDQ v3 at hospital-d: each with a queryMatchObservation" \
   test "$(v3 "count(//*[local-name()='queryMatchObservation'])")" = 2
+
+# ---- an independent client (python3-lxml/xmlsec) with the IHE samples ----
+CORPUS=${HIE_CORPUS:-$HIE_ROOT/../shared/corpus}
+if [ -d "$CORPUS/ihe" ] && /usr/bin/python3 -c 'import xmlsec, lxml' 2>/dev/null; then
+  /usr/bin/python3 "$HIE_ROOT/tests/interop/xcpd_py.py" --url "http://$(fed_http hospital-b)" \
+    --key "$FED/clinic-a/node.key" --cert "$FED/clinic-a/node.crt" --community "urn:oid:$A" \
+    --audience "urn:oid:$B" --node-cert "$FED/hospital-b/node.crt" --corpus "$CORPUS" --out "$FED/py" \
+    --eve "$FED/eve55.xml" > "$FED/py.out" 2>&1
+  while read -r line; do
+    case "$line" in "ok   - "*) ok "python client: ${line#ok   - }";; "FAIL - "*) bad "python client: ${line#FAIL - }";;
+      *) bad "python client: $line";; esac
+  done < "$FED/py.out"
+else
+  echo "skip - the independent client's cases (corpus or python3-xmlsec absent)"
+fi
 
 # ---- issue 8: discovery, then ITI-38 with each peer's id, then ITI-39 ----
 pid=$(/usr/bin/python3 -c "import urllib.parse,sys; print(urllib.parse.quote(sys.argv[1], safe=''))" "CA-1^^^&$A&ISO")

@@ -3,6 +3,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "mpi/internal.h"
 #include "mpi/mpi.h"
 #include "testutil.h"
 
@@ -179,6 +180,84 @@ test_nicknames(void **state)
 		assert_string_equal(mpi_nickname(cases[i].in), cases[i].out);
 }
 
+/* The signature bound is an upper bound: for every pair of a set of
+ * records full of the errors matching must survive (nicknames, swapped
+ * names, typos, transposed dates, missing fields, moves), the weight the
+ * full comparison gives never exceeds what the signatures allowed --
+ * otherwise a lookup would skip a candidate it should have scored. */
+static void
+test_signature_bound(void **state)
+{
+	static const char *const rec[][7] = {
+		/* given, family, dob, sex, number, street, postcode */
+		{ "William", "Smith", "19610314", "M", "12", "Harbour Street", "2000" },
+		{ "Bill", "Smith", "19610314", "M", "12", "Harbour St", "2000" },
+		{ "Smith", "William", "19610314", "M", "12", "Harbour Street", "2000" },
+		{ "Smith", "Bill", "19610314", "", "", "", "" },
+		{ "Wiliam", "Smiht", "19610315", "M", "12", "Harbour Street", "2001" },
+		{ "William", "Smith", "19610403", "M", "14", "Other Road", "3000" },
+		{ "William", "", "19610314", "", "12", "Harbour Street", "2000" },
+		{ "", "Smith", "19600314", "F", "", "", "" },
+		{ "Bill", "Bill", "19610314", "M", "12", "Harbour Street", "2000" },
+		{ "Margaret", "Bill", "19450607", "F", "3", "Hill Road", "3999" },
+		{ "Peggy", "O'Neil", "19610314", "F", "12", "Harbour Street", "2000" },
+		{ "Margaret", "ONeill", "14/03/1961", "F", "12", "harbour st", "2000" },
+		{ "William", "Smith", "", "M", "12", "Harbour Street", "2000" },
+	};
+	struct mpi_model  md;
+	struct mpi_mk     k[N(rec)];
+	uint64_t          sig[N(rec)];
+	struct mpi_scorer sc;
+	char              why[128];
+
+	(void) state;
+	for (size_t i = 0; i < N(rec); i++) {
+		struct mpi_patient p;
+		memset(&p, 0, sizeof(p));
+		p.n_names = 1;
+		hie_strlcpy(p.names[0].given, rec[i][0], sizeof(p.names[0].given));
+		hie_strlcpy(p.names[0].family, rec[i][1], sizeof(p.names[0].family));
+		hie_strlcpy(p.birth_date, rec[i][2], sizeof(p.birth_date));
+		p.sex = rec[i][3][0];
+		if (rec[i][5][0] != '\0') {
+			p.n_addrs = 1;
+			hie_strlcpy(p.addrs[0].number, rec[i][4], sizeof(p.addrs[0].number));
+			hie_strlcpy(p.addrs[0].street, rec[i][5], sizeof(p.addrs[0].street));
+			hie_strlcpy(p.addrs[0].postcode, rec[i][6], sizeof(p.addrs[0].postcode));
+		}
+		if (p.birth_date[0] == '\0') { /* a record needs a date or an id */
+			p.n_ids = 1;
+			hie_strlcpy(p.ids[0].cx.id, "X1", sizeof(p.ids[0].cx.id));
+			hie_strlcpy(p.ids[0].cx.authority, "1.2.3", sizeof(p.ids[0].cx.authority));
+		}
+		if (mpi_validate(&p, why, sizeof(why)) != HIE_OK)
+			fail_msg("record %zu: %s", i, why);
+		mpi_mk_build(&p, &k[i]);
+		sig[i] = mpi_sig(&k[i]);
+	}
+	/* Two models: the priors, and one where disagreement is nearly
+	 * impossible among matches (as EM finds on clean data). */
+	for (int pass = 0; pass < 2; pass++) {
+		mpi_model_default(&md);
+		if (pass == 1)
+			for (int f = 0; f < MPI_NFIELDS; f++)
+				md.m[f][mpi_field_levels(f) - 1] = 1e-6;
+		mpi_scorer_init(&sc, &md, 0);
+		for (size_t a = 0; a < N(rec); a++)
+			for (size_t b = 0; b < N(rec); b++) {
+				uint8_t lv[MPI_NFIELDS];
+				double  w, bound = mpi_sig_bound(&sc, sig[a], sig[b]);
+				assert_true(mpi_score_pair(&sc, &k[a], &k[b], lv, &w));
+				if (w > bound + 1e-9)
+					fail_msg("pass %d: %zu vs %zu weighs %.3f, bound %.3f", pass, a, b, w, bound);
+			}
+	}
+	/* And it does rule out: a stranger against William Smith. */
+	mpi_scorer_init(&sc, &md, 0.3);
+	assert_true(mpi_sig_bound(&sc, sig[0], sig[9]) < sc.min_w);
+	assert_true(mpi_sig_bound(&sc, sig[0], sig[1]) >= sc.min_w);
+}
+
 int
 main(void)
 {
@@ -186,6 +265,7 @@ main(void)
 		cmocka_unit_test(test_jaro_winkler), cmocka_unit_test(test_edit_distances),
 		cmocka_unit_test(test_dates), cmocka_unit_test(test_address), cmocka_unit_test(test_ids),
 		cmocka_unit_test(test_normalise), cmocka_unit_test(test_nicknames),
+		cmocka_unit_test(test_signature_bound),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

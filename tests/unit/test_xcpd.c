@@ -9,6 +9,8 @@
  *   hospital-c  knows Alice under C-9 only (a demographic match)
  *   hospital-d  has two near-identical patients (twins): ambiguous
  *   hospital-e  never heard of her
+ *   hospital-h  hangs (never answers): timeout at the deadline, others unharmed
+ *   hospital-x  knows her but answers as another community: error
  */
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
@@ -30,6 +32,8 @@
 
 struct peer {
 	const char              *name, *community;
+	int                      hang;  /* never answers */
+	const char              *claim; /* answers with this homeCommunityId */
 	char                     addr[64];
 	nng_socket               sock;
 	nng_aio                 *aio;
@@ -54,6 +58,8 @@ static struct peer              peers[] = {
 	{ .name = "hospital-c", .community = "urn:oid:1.2.3.3" },
 	{ .name = "hospital-d", .community = "urn:oid:1.2.3.4" },
 	{ .name = "hospital-e", .community = "urn:oid:1.2.3.5" },
+	{ .name = "hospital-h", .community = "urn:oid:1.2.3.6", .hang = 1 },
+	{ .name = "hospital-x", .community = "urn:oid:1.2.3.7", .claim = "urn:oid:6.6.6" },
 };
 #define NPEERS (sizeof(peers) / sizeof(peers[0]))
 static const struct wss_claims claims = { .subject_id = "Dr. Test", .subject_role = "112247003",
@@ -81,6 +87,10 @@ peer_cb(void *arg)
 		return;
 	}
 	req = nng_aio_get_msg(p->aio);
+	if (p->hang) {
+		nng_msg_free(req); /* never answer, never ask again */
+		return;
+	}
 	nng_msg_alloc(&msg, 0);
 	{
 		struct xca_outcome o;
@@ -175,7 +185,7 @@ peer_start(struct peer *p)
 	assert_int_equal(reg_open(p->env, &p->reg), HIE_OK);
 	assert_int_equal(mpi_open(p->env, &p->mpi), HIE_OK);
 	snprintf(p->addr, sizeof(p->addr), "tls+tcp://127.0.0.1:%d", tu_free_port());
-	p->resp.home = p->community;
+	p->resp.home = p->claim != NULL ? p->claim : p->community;
 	p->resp.repository_id = "1.2.3.9.1";
 	p->resp.reg = p->reg;
 	p->resp.mpi = p->mpi;
@@ -283,6 +293,7 @@ setup(void **state)
 	add(peers[2].mpi, person("Alice", "Hoffmann", "19750314", 'F', "D-1", "1.2.3.4"), MPI_ADD_NOMATCH);
 	add(peers[2].mpi, person("Alicia", "Hoffmann", "19750314", 'F', "D-2", "1.2.3.4"), MPI_ADD_NOMATCH);
 	add(peers[3].mpi, person("Zoe", "Quinn", "19900909", 'F', "E-1", "1.2.3.5"), 0);
+	add(peers[5].mpi, person("Alice", "Hoffmann", "19750314", 'F', "X-1", "1.2.3.7"), 0);
 	return 0;
 }
 
@@ -557,6 +568,12 @@ test_discover(void **state)
 	assert_int_equal(found(disc, "hospital-d")->peer.status, XCA_NO_MATCH);
 	assert_string_equal(found(disc, "hospital-d")->patient_id, "");
 	assert_int_equal(found(disc, "hospital-e")->peer.status, XCA_NO_MATCH);
+	/* The hung peer is a timeout at the deadline, and held nobody else. */
+	assert_int_equal(found(disc, "hospital-h")->peer.status, XCA_TIMEOUT);
+	assert_true(found(disc, "hospital-b")->peer.ms < DEADLINE / 2);
+	assert_int_equal(found(disc, "hospital-x")->peer.status, XCA_ERROR);
+	assert_non_null(strstr(found(disc, "hospital-x")->peer.error, "claims community"));
+	assert_string_equal(found(disc, "hospital-x")->patient_id, "");
 	xca_discovery_free(disc);
 
 	/* Then the clinician query: ITI-38 to b and c, each with its own id. */
@@ -582,6 +599,10 @@ test_discover(void **state)
 			if (strcmp(pr->name, "hospital-b") == 0 || strcmp(pr->name, "hospital-c") == 0) {
 				assert_int_equal(pr->status, XCA_OK);
 				assert_int_equal(pr->documents, 2);
+			} else if (strcmp(pr->name, "hospital-h") == 0) {
+				assert_int_equal(pr->status, XCA_TIMEOUT);
+			} else if (strcmp(pr->name, "hospital-x") == 0) {
+				assert_int_equal(pr->status, XCA_ERROR);
 			} else {
 				assert_int_equal(pr->status, XCA_NO_MATCH);
 			}
