@@ -42,3 +42,9 @@ set_tests_properties(crash.hl7 PROPERTIES
 add_test(NAME interop.mllp_node COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/interop_mllp_node.sh ${CMAKE_BINARY_DIR})
 set_tests_properties(interop.mllp_node PROPERTIES
   ENVIRONMENT "HIE_SOURCE_DIR=${CMAKE_SOURCE_DIR}" SKIP_RETURN_CODE 77 TIMEOUT 300)
+
+# The feed in process: PID mapping and the ADT/MDM cases on a real LMDB.
+add_executable(test_hl7_feed unit/test_hl7_feed.c)
+target_link_libraries(test_hl7_feed hie_testutil hie_hl7feed hie_core PkgConfig::CMOCKA pthread)
+add_test(NAME unit.hl7_feed COMMAND test_hl7_feed)
+set_tests_properties(unit.hl7_feed PROPERTIES TIMEOUT 120)
