@@ -48,3 +48,8 @@ add_executable(test_hl7_feed unit/test_hl7_feed.c)
 target_link_libraries(test_hl7_feed hie_testutil hie_hl7feed hie_core PkgConfig::CMOCKA pthread)
 add_test(NAME unit.hl7_feed COMMAND test_hl7_feed)
 set_tests_properties(unit.hl7_feed PROPERTIES TIMEOUT 120)
+
+# MLLP over mutual TLS (tls+tcp://): member certificate answered, others refused.
+add_test(NAME hl7.tls COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/hl7_tls.sh ${CMAKE_BINARY_DIR})
+set_tests_properties(hl7.tls PROPERTIES
+  ENVIRONMENT "HIE_SOURCE_DIR=${CMAKE_SOURCE_DIR}" SKIP_RETURN_CODE 77 TIMEOUT 120)
