@@ -180,17 +180,48 @@ apply_round(hl7_feed *f, struct hl7_job *jobs)
 	}
 }
 
+/* Acknowledgements are remembered for retransmissions, which come within
+ * minutes (a sender that lost our ACK); a week is ample, and the database
+ * must not grow with every message ever received.  Pruned by the writer,
+ * between groups, at most once a day (one scan of hl7.seen). */
+#define SEEN_KEEP_S  (7 * 86400)
+#define SEEN_PRUNE_S 86400
+
+static void
+maybe_prune(hl7_feed *f, int64_t *last)
+{
+	size_t  removed = 0;
+	int64_t now = hie_now_ms() / 1000;
+	hie_err e;
+
+	if (now - *last < SEEN_PRUNE_S)
+		return;
+	*last = now;
+	if ((e = hl7_seen_prune(f->seen, SEEN_KEEP_S, &removed)) != HIE_OK)
+		hie_log(HIE_LOG_WARN, "hl7", "HIE-HL7-PRUNE", NULL, "pruning hl7.seen: %s", hie_strerror(e));
+	else if (removed > 0)
+		hie_log(HIE_LOG_INFO, "hl7", "HIE-HL7-PRUNE", NULL, "%zu acknowledgements older than %d days forgotten",
+		    removed, SEEN_KEEP_S / 86400);
+}
+
 static void *
 writer(void *arg)
 {
 	hl7_feed *f = arg;
+	int64_t   pruned = 0;
 
 	pthread_mutex_lock(&f->mu);
 	for (;;) {
 		struct hl7_job *jobs, *last;
 		size_t          n = 0;
-		while (f->q_head == NULL && !f->stopping)
+		while (f->q_head == NULL && !f->stopping) {
+			pthread_mutex_unlock(&f->mu);
+			maybe_prune(f, &pruned);
+			pthread_mutex_lock(&f->mu);
+			if (f->q_head != NULL || f->stopping)
+				break;
 			pthread_cond_wait(&f->cv, &f->mu);
+		}
 		if (f->q_head == NULL)
 			break;
 		/* Everything waiting, up to max_group, is one transaction. */
