@@ -43,6 +43,12 @@ static const struct kind {
 	{ "ITI-8", IHE_TXN("ITI-8", "Patient Identity Feed"), F_FEED },
 	{ "ITI-44", IHE_TXN("ITI-44", "Patient Identity Feed HL7 V3"), F_FEED },
 	{ "HL7v2", { "HL7v2", "HL7 v2", "HL7 v2 message" }, F_FEED },
+	/* The names the MLLP listener (node/hl7_node.c) records under. */
+	{ "HL7-ADT", IHE_TXN("ITI-8", "Patient Identity Feed"), F_FEED },
+	{ "HL7-MDM", { "MDM", "HL7 v2", "Medical Document Management" }, F_FEED },
+	{ "HL7-ORU", { "ORU", "HL7 v2", "Unsolicited Observation" }, F_FEED },
+	{ "HL7-QBP", IHE_TXN("ITI-21", "Patient Demographics Query"), F_QUERY },
+	{ "HL7-other", { "HL7v2", "HL7 v2", "HL7 v2 message" }, F_FEED },
 	{ "security-alert", DCM("110126", "Node Authentication"), F_SECURITY },
 	{ "consent-denied", DCM("110132", "Use of Restricted Function"), F_SECURITY },
 	{ "emergency-override", DCM("110127", "Emergency Override Started"), F_SECURITY },

@@ -11,7 +11,8 @@
  *   ITI-18, ITI-38, ITI-55, ITI-45, ITI-47, ITI-21, ITI-9  110112 Query, E
  *   ITI-39, ITI-43   responder 110106 Export, R; initiator 110107 Import, C
  *   ITI-41           responder 110107 Import, C; initiator 110106 Export, R
- *   ITI-8, HL7v2     110110 Patient Record, C (U for updates, D for merges)
+ *   ITI-8, HL7v2, HL7-ADT/MDM/ORU/other  110110 Patient Record, C (U, D)
+ *   HL7-QBP          110112 Query (ITI-21)
  *   security-alert   110113 Security Alert, E, 110126 Node Authentication
  *   consent-denied   110113, 110132 Use of Restricted Function
  *   emergency-override 110113, 110127 Emergency Override Started

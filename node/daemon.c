@@ -241,6 +241,8 @@ reload(struct node *n)
 	    cert_changed ? "peer directory, certificates, CA and CRL reloaded" : "peer directory reloaded");
 }
 
+static void node_metrics_outcome(const struct xca_outcome *out, int64_t ms);
+
 hie_err
 node_respond(struct node *n, const char *via, const char *ctype_in, const char *req, size_t len, char **resp,
     size_t *rlen, char *ctype_out, size_t ctcap, struct xca_outcome *out)
@@ -259,6 +261,8 @@ node_respond(struct node *n, const char *via, const char *ctype_in, const char *
 		out->status = "fault";
 		snprintf(out->detail, sizeof(out->detail), "audit trail unavailable");
 		hie_log(HIE_LOG_ERR, via, "HIE-AUDIT-CLOSED", rid, "request refused: the audit trail cannot be written");
+		node_metrics_count("hie_audit_refused_total", "Requests refused because the audit trail could not be written.",
+		    "via", via);
 		return soap_fault("Receiver", NULL, "audit trail unavailable; try again later", NULL, resp, rlen);
 	}
 	nng_mtx_lock(n->mtx);
@@ -274,10 +278,40 @@ node_respond(struct node *n, const char *via, const char *ctype_in, const char *
 		return e;
 	node_audit_inbound(n, out, rid);
 	node_metrics_request(out->transaction, out->status, hie_now_ms() - t0);
+	node_metrics_outcome(out, hie_now_ms() - t0);
 	hie_log(strcmp(out->status, "ok") == 0 ? HIE_LOG_INFO : HIE_LOG_WARN, via, "HIE-SOAP-REQ", rid,
 	    "transaction=%s status=%s ms=%lld requester=\"%s\"%s%s", out->transaction, out->status,
 	    (long long) (hie_now_ms() - t0), out->requester, out->detail[0] ? " detail=" : "", out->detail);
 	return HIE_OK;
+}
+
+/* Per-peer volume and latency, and the data-quality and security
+ * counters an outcome feeds (labels from fixed sets: transaction names,
+ * IHE error codes, member communities). */
+static void
+node_metrics_outcome(const struct xca_outcome *out, int64_t ms)
+{
+	if (out->community[0] != '\0' && !out->security)
+		node_metrics_inbound(out->community, out->transaction, out->status, ms);
+	if (out->security)
+		node_metrics_count("hie_security_alerts_total", "Inbound messages refused by WS-Security checks, by transaction.",
+		    "transaction", out->transaction);
+	if (out->withheld > 0)
+		node_metrics_count("hie_consent_withheld_total",
+		    "Answers from which patients' consent withheld objects, by transaction.", "transaction", out->transaction);
+	if (out->consent_override)
+		node_metrics_count("hie_consent_overrides_total", "EMERGENCY break-the-glass disclosures, by transaction.",
+		    "transaction", out->transaction);
+	if (strcmp(out->transaction, "ITI-41") == 0 && strcmp(out->status, "ok") != 0) {
+		/* The IHE error code the answer carries ("XDSRegistryMetadataError:
+		 * ..."), or "malformed" for a Fault. */
+		char   code[48] = "malformed";
+		size_t n = strspn(out->detail, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz");
+		if (strncmp(out->detail, "XDS", 3) == 0 && n < sizeof(code) && out->detail[n] == ':')
+			snprintf(code, sizeof(code), "%.*s", (int) n, out->detail);
+		node_metrics_count("hie_documents_rejected_total", "ITI-41 submissions refused, by IHE error code.", "reason",
+		    code);
+	}
 }
 
 void

@@ -92,6 +92,30 @@ h_health(nng_aio *aio)
 	hie_buf_free(&b);
 }
 
+/* Gauges read when scraped: audit trail writable, each peer's
+ * connection, the MPI review queue. */
+static void
+node_metrics_state(struct node *n, hie_buf *b)
+{
+	xca_fanout *fo = node_fanout_get(n);
+	size_t      review = 0;
+
+	hie_buf_printf(b,
+	    "# HELP hie_audit_ready 1 when the audit trail takes records; 0: transactions are refused (fail closed).\n"
+	    "# TYPE hie_audit_ready gauge\nhie_audit_ready %d\n"
+	    "# HELP hie_peer_up 1 when the peer link to that peer is connected (mutual TLS).\n# TYPE hie_peer_up gauge\n",
+	    audit_ready(n->audit));
+	for (size_t i = 0; i < xca_fanout_npeers(fo); i++) {
+		const char *name;
+		int         up = xca_fanout_peer_connected(fo, i, &name);
+		hie_buf_printf(b, "hie_peer_up{peer=\"%s\"} %d\n", name, up);
+	}
+	xca_fanout_release(fo);
+	if (n->mpi != NULL && mpi_review_list(n->mpi, NULL, 0, &review) == HIE_OK)
+		hie_buf_printf(b, "# HELP hie_mpi_review_queue Possible patient matches waiting for a data steward.\n"
+		                  "# TYPE hie_mpi_review_queue gauge\nhie_mpi_review_queue %zu\n", review);
+}
+
 static void
 h_metrics(nng_aio *aio)
 {
@@ -108,6 +132,7 @@ h_metrics(nng_aio *aio)
 		    "hie_audit_records_total{result=\"written\"} %llu\n"
 		    "hie_audit_records_total{result=\"lost\"} %llu\n",
 		    (unsigned long long) written, (unsigned long long) refused);
+		node_metrics_state(n, &b);
 	}
 	if (node_metrics_render(&b) != HIE_OK) {
 		hie_buf_free(&b);

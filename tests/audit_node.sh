@@ -95,6 +95,22 @@ check "opted out everywhere, EMERGENCY not allowed at hospital-c: the patient is
 r=$(query --user "Dr. Bob Stone" --purpose TREATMENT)
 check "opted out at both responders: no documents at all" test "$(echo "$r" | json "len(j['documents'])")" = 0
 
+# ---- monitoring ----
+curl -sf "http://$(fed_http hospital-b)/metrics" > "$FED/b.metrics"
+check "/metrics: ITI-38 volume per requesting community" \
+  grep -q 'hie_inbound_total{community="urn:oid:1.3.6.1.4.1.21367.13.20.1000",transaction="ITI-38",status="ok"}' "$FED/b.metrics"
+check "/metrics: latency histogram per requesting community" \
+  grep -q 'hie_inbound_seconds_bucket{community="urn:oid:1.3.6.1.4.1.21367.13.20.1000",transaction="ITI-39"' "$FED/b.metrics"
+check "/metrics: answers withheld by consent counted" grep -q 'hie_consent_withheld_total{transaction="ITI-38"}' "$FED/b.metrics"
+check "/metrics: break-the-glass counted" grep -qx 'hie_consent_overrides_total{transaction="ITI-38"} 2' "$FED/b.metrics"
+check "/metrics: audit ready" grep -qx 'hie_audit_ready 1' "$FED/b.metrics"
+check "/metrics: the MPI review queue" grep -q '^hie_mpi_review_queue ' "$FED/b.metrics"
+check "/metrics: peer availability" \
+  bash -c "curl -sf 'http://$(fed_http clinic-a)/metrics' | grep -qx 'hie_peer_up{peer=\"hospital-b\"} 1'"
+check "the sample alert rules are valid YAML with the audit alert" \
+  /usr/bin/python3 -c "import yaml,sys; r=yaml.safe_load(open(sys.argv[1])); assert any(a['alert']=='HieAuditTrailFailing' for g in r['groups'] for a in g['rules'])" \
+  "$HIE_ROOT/conf/hie-node.rules.yml"
+
 # ---- accounting of disclosures (hospital-b) ----
 sleep 0.3 # the audit writer's group commit
 node audit disclosures -c "$(ini hospital-b)" --patient "$PATIENT" --json > "$FED/disc.json" 2>/dev/null
@@ -154,6 +170,9 @@ r=$(query --user "Dr. Bob Stone")
 check "audit storage full: hospital-c refuses the transaction (nothing disclosed)" \
   test "$(echo "$r" | json "{p['name']: (p['status'], p['documents']) for p in j['peers']}['hospital-c']")" = "('error', 0)"
 check "audit storage full: the refusal is logged" grep -q 'HIE-AUDIT-CLOSED' "$FED/hospital-c.log"
+curl -s "http://$(fed_http hospital-c)/metrics" > "$FED/c.metrics"
+check "audit storage full: /metrics says hie_audit_ready 0" grep -qx 'hie_audit_ready 0' "$FED/c.metrics"
+check "audit storage full: refusals counted" grep -q 'hie_audit_refused_total{via="peerlink"}' "$FED/c.metrics"
 # Freeing space inside a full LMDB map needs free pages itself: the
 # operator's way out is a restart after making room (here: a larger map
 # for the cleanup).  What was queued and never written is counted and

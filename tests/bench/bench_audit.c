@@ -1,7 +1,8 @@
 /*
  * tests/bench/bench_audit.c -- audit records appended per second (queued
  * and group-committed, synced), and what auditing adds to answering an
- * ITI-38 request in process (same requests with and without a record).
+ * ITI-38 request in process (same requests with and without a record, and
+ * with consent checked as well), and ATNA rendering per second.
  *   bench_audit DIR RECORDS QUERIES
  */
 #include <stdio.h>
@@ -9,7 +10,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "node/atna.h"
 #include "node/audit.h"
+#include "node/consent.h"
 #include "node/soap.h"
 #include "node/store.h"
 #include "xca/xca.h"
@@ -27,6 +30,18 @@ static const struct audit_event ev = { .event = "ITI-38", .role = "responder", .
 	.user = "Dr. Anna Lee", .role_code = "112247003", .purpose = "TREATMENT",
 	.patient = "DEMO-1001^^^&1.3.6.1.4.1.21367.13.20.3000&ISO" };
 
+static hie_err
+render(void *arg, uint64_t seq, const char *json, size_t len)
+{
+	hie_buf b;
+	(void) seq;
+	hie_buf_init(&b, 1 << 20);
+	if (audit_atna(json, len, "bench", "urn:oid:1.3.6.1.4.1.21367.13.20.2000", &b) == HIE_OK)
+		(*(long *) arg)++;
+	hie_buf_free(&b);
+	return HIE_OK;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -39,7 +54,9 @@ main(int argc, char **argv)
 	char                *req, *resp;
 	size_t               len, rlen;
 	long                 records, queries;
-	double               t0, secs[2];
+	double               t0, secs[3];
+	consent             *cons;
+	struct consent_defaults def = { CONSENT_PERMIT, 1 };
 
 	if (argc != 4)
 		return fprintf(stderr, "usage: bench_audit DIR RECORDS QUERIES\n"), 2;
@@ -57,14 +74,24 @@ main(int argc, char **argv)
 	printf("audit: records=%ld appended=%.0f/s (synced group commits, hash chained)\n", records,
 	    records / ((now_ms() - t0) / 1e3));
 
-	/* ITI-38 in process, with and without the audit record. */
+	/* Rendering stored records as ATNA (hie-node audit list --atna, the
+	 * syslog form). */
+	{
+		long rendered = 0;
+		t0 = now_ms();
+		audit_each(env, 1, render, &rendered, NULL);
+		printf("atna: rendered=%ld %.0f/s\n", rendered, rendered / ((now_ms() - t0) / 1e3));
+	}
+
+	/* ITI-38 in process: without the audit record, with it (as the daemon
+	 * writes it: query and documents), and with consent checked too. */
 	memset(&r, 0, sizeof(r));
 	r.home = "urn:oid:1.3.6.1.4.1.21367.13.20.2000";
 	r.repository_id = "1.3.6.1.4.1.21367.13.20.2000.1";
 	r.lim = hie_xml_default_limits;
 	r.max_results = 100;
 	r.allow_unsigned = 1;
-	if (reg_open(env, &r.reg) != HIE_OK || audit_open(env, &a) != HIE_OK)
+	if (reg_open(env, &r.reg) != HIE_OK || audit_open(env, &a) != HIE_OK || consent_open(env, &def, &cons) != HIE_OK)
 		return 1;
 	memset(&q, 0, sizeof(q));
 	strcpy(q.patient_id, "DEMO-1001^^^&1.3.6.1.4.1.21367.13.20.3000&ISO");
@@ -73,14 +100,18 @@ main(int argc, char **argv)
 	reg_ebrim_query_build(body, &q, r.home);
 	hie_xml_dump(doc, &req, &len);
 	xmlFreeDoc(doc);
-	for (int with = 0; with < 2; with++) {
+	for (int with = 0; with < 3; with++) {
+		r.consent = with == 2 ? cons : NULL;
 		t0 = now_ms();
 		for (long i = 0; i < queries; i++) {
 			struct xca_outcome out;
+			struct audit_event e = ev;
 			xca_respond(&r, req, len, "bench", &resp, &rlen, &out);
 			free(resp);
+			e.query = out.query;
+			e.documents = out.documents;
 			if (with)
-				while (audit_record(a, &ev) == HIE_EBUSY)
+				while (audit_record(a, &e) == HIE_EBUSY)
 					;
 		}
 		secs[with] = (now_ms() - t0) / 1e3;
@@ -89,6 +120,9 @@ main(int argc, char **argv)
 	printf("ITI-38 in process (unsigned, empty registry): %.0f/s without audit, %.0f/s with: "
 	       "auditing costs %.1f us per request\n",
 	    queries / secs[0], queries / secs[1], (secs[1] - secs[0]) * 1e6 / queries);
+	printf("ITI-38 in process with audit and consent: %.0f/s: consent adds %.1f us per request\n",
+	    queries / secs[2], (secs[2] - secs[1]) * 1e6 / queries);
+	consent_close(cons);
 	free(req);
 	return 0;
 }
