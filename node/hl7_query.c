@@ -64,8 +64,6 @@ rsp_head(hl7_msg *m, const struct hl7_header *h, enum hl7_ack_code code, const s
 		e = hl7_escape(h->delims, tag, out);
 	if (e == HIE_OK)
 		e = hie_buf_printf(out, "%c%s\r", fs, status);
-	if (e == HIE_OK && hl7_get_raw(m, "QPD", 1, 0, &qpd, &qlen) == HIE_OK)
-		(void) 0;
 	if (e == HIE_OK) {
 		/* QPD echoed as received: its fields, raw. */
 		e = hie_buf_addstr(out, "QPD");
