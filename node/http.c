@@ -398,6 +398,9 @@ api_done(struct xca_result *res, void *arg)
 	{
 		char detail[300];
 		snprintf(detail, sizeof(detail), "peers=%zu ok=%zu documents=%zu", res->npeers, ok, res->docs.n);
+		/* The clinician's query as a whole, then each peer asked. */
+		audit_outbound_to(ac->n, "ITI-38", ac->rid, &ac->claims, res->patient,
+		    ok == res->npeers ? AUDIT_SUCCESS : ok > 0 ? AUDIT_MINOR_FAILURE : AUDIT_SERIOUS_FAILURE, detail, NULL, NULL);
 		audit_outbound_peers(ac->n, "ITI-38", ac->rid, &ac->claims, res);
 		if (ac->discover) {
 			size_t nomatch = 0;

@@ -210,5 +210,8 @@ else
   echo "skip - ATNA schema validation (no corpus at '$CORPUS')"
 fi
 
+# Under -DHIE_SANITIZE=ON a report would not stop the node by itself.
+check "no sanitizer report in any node's log" bash -c "! grep -l 'Sanitizer\|runtime error' '$FED'/*.log"
+
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
