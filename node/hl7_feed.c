@@ -42,11 +42,11 @@ ack_code(const hie_buf *reply, char out[4])
 }
 
 static void
-report(hl7_feed *f, const char *rid, const struct hl7_header *h, const hie_buf *reply, int dup,
+report(hl7_feed *f, const char *rid, const hl7_msg *m, const struct hl7_header *h, const hie_buf *reply, int dup,
     const struct hl7_error *err, const char *detail, const char *patient, int64_t t0)
 {
 	struct hl7_feed_event ev;
-	char                  type[16], code[4] = "";
+	char                  type[16], code[4] = "", sender[64] = "";
 
 	if (f->cfg.report == NULL)
 		return;
@@ -62,6 +62,9 @@ report(hl7_feed *f, const char *rid, const struct hl7_header *h, const hie_buf *
 	ev.detail     = detail != NULL && detail[0] != '\0' ? detail : (err != NULL ? err->text : "");
 	ev.patient    = patient != NULL ? patient : "";
 	ev.ms         = hie_now_ms() - t0;
+	if (m != NULL)
+		hl7_source(m, sender, sizeof(sender));
+	ev.sender = sender;
 	f->cfg.report(f->cfg.report_arg, &ev);
 }
 
@@ -294,12 +297,12 @@ handle_other(hl7_feed *f, struct slot *s, hie_buf *reply)
 			reply->len = 0;
 			hl7_ack(s->m, HL7_ERROR, &err, reply);
 		}
-		report(f, s->rid, &s->h, reply, 0, e == HIE_OK ? NULL : &err, detail, "", s->t0);
+		report(f, s->rid, s->m, &s->h, reply, 0, e == HIE_OK ? NULL : &err, detail, "", s->t0);
 		return;
 	}
 	if (is_doc && f->cfg.reg != NULL) {
 		if (hl7_seen_lookup(f->seen, NULL, s->m, reply) == HIE_OK) {
-			report(f, s->rid, &s->h, reply, 1, NULL, "retransmission", "", s->t0);
+			report(f, s->rid, s->m, &s->h, reply, 1, NULL, "retransmission", "", s->t0);
 			return;
 		}
 		reply->len = 0;
@@ -315,11 +318,11 @@ handle_other(hl7_feed *f, struct slot *s, hie_buf *reply)
 		}
 		if (e == HIE_OK || e == HIE_EHL7)
 			hl7_seen_put(f->seen, NULL, s->m, reply->len > 0 ? reply->data : "", reply->len);
-		report(f, s->rid, &s->h, reply, 0, e == HIE_OK ? NULL : &err, detail, patient, s->t0);
+		report(f, s->rid, s->m, &s->h, reply, 0, e == HIE_OK ? NULL : &err, detail, patient, s->t0);
 		return;
 	}
 	if (strcmp(s->h.type, "ACK") == 0) {
-		report(f, s->rid, &s->h, reply, 0, NULL, "acknowledgement received", "", s->t0);
+		report(f, s->rid, s->m, &s->h, reply, 0, NULL, "acknowledgement received", "", s->t0);
 		return; /* acknowledgements are never acknowledged */
 	}
 	if (strcmp(s->h.type, "ADT") == 0 || is_doc || strcmp(s->h.type, "QBP") == 0 ||
@@ -330,7 +333,7 @@ handle_other(hl7_feed *f, struct slot *s, hie_buf *reply)
 		hl7_error_set(&err, HL7_E_UNSUPPORTED_TYPE, "MSH", 1, 9, "message type %s is not supported here",
 		    s->h.type);
 	hl7_ack(s->m, HL7_REJECT, &err, reply);
-	report(f, s->rid, &s->h, reply, 0, &err, NULL, "", s->t0);
+	report(f, s->rid, s->m, &s->h, reply, 0, &err, NULL, "", s->t0);
 }
 
 void
@@ -361,7 +364,7 @@ hl7_feed_batch(void *arg, struct mllp_frame *fr, size_t n)
 				fr[i].err = e; /* no MSH: the listener closes the connection */
 			else if (e != HIE_OK)
 				fr[i].err = e;
-			report(f, s[i].rid, NULL, fr[i].reply, 0, &err, NULL, "", s[i].t0);
+			report(f, s[i].rid, NULL, NULL, fr[i].reply, 0, &err, NULL, "", s[i].t0);
 			continue;
 		}
 		hl7_get_header(s[i].m, &s[i].h);
@@ -380,7 +383,7 @@ hl7_feed_batch(void *arg, struct mllp_frame *fr, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		if (s[i].adt) {
 			struct hl7_job *j = &jobs[s[i].adt - 1];
-			report(f, s[i].rid, &s[i].h, j->reply, j->dup, j->outcome == HL7_ACCEPT ? NULL : &j->err,
+			report(f, s[i].rid, s[i].m, &s[i].h, j->reply, j->dup, j->outcome == HL7_ACCEPT ? NULL : &j->err,
 			    j->dup ? "retransmission" : j->detail, j->patient, s[i].t0);
 		}
 		hl7_free(s[i].m);

@@ -57,6 +57,7 @@ struct hl7_feed_event {
 	int         err_code;    /* table 0357, 0 when accepted */
 	const char *detail;      /* reason, or what was changed ("rid=3 eid=2 new") */
 	const char *patient;     /* CX of the patient when one was resolved, else "" */
+	const char *sender;      /* source system (hl7_source: MSH-4, else MSH-3); "" when unparsable */
 	int64_t     ms;
 };
 

@@ -1,7 +1,8 @@
 /*
  * node/hl7_node.c -- the daemon's MLLP listener ([listen] mllp, [hl7]
  * keys): the HL7 v2 feed (node/hl7_feed.h) behind node/mllp.h, with one
- * log line per message, the hie_requests metrics and an audit record.
+ * log line per message, the hie_requests metrics and an audit record
+ * (node_audit_hl7: ITI-8 for ADT).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,19 +22,10 @@ struct node_hl7 {
 static void
 on_message(void *arg, const struct hl7_feed_event *ev)
 {
-	struct node       *n  = arg;
-	int                ok = strcmp(ev->ack, "AA") == 0 || strcmp(ev->ack, "CA") == 0 ||
-	                        strcmp(ev->ack, "dup") == 0 || (strcmp(ev->ack, "none") == 0 && ev->err_code == 0);
-	struct audit_event a = {
-		.event   = ev->kind,
-		.role    = "responder",
-		.outcome = ok ? AUDIT_SUCCESS : ev->ack[1] == 'E' ? AUDIT_MINOR_FAILURE : AUDIT_SERIOUS_FAILURE,
-		.rid     = ev->rid,
-		.source  = "mllp",
-		.patient = ev->patient[0] ? ev->patient : NULL,
-		.detail  = ev->detail,
-	};
-	char detail[300];
+	struct node *n  = arg;
+	int          ok = strcmp(ev->ack, "AA") == 0 || strcmp(ev->ack, "CA") == 0 || strcmp(ev->ack, "dup") == 0 ||
+	         (strcmp(ev->ack, "none") == 0 && ev->err_code == 0);
+	char         detail[300];
 
 	/* Patient data stays out of the log (log_level info); the audit
 	 * trail has the patient. */
@@ -41,10 +33,12 @@ on_message(void *arg, const struct hl7_feed_event *ev)
 	    "type=%s control_id=\"%.64s\" ack=%s err=%d ms=%lld detail=\"%s\"", ev->msg_type[0] ? ev->msg_type : "?",
 	    ev->control_id, ev->ack, ev->err_code, (long long) ev->ms, ev->detail);
 	node_metrics_request(ev->kind, ev->ack, ev->ms);
-	snprintf(detail, sizeof(detail), "%s %s: %s", ev->msg_type, ev->ack, ev->detail);
-	a.detail = detail;
-	if (audit_record(n->audit, &a) != HIE_OK)
-		hie_log(HIE_LOG_ERR, "audit", "HIE-AUDIT-FULL", ev->rid, "audit record for HL7 %s not queued", ev->msg_type);
+	snprintf(detail, sizeof(detail), "%s%s%s", ev->ack, ev->detail[0] ? ": " : "", ev->detail);
+	/* ITI-8 for ADT, "HL7v2" otherwise (node/daemon.h); a retransmission
+	 * answered from hl7.seen is recorded with the ACK it got again. */
+	node_audit_hl7(n, ev->rid, 0, ev->msg_type[0] ? ev->msg_type : NULL, ev->control_id,
+	    ev->sender[0] ? ev->sender : "mllp", ev->patient[0] ? ev->patient : NULL,
+	    ok ? (strcmp(ev->ack, "CA") == 0 ? "CA" : "AA") : ev->ack, detail);
 }
 
 hie_err
