@@ -82,7 +82,7 @@ hie_err node_config_write_new_mllp(const char *path, const char *name,
 struct node_peer {
 	char name[NODE_STR];
 	char community[NODE_STR];
-	char address[NODE_STR]; /* tls+tcp://host:port */
+	char address[NODE_STR]; /* tls+tcp://host:port, or https://... (a SOAP endpoint) */
 };
 
 struct node_peers {

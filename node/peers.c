@@ -61,9 +61,10 @@ on_pair(void *user, const char *section, const char *name, const char *value)
 		    !node_is_urn_oid(value))
 			peer_error(st, section, "community must be urn:oid:...");
 	} else if (strcmp(name, "address") == 0) {
+		/* https://: a standard IHE gateway's SOAP endpoint (xca/https.c). */
 		if (hie_strlcpy(p->address, value, sizeof(p->address)) != HIE_OK ||
-		    strncmp(value, "tls+tcp://", 10) != 0)
-			peer_error(st, section, "address must be tls+tcp://host:port");
+		    (strncmp(value, "tls+tcp://", 10) != 0 && strncmp(value, "https://", 8) != 0))
+			peer_error(st, section, "address must be tls+tcp://host:port or https://host[:port]/path");
 	} else {
 		peer_error(st, section, "unknown key");
 	}

@@ -13,3 +13,7 @@ endforeach()
 # The JSON API, referral workflow and result cache on real nodes.
 add_test(NAME gateway.api COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/gateway_api.sh ${CMAKE_BINARY_DIR})
 set_tests_properties(gateway.api PROPERTIES ENVIRONMENT "HIE_SOURCE_DIR=${CMAKE_SOURCE_DIR}" TIMEOUT 300)
+
+# An https:// peer (libcurl) in front of a real node, next to an nng peer.
+add_test(NAME gateway.https COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/gateway_https.sh ${CMAKE_BINARY_DIR})
+set_tests_properties(gateway.https PROPERTIES ENVIRONMENT "HIE_SOURCE_DIR=${CMAKE_SOURCE_DIR}" TIMEOUT 300)

@@ -84,6 +84,7 @@ inflight_del(struct xca_call *c)
 
 static void call_finish(struct xca_call *c, enum xca_status st, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+static hie_err build_request(struct xca_op *op, struct xca_call *c, nng_msg **out);
 
 static void
 call_finish(struct xca_call *c, enum xca_status st, const char *fmt, ...)
@@ -119,7 +120,7 @@ call_finish(struct xca_call *c, enum xca_status st, const char *fmt, ...)
 }
 
 static void
-read_response(struct xca_call *c, nng_msg *msg)
+read_response_bytes(struct xca_call *c, const char *buf, size_t len)
 {
 	struct xca_op  *op = c->op;
 	struct soap_msg m;
@@ -127,8 +128,7 @@ read_response(struct xca_call *c, nng_msg *msg)
 	enum xca_status st;
 	hie_err         e;
 
-	e = soap_parse(nng_msg_body(msg), nng_msg_len(msg), &op->fo->lim, &m);
-	nng_msg_free(msg);
+	e = soap_parse(buf, len, &op->fo->lim, &m);
 	if (e != HIE_OK) {
 		call_finish(c, XCA_ERROR, "unreadable response: %s", hie_strerror(e));
 		return;
@@ -166,6 +166,51 @@ read_response(struct xca_call *c, nng_msg *msg)
 	st = op->kind->read(op, c, m.body, why, sizeof(why));
 	soap_msg_free(&m);
 	call_finish(c, st, st == XCA_OK ? NULL : "%s", why);
+}
+
+static void
+read_response(struct xca_call *c, nng_msg *msg)
+{
+	read_response_bytes(c, nng_msg_body(msg), nng_msg_len(msg));
+	nng_msg_free(msg);
+}
+
+void
+xca_call_https_done(struct xca_call *c, int timed_out, const char *err, const char *body, size_t len)
+{
+	if (timed_out)
+		call_finish(c, XCA_TIMEOUT, "no answer within %lld ms", (long long) (hie_now_ms() - c->t0));
+	else if (err != NULL)
+		call_finish(c, XCA_ERROR, "%s", err);
+	else
+		read_response_bytes(c, body, len);
+}
+
+/* An https:// peer: the same signed request, posted by https.c. */
+static void
+call_start_https(struct xca_call *c, int timeout)
+{
+	struct peer_conn *pc = &c->op->fo->peers[c->peer];
+	nng_msg          *msg;
+	char             *bytes;
+	size_t            len;
+	hie_err           e;
+
+	if ((e = build_request(c->op, c, &msg)) != HIE_OK) {
+		call_finish(c, XCA_ERROR, "cannot build request: %s", hie_strerror(e));
+		return;
+	}
+	len = nng_msg_len(msg);
+	if ((bytes = malloc(len + 1)) == NULL) {
+		nng_msg_free(msg);
+		call_finish(c, XCA_ERROR, "out of memory");
+		return;
+	}
+	memcpy(bytes, nng_msg_body(msg), len);
+	bytes[len] = '\0';
+	nng_msg_free(msg);
+	if ((e = xca_https_post(c->op->fo->https, c, pc->p.address, c->op->kind->action, bytes, len, timeout)) != HIE_OK)
+		call_finish(c, XCA_ERROR, "cannot start the https call: %s", hie_strerror(e));
 }
 
 static void
@@ -236,6 +281,10 @@ call_start(struct xca_call *c, int timeout)
 	nng_msg          *msg;
 	hie_err           e;
 
+	if (pc->https) {
+		call_start_https(c, timeout);
+		return;
+	}
 	if (nng_aio_alloc(&c->aio, call_cb, c) != 0) {
 		call_finish(c, XCA_ERROR, "out of memory");
 		return;

@@ -29,7 +29,10 @@ struct peer_conn {
 	 * max_message_bytes, would hold the call until its deadline). */
 	nng_mtx         *mtx;
 	struct xca_call *inflight;
+	int              https;  /* an https:// SOAP endpoint, called by https.c */
 };
+
+struct xca_https;
 
 struct xca_fanout {
 	atomic_int            refs;
@@ -44,6 +47,7 @@ struct xca_fanout {
 	wss_signer           *signer;   /* signs our requests */
 	wss_verifier         *verifier; /* checks peers' responses */
 	int                   ttl_s;
+	struct xca_https     *https;    /* NULL unless a peer is https:// */
 };
 
 struct xca_op;
@@ -104,6 +108,16 @@ struct xca_op {
  */
 hie_err xca_op_start(xca_fanout *fo, const struct xca_op_kind *kind, const size_t *peers, size_t n,
     struct xca_peer_result *results, const struct wss_claims *claims, void *ctx, const char *rid);
+
+/* ---- https.c: peers that are https:// SOAP endpoints ---- */
+hie_err xca_https_new(const struct node_tls_material *tls, size_t max_bytes, struct xca_https **out);
+void    xca_https_free(struct xca_https *h);
+/* Posts body (malloc'd; taken over, even on error) to url; when the
+ * transfer ends, xca_call_https_done runs on the engine's thread. */
+hie_err xca_https_post(struct xca_https *h, struct xca_call *c, const char *url, const char *action, char *body,
+    size_t len, int timeout_ms);
+/* In call.c: the transfer timed out, failed (err), or brought body. */
+void xca_call_https_done(struct xca_call *c, int timed_out, const char *err, const char *body, size_t len);
 
 /* Whether an entry a peer returned meets the query's type, creation time
  * and confidentiality filters (filter.c). */

@@ -43,7 +43,14 @@ peer_open(struct peer_conn *pc, const struct xca_fanout_cfg *cfg)
 	hie_err    e;
 	int        rv;
 
-	if (nng_mtx_alloc(&pc->mtx) != 0 || (rv = nng_req0_open(&pc->sock)) != 0)
+	if (nng_mtx_alloc(&pc->mtx) != 0)
+		return HIE_ENOMEM;
+	pc->opened_ms = hie_now_ms();
+	if (strncmp(pc->p.address, "https://", 8) == 0) {
+		pc->https = 1; /* called through the fan-out's curl engine */
+		return HIE_OK;
+	}
+	if ((rv = nng_req0_open(&pc->sock)) != 0)
 		return HIE_ENOMEM;
 	pc->sock_open = 1;
 	pc->opened_ms = hie_now_ms();
@@ -103,6 +110,13 @@ xca_fanout_new(const struct xca_fanout_cfg *cfg, xca_fanout **out)
 	}
 	fo->n = cfg->peers->n;
 	for (size_t i = 0; i < fo->n; i++) {
+		if (fo->https == NULL && strncmp(cfg->peers->v[i].address, "https://", 8) == 0 &&
+		    (e = xca_https_new(cfg->tls, cfg->max_message_bytes, &fo->https)) != HIE_OK) {
+			fanout_destroy(fo);
+			return e;
+		}
+	}
+	for (size_t i = 0; i < fo->n; i++) {
 		fo->peers[i].p = cfg->peers->v[i];
 		atomic_init(&fo->peers[i].npipes, 0);
 		if ((e = peer_open(&fo->peers[i], cfg)) != HIE_OK) {
@@ -133,6 +147,9 @@ fanout_destroy(xca_fanout *fo)
 		if (fo->peers[i].mtx != NULL)
 			nng_mtx_free(fo->peers[i].mtx);
 	}
+	/* After the sockets: no call is in flight once the last reference
+	 * goes, so the engine has nothing left to finish. */
+	xca_https_free(fo->https);
 	free(fo->peers);
 	wss_signer_free(fo->signer);
 	wss_verifier_free(fo->verifier);
@@ -176,5 +193,7 @@ xca_fanout_peer_connected(const xca_fanout *fo, size_t i, const char **name)
 		return 0;
 	if (name != NULL)
 		*name = fo->peers[i].p.name;
+	if (fo->peers[i].https)
+		return 1; /* no standing connection to watch: each call connects */
 	return atomic_load(&((struct peer_conn *) &fo->peers[i])->npipes) > 0;
 }
