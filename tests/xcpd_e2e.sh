@@ -205,6 +205,15 @@ check "clinic-a audits the discovery (ITI-55, initiator)" \
 check "hospital-c was asked ITI-38 with its own id HC-777 (its audit trail)" \
   bash -c "'$BIN/node/hie-node' audit list -c '$FED/hospital-c/hie-node.ini' | grep '\"ITI-38\"' | grep -q HC-777"
 
+# ---- consent (issue 9): an opted-out patient is not discovered ----
+"$BIN/node/hie-node" consent set -c "$FED/hospital-c/hie-node.ini" --patient "HC-777^^^&$C&ISO" --policy deny \
+  --by "privacy officer C" >/dev/null
+r=$(curl -s "http://$(fed_http clinic-a)/api/patients/$pid/documents?discover=1")
+check "opted out at hospital-c: ITI-55 there answers no match (as for nobody), hospital-b still matches" \
+  test "$(st hospital-b)/$(st hospital-c)" = ok/no-match
+check "opted out at hospital-c: only hospital-b's documents" \
+  test "$(echo "$r" | json "sorted({d['homeCommunityId'] for d in j['documents']})")" = "['urn:oid:$B']"
+
 for n in clinic-a hospital-b hospital-c hospital-d; do fed_stop "$n" || bad "clean stop of $n"; done
 echo "passed $pass, failed $fail"
 [ "$fail" = 0 ]

@@ -16,8 +16,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "mpi/v3.h"
+#include "node/consent.h"
 #include "xca/xcpd.h"
 
 #define MAX_CAND    20  /* PDQ answers at most this many patients */
@@ -141,6 +143,37 @@ internal_error(struct answer *a, hie_err e, struct xca_outcome *out)
 	answer_error(a, &err, out);
 }
 
+/*
+ * Consent for a person about to be disclosed: the policy of any of its
+ * identifiers (the one we give out and every linked one) may opt the
+ * person out, so each is asked and one denial is enough.  A withheld
+ * patient is answered as no match with no reason given: "AnswerNotAvailable"
+ * would tell the requester that someone is there.
+ */
+static int
+consent_ok(const struct xca_responder *r, const struct v3_subject *s, struct xca_outcome *out)
+{
+	struct consent_decision d;
+	char                    cx[300];
+	int                     override = 0;
+
+	if (r->consent == NULL)
+		return 1;
+	for (size_t i = 0; i <= s->demo.n_ids; i++) {
+		const struct mpi_cx *id = i == 0 ? &s->id : &s->demo.ids[i - 1].cx;
+		if (mpi_cx_format(id, cx, sizeof(cx)) != HIE_OK)
+			continue;
+		if (!consent_allows(r->consent, cx, &out->claims, time(NULL), &d)) {
+			out->withheld = 1;
+			snprintf(out->withheld_why, sizeof(out->withheld_why), "%s", d.why);
+			return 0;
+		}
+		override |= d.override;
+	}
+	out->consent_override = override;
+	return 1;
+}
+
 static void
 iti55(const struct xca_responder *r, const struct v3_query *q, struct answer *a, struct xca_outcome *out)
 {
@@ -191,6 +224,8 @@ iti55(const struct xca_responder *r, const struct v3_query *q, struct answer *a,
 		internal_error(a, e, out);
 		return;
 	}
+	if (!consent_ok(r, &a->subs[0], out))
+		return; /* NF, as for nobody */
 	a->n = 1;
 	a->resp.qrc = "OK";
 }
