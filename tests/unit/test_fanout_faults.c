@@ -154,6 +154,38 @@ big_answer(struct peer *p, const char *req, size_t len, nng_msg *msg)
 	int64_t         t0 = hie_now_ms();
 
 	CHECK(soap_parse(req, len, NULL, &m));
+	if (p->mode == BIG && p->entries == 0) {
+		/* 100,000 entries as text: refused on its length before
+		 * anything in it is read, so neither a DOM nor a signature is
+		 * needed (serialising 45 MB through libxml2 takes a minute
+		 * under ASan). */
+		hie_buf b;
+		hie_buf_init(&b, 64u << 20);
+		hie_buf_printf(&b,
+		    "<s:Envelope xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\" "
+		    "xmlns:a=\"http://www.w3.org/2005/08/addressing\"><s:Header><a:Action>%s</a:Action>"
+		    "<a:RelatesTo>%s</a:RelatesTo></s:Header><s:Body><query:AdhocQueryResponse "
+		    "xmlns:query=\"urn:oasis:names:tc:ebxml-regrep:xsd:query:3.0\" "
+		    "xmlns:rim=\"urn:oasis:names:tc:ebxml-regrep:xsd:rim:3.0\" "
+		    "status=\"urn:oasis:names:tc:ebxml-regrep:ResponseStatusType:Success\"><rim:RegistryObjectList>",
+		    SOAP_ACTION_ITI38_RESP, m.message_id);
+		soap_msg_free(&m);
+		for (int i = 0; i < BIG_ENTRIES; i++)
+			hie_buf_printf(&b,
+			    "<rim:ExtrinsicObject id=\"urn:uuid:00000000-0000-4000-8000-%012d\" "
+			    "objectType=\"urn:uuid:7edca82f-054d-47f2-a032-9b2a5b5186c1\" "
+			    "status=\"urn:oasis:names:tc:ebxml-regrep:StatusType:Approved\" home=\"%s\" mimeType=\"text/xml\">"
+			    "<rim:ExternalIdentifier id=\"urn:uuid:x\" registryObject=\"urn:uuid:00000000-0000-4000-8000-%012d\" "
+			    "identificationScheme=\"urn:uuid:2e82c1f6-a085-4c72-9da3-8640a32e42ab\" value=\"2.25.4242.%d\"/>"
+			    "</rim:ExtrinsicObject>",
+			    i, p->community, i, i);
+		hie_buf_addstr(&b, "</rim:RegistryObjectList></query:AdhocQueryResponse></s:Body></s:Envelope>");
+		p->big_sign_ms = hie_now_ms() - t0;
+		p->big_bytes = b.len;
+		nng_msg_append(msg, b.data, b.len);
+		hie_buf_free(&b);
+		return;
+	}
 	/* A fresh copy each time (signing marks the document), except for
 	 * BIG, asked once: copying 100,000 entries costs seconds. */
 	if (p->mode == BIG) {
@@ -166,10 +198,7 @@ big_answer(struct peer *p, const char *req, size_t len, nng_msg *msg)
 	rel = child(child(xmlDocGetRootElement(doc), "Header"), "RelatesTo");
 	xmlNodeSetContent(rel, BAD_CAST m.message_id);
 	soap_msg_free(&m);
-	/* BIG's answer is refused on its length before anything in it is
-	 * read, so it is not signed: signing 45 MB takes seconds (tens under
-	 * load or ASan).  The signed path is test_entries_over_max_results. */
-	if ((p->mode != BIG && wss_sign(p->signer, doc, NULL, NULL, 300) != HIE_OK) || hie_xml_dump(doc, &out, &olen) != HIE_OK) {
+	if (wss_sign(p->signer, doc, NULL, NULL, 300) != HIE_OK || hie_xml_dump(doc, &out, &olen) != HIE_OK) {
 		fprintf(stderr, "%s: cannot sign the answer\n", p->name);
 		xmlFreeDoc(doc);
 		return;
@@ -411,7 +440,7 @@ peer_start(struct peer *p)
 		node_tls_free(&o);
 		p->resp.signer = p->other;
 	}
-	if (p->mode == BIG)
+	if (p->mode == BIG && p->entries > 0)
 		big_build(p);
 	if (p->mode == UNFILTERED)
 		unfiltered_build(p);
@@ -699,10 +728,10 @@ test_hundred_thousand_entries(void **state)
 	(void) state;
 	/* With the node's limits: over max_message_bytes, dropped by the
 	 * transport on the length prefix, before anything is read.  The long
-	 * deadline is for the peer: serialising 45 MB takes it a while. */
-	res = run(&bad, 60000, 0, &ms);
-	print_message("  (the peer built %d entries in %lld ms, then sent %zu bytes %lld ms after the request)\n",
-	    BIG_ENTRIES, (long long) bad.big_build_ms, bad.big_bytes, (long long) bad.big_sign_ms);
+	 * deadline is for the peer on a loaded machine. */
+	res = run(&bad, 30000, 0, &ms);
+	print_message("  (the peer wrote %d entries, %zu bytes, %lld ms after the request)\n", BIG_ENTRIES, bad.big_bytes,
+	    (long long) bad.big_sign_ms);
 	assert_int_equal(res->peers[1].status, XCA_ERROR);
 	assert_non_null(strstr(res->peers[1].error, "connection lost"));
 	xca_result_free(res);
