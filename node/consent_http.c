@@ -17,38 +17,6 @@
 #include "node/consent.h"
 #include "node/daemon.h"
 
-static void
-reply_json(nng_aio *aio, uint16_t status, const hie_buf *b)
-{
-	nng_http_res *res;
-
-	if (nng_http_res_alloc(&res) != 0) {
-		nng_aio_finish(aio, NNG_ENOMEM);
-		return;
-	}
-	nng_http_res_set_status(res, status);
-	nng_http_res_set_header(res, "Content-Type", "application/json");
-	nng_http_res_set_header(res, "Cache-Control", "no-store");
-	if (nng_http_res_copy_data(res, b->data, b->len) != 0) {
-		nng_http_res_free(res);
-		nng_aio_finish(aio, NNG_ENOMEM);
-		return;
-	}
-	nng_aio_set_output(aio, 0, res);
-	nng_aio_finish(aio, 0);
-}
-
-static void
-reply_err(nng_aio *aio, uint16_t status, const char *msg)
-{
-	hie_buf b;
-	hie_buf_init(&b, 4096);
-	hie_buf_addstr(&b, "{\"error\":");
-	hie_buf_json_str(&b, msg);
-	hie_buf_addstr(&b, "}");
-	reply_json(aio, status, &b);
-	hie_buf_free(&b);
-}
 
 static int
 hex(int c)
@@ -127,7 +95,7 @@ node_http_consent(nng_aio *aio)
 	hie_request_id(rid);
 	memset(&r, 0, sizeof(r));
 	if (strncmp(uri, "/api/consent/", 13) != 0 || !decode(uri + 13, r.patient, sizeof(r.patient))) {
-		reply_err(aio, 404, "use /api/consent/{patient id, percent-encoded}");
+		node_http_reply_error(aio, 404, "use /api/consent/{patient id, percent-encoded}");
 		return;
 	}
 	hie_buf_init(&b, 8192);
@@ -137,26 +105,26 @@ node_http_consent(nng_aio *aio)
 			hie_buf_addstr(&b, "{\"patient\":");
 			hie_buf_json_str(&b, r.patient);
 			hie_buf_printf(&b, ",\"policy\":\"%s\",\"default\":true}", n->cfg.consent_default);
-			reply_json(aio, 200, &b);
+			node_http_reply(aio, 200, "application/json", b.data, b.len);
 		} else if (e == HIE_OK && consent_rule_json(&r, &b) == HIE_OK) {
-			reply_json(aio, 200, &b);
+			node_http_reply(aio, 200, "application/json", b.data, b.len);
 		} else {
-			reply_err(aio, 500, hie_strerror(e));
+			node_http_reply_error(aio, 500, hie_strerror(e));
 		}
 		hie_buf_free(&b);
 		return;
 	}
 	hie_buf_free(&b);
 	if (strcmp(method, "POST") != 0 && strcmp(method, "DELETE") != 0) {
-		reply_err(aio, 405, "GET, POST or DELETE");
+		node_http_reply_error(aio, 405, "GET, POST or DELETE");
 		return;
 	}
 	if (user == NULL || user[0] == '\0' || hie_strlcpy(r.by, user, sizeof(r.by)) != HIE_OK) {
-		reply_err(aio, 400, "X-HIE-User must name who records the change");
+		node_http_reply_error(aio, 400, "X-HIE-User must name who records the change");
 		return;
 	}
 	if (!audit_ready(n->audit)) {
-		reply_err(aio, 503, "audit trail unavailable: consent cannot be changed now");
+		node_http_reply_error(aio, 503, "audit trail unavailable: consent cannot be changed now");
 		return;
 	}
 	if (strcmp(method, "DELETE") == 0) {
@@ -167,11 +135,11 @@ node_http_consent(nng_aio *aio)
 			hie_log(HIE_LOG_INFO, "http", "HIE-CONSENT", rid, "consent cleared by \"%s\"", r.by);
 			hie_buf_init(&b, 256);
 			hie_buf_addstr(&b, "{\"cleared\":true}");
-			reply_json(aio, 200, &b);
+			node_http_reply(aio, 200, "application/json", b.data, b.len);
 			hie_buf_free(&b);
 			return;
 		}
-		reply_err(aio, e == HIE_ENOTFOUND ? 404 : 500, e == HIE_ENOTFOUND ? "no policy for that patient" : hie_strerror(e));
+		node_http_reply_error(aio, e == HIE_ENOTFOUND ? 404 : 500, e == HIE_ENOTFOUND ? "no policy for that patient" : hie_strerror(e));
 		return;
 	}
 	{
@@ -187,14 +155,14 @@ node_http_consent(nng_aio *aio)
 		if (o == NULL || !json_object_is_type(o, json_type_object) || (s = jstr(o, "policy")) == NULL ||
 		    consent_policy_parse(s, &r.policy) != HIE_OK) {
 			json_object_put(o);
-			reply_err(aio, 400, "body must be a JSON object with \"policy\": \"permit\" or \"deny\"");
+			node_http_reply_error(aio, 400, "body must be a JSON object with \"policy\": \"permit\" or \"deny\"");
 			return;
 		}
 		if (hie_strlcpy(r.from, jstr(o, "from") ? jstr(o, "from") : "", sizeof(r.from)) != HIE_OK ||
 		    hie_strlcpy(r.until, jstr(o, "until") ? jstr(o, "until") : "", sizeof(r.until)) != HIE_OK ||
 		    hie_strlcpy(r.purposes, jstr(o, "purposes") ? jstr(o, "purposes") : "", sizeof(r.purposes)) != HIE_OK) {
 			json_object_put(o);
-			reply_err(aio, 400, "from, until: YYYY-MM-DD; purposes: a short list");
+			node_http_reply_error(aio, 400, "from, until: YYYY-MM-DD; purposes: a short list");
 			return;
 		}
 		r.emergency = jbool(o, "emergency", n->cfg.consent_emergency);
@@ -202,7 +170,7 @@ node_http_consent(nng_aio *aio)
 		json_object_put(o);
 	}
 	if ((e = consent_set(n->consent, &r, why, sizeof(why))) != HIE_OK) {
-		reply_err(aio, e == HIE_EINVAL ? 400 : 500, e == HIE_EINVAL ? why : hie_strerror(e));
+		node_http_reply_error(aio, e == HIE_EINVAL ? 400 : 500, e == HIE_EINVAL ? why : hie_strerror(e));
 		return;
 	}
 	if (audit_change(n, rid, "set", &r) != HIE_OK)
@@ -210,6 +178,6 @@ node_http_consent(nng_aio *aio)
 	hie_log(HIE_LOG_INFO, "http", "HIE-CONSENT", rid, "consent set to %s by \"%s\"", consent_policy_name(r.policy), r.by);
 	hie_buf_init(&b, 8192);
 	consent_rule_json(&r, &b);
-	reply_json(aio, 200, &b);
+	node_http_reply(aio, 200, "application/json", b.data, b.len);
 	hie_buf_free(&b);
 }

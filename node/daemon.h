@@ -86,6 +86,12 @@ hie_err node_peerlink_start(struct node *n);
 hie_err node_peerlink_retls(struct node *n);
 void    node_peerlink_stop(struct node *n);
 
+/* Completes an HTTP handler's aio with one response (no-store); on
+ * allocation failure the aio fails with NNG_ENOMEM.  _error answers
+ * {"error": msg} as JSON. */
+void node_http_reply(nng_aio *aio, uint16_t status, const char *ctype, const void *body, size_t len);
+void node_http_reply_error(nng_aio *aio, uint16_t status, const char *msg);
+
 /* GET/POST/DELETE /api/consent/{cx} (node/consent_http.c). */
 void node_http_consent(nng_aio *aio);
 

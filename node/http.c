@@ -27,8 +27,8 @@ handler_node(nng_aio *aio)
 	return nng_http_handler_get_data(nng_aio_get_input(aio, 1));
 }
 
-static void
-reply(nng_aio *aio, uint16_t status, const char *ctype, const void *body, size_t len)
+void
+node_http_reply(nng_aio *aio, uint16_t status, const char *ctype, const void *body, size_t len)
 {
 	nng_http_res *res;
 
@@ -48,8 +48,8 @@ reply(nng_aio *aio, uint16_t status, const char *ctype, const void *body, size_t
 	nng_aio_finish(aio, 0);
 }
 
-static void
-reply_json_error(nng_aio *aio, uint16_t status, const char *msg)
+void
+node_http_reply_error(nng_aio *aio, uint16_t status, const char *msg)
 {
 	hie_buf b;
 
@@ -57,7 +57,7 @@ reply_json_error(nng_aio *aio, uint16_t status, const char *msg)
 	hie_buf_addstr(&b, "{\"error\":");
 	hie_buf_json_str(&b, msg);
 	hie_buf_addstr(&b, "}");
-	reply(aio, status, "application/json", b.data, b.len);
+	node_http_reply(aio, status, "application/json", b.data, b.len);
 	hie_buf_free(&b);
 }
 
@@ -88,7 +88,7 @@ h_health(nng_aio *aio)
 	}
 	hie_buf_addstr(&b, "]}");
 	xca_fanout_release(fo);
-	reply(aio, db_ok && audit_ok ? 200 : 503, "application/json", b.data, b.len);
+	node_http_reply(aio, db_ok && audit_ok ? 200 : 503, "application/json", b.data, b.len);
 	hie_buf_free(&b);
 }
 
@@ -136,10 +136,10 @@ h_metrics(nng_aio *aio)
 	}
 	if (node_metrics_render(&b) != HIE_OK) {
 		hie_buf_free(&b);
-		reply(aio, 500, "text/plain", "metrics too large\n", 18);
+		node_http_reply(aio, 500, "text/plain", "metrics too large\n", 18);
 		return;
 	}
-	reply(aio, 200, "text/plain; version=0.0.4", b.data, b.len);
+	node_http_reply(aio, 200, "text/plain; version=0.0.4", b.data, b.len);
 	hie_buf_free(&b);
 }
 
@@ -386,13 +386,13 @@ api_done(struct xca_result *res, void *arg)
 	}
 	hie_buf_init(&b, 64u << 20);
 	if (xca_result_json(res, &b) == HIE_OK) {
-		reply(ac->aio, 200, "application/json", b.data, b.len);
+		node_http_reply(ac->aio, 200, "application/json", b.data, b.len);
 		/* Kept only when every peer answered: a peer that timed out
 		 * now may answer on the next page. */
 		if (ac->cache_key != NULL && ok + query_nomatch(res) == res->npeers)
 			xca_cache_put(ac->n->qcache, ac->cache_patient, ac->cache_key, b.data, b.len);
 	} else {
-		reply_json_error(ac->aio, 500, "result too large");
+		node_http_reply_error(ac->aio, 500, "result too large");
 	}
 	hie_buf_free(&b);
 	{
@@ -468,7 +468,7 @@ reply_cached(struct node *n, nng_aio *aio, nng_http_req *req, const char *patien
 	}
 	if (key == NULL || xca_cache_get(n->qcache, patient, key, &data, &len, &age) != HIE_OK)
 		return 0;
-	reply(aio, 200, "application/json", data, len);
+	node_http_reply(aio, 200, "application/json", data, len);
 	free(data);
 	node_metrics_request("api-query", "cached", 0);
 	hie_log(HIE_LOG_INFO, "http", "HIE-API-QUERY", NULL, "cached result, %lld ms old", (long long) age);
@@ -486,7 +486,7 @@ patients_invalidate(struct node *n, nng_aio *aio, const char *patient)
 	hie_buf_addstr(&b, "{\"patient\":");
 	hie_buf_json_str(&b, patient);
 	hie_buf_printf(&b, ",\"dropped\":%zu}", dropped);
-	reply(aio, 200, "application/json", b.data, b.len);
+	node_http_reply(aio, 200, "application/json", b.data, b.len);
 	hie_buf_free(&b);
 	hie_log(HIE_LOG_INFO, "http", "HIE-API-CACHE", NULL, "dropped %zu cached results", dropped);
 }
@@ -511,7 +511,7 @@ h_patients(nng_aio *aio)
 
 	/* The tree handler also matches "/api/patients" itself. */
 	if (strncmp(uri, "/api/patients/", 14) != 0) {
-		reply_json_error(aio, 404, "use /api/patients/{patient id}/documents");
+		node_http_reply_error(aio, 404, "use /api/patients/{patient id}/documents");
 		return;
 	}
 	id = uri + 14;
@@ -520,12 +520,12 @@ h_patients(nng_aio *aio)
 	q.approved_only = 1;
 	q.max_results = (size_t) n->cfg.max_results;
 	if (slash == NULL || strncmp(slash, "/documents", 10) != 0 || (slash[10] != '\0' && slash[10] != '?')) {
-		reply_json_error(aio, 404, "use /api/patients/{patient id}/documents");
+		node_http_reply_error(aio, 404, "use /api/patients/{patient id}/documents");
 		return;
 	}
 	if (!pct_decode(id, (size_t) (slash - id), q.patient_id, sizeof(q.patient_id)) ||
 	    mpi_cx_parse(q.patient_id, &cx) != HIE_OK) {
-		reply_json_error(aio, 400, "patient id must be ID^^^&OID&ISO (percent-encoded)");
+		node_http_reply_error(aio, 400, "patient id must be ID^^^&OID&ISO (percent-encoded)");
 		return;
 	}
 	if (strcmp(nng_http_req_get_method(req), "DELETE") == 0) {
@@ -533,12 +533,12 @@ h_patients(nng_aio *aio)
 		return;
 	}
 	if (strcmp(nng_http_req_get_method(req), "GET") != 0) {
-		reply_json_error(aio, 405, "GET (query) or DELETE (drop cached results)");
+		node_http_reply_error(aio, 405, "GET (query) or DELETE (drop cached results)");
 		return;
 	}
 	qs = slash[10] == '?' ? slash + 11 : NULL;
 	if ((qs != NULL && !query_params(qs, &q, &discover, why, sizeof(why))) || !request_claims(n, req, &claims, why, sizeof(why))) {
-		reply_json_error(aio, 400, why);
+		node_http_reply_error(aio, 400, why);
 		return;
 	}
 	key = n->qcache != NULL ? cache_key(qs, &claims) : NULL;
@@ -559,9 +559,9 @@ h_patients(nng_aio *aio)
 	if (e != HIE_OK) {
 		api_call_end(ac);
 		if (e == HIE_EUNKNOWNPATIENT)
-			reply_json_error(aio, 404, "patient not in this node's MPI: discovery needs its demographics");
+			node_http_reply_error(aio, 404, "patient not in this node's MPI: discovery needs its demographics");
 		else
-			reply_json_error(aio, 500, hie_strerror(e));
+			node_http_reply_error(aio, 500, hie_strerror(e));
 	}
 	/* Otherwise api_done answers when the last peer is in. */
 }
@@ -576,7 +576,7 @@ reply_document(nng_aio *aio, const char *mime, const char *doc, size_t len)
 	                            strcmp(mime, "text/plain") == 0
 	                        ? mime
 	                        : "application/octet-stream";
-	reply(aio, 200, ctype, doc, len);
+	node_http_reply(aio, 200, ctype, doc, len);
 }
 
 static void
@@ -588,7 +588,7 @@ doc_done(struct xca_retrieved *r, void *arg)
 	if (r->peer.status == XCA_OK)
 		reply_document(dc->aio, r->mime, r->doc, r->len);
 	else
-		reply_json_error(dc->aio, strstr(r->peer.error, "XDSDocumentUniqueIdError") ? 404 : 502, r->peer.error);
+		node_http_reply_error(dc->aio, strstr(r->peer.error, "XDSDocumentUniqueIdError") ? 404 : 502, r->peer.error);
 	audit_outbound_to(dc->n, "ITI-39", dc->rid, &dc->claims, NULL,
 	    r->peer.status == XCA_OK ? AUDIT_SUCCESS : AUDIT_SERIOUS_FAILURE, r->peer.error[0] ? r->peer.error : NULL,
 	    r->peer.community, r->ref.unique_id);
@@ -627,11 +627,11 @@ h_documents(nng_aio *aio)
 	hie_err            e;
 
 	if (strncmp(uri, "/api/documents/", 15) != 0 || !doc_path(uri + 15, &ref)) {
-		reply_json_error(aio, 400, "use /api/documents/{urn:oid:home}/{repository OID}/{document uniqueId}");
+		node_http_reply_error(aio, 400, "use /api/documents/{urn:oid:home}/{repository OID}/{document uniqueId}");
 		return;
 	}
 	if (!request_claims(n, req, &claims, why, sizeof(why))) {
-		reply_json_error(aio, 400, why);
+		node_http_reply_error(aio, 400, why);
 		return;
 	}
 	if (strcmp(ref.home, n->cfg.community) == 0) {
@@ -641,7 +641,7 @@ h_documents(nng_aio *aio)
 		size_t           len;
 		if (strcmp(ref.repository_id, n->cfg.repository_id) != 0 ||
 		    reg_get_document(n->reg, ref.unique_id, &ent, &doc, &len) != HIE_OK) {
-			reply_json_error(aio, 404, "no such document in this repository");
+			node_http_reply_error(aio, 404, "no such document in this repository");
 			return;
 		}
 		reply_document(aio, ent.mime_type, doc, len);
@@ -657,7 +657,7 @@ h_documents(nng_aio *aio)
 	xca_fanout_release(fo);
 	if (e != HIE_OK) {
 		api_call_end(dc);
-		reply_json_error(aio, e == HIE_ENOTFOUND ? 404 : 500,
+		node_http_reply_error(aio, e == HIE_ENOTFOUND ? 404 : 500,
 		    e == HIE_ENOTFOUND ? "no peer of that community in the directory" : hie_strerror(e));
 	}
 }
@@ -682,7 +682,7 @@ h_soap(nng_aio *aio)
 		nng_aio_finish(aio, NNG_ENOMEM);
 		return;
 	}
-	reply(aio, strcmp(out.status, "fault") == 0 ? 400 : 200, ctype, resp, rlen);
+	node_http_reply(aio, strcmp(out.status, "fault") == 0 ? 400 : 200, ctype, resp, rlen);
 	free(resp);
 }
 
