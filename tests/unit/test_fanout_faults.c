@@ -260,7 +260,8 @@ peer_cb(void *arg)
 static void
 load_tls(const char *sub, struct node_tls_material *m)
 {
-	char c[400], k[400], ca[400];
+	/* Sized for dir (a temp dir) and sub: -O2 checks the worst case. */
+	char c[1024], k[1024], ca[1024];
 	snprintf(c, sizeof(c), "%s/%s/node.crt", dir, sub);
 	snprintf(k, sizeof(k), "%s/%s/node.key", dir, sub);
 	snprintf(ca, sizeof(ca), "%s/%s/ca.crt", dir, sub);
