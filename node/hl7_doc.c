@@ -178,7 +178,7 @@ hl7_doc_apply(hl7_feed *f, hl7_msg *m, struct hl7_error *err, char *detail, size
 	struct reg_error   rerr;
 	uint64_t           rid, eid;
 	hie_buf            doc, key;
-	char               v[256], sys[32], hash[41];
+	char               v[256], sys[32], hash[41], replaces[128];
 	int                oru;
 	size_t             ntxa = 0;
 	hie_err            rc;
@@ -288,8 +288,19 @@ hl7_doc_apply(hl7_feed *f, hl7_msg *m, struct hl7_error *err, char *detail, size
 	}
 	hie_sha1_hex(doc.data, doc.len, e.hash);
 	e.size = doc.len;
+	/* MDM^T10 replaces the document TXA-13 (parent document number)
+	 * names: an RPLC, the parent Deprecated with the new one's arrival. */
+	replaces[0] = '\0';
+	if (!oru && strcmp(h.event, "T10") == 0) {
+		get(m, "TXA", 1, 13, 1, 1, replaces, sizeof(replaces));
+		if (!node_is_oid(replaces)) {
+			hie_buf_free(&doc);
+			return hl7_error_set(err, HL7_E_REQUIRED_MISSING, "TXA", 1, 13,
+			    "MDM^T10 needs TXA-13, the uniqueId (an OID) of the document it replaces");
+		}
+	}
 	memset(&rerr, 0, sizeof(rerr));
-	rc = reg_put_err(f->cfg.reg, &e, doc.data, doc.len, &rerr);
+	rc = reg_put_replacing(f->cfg.reg, &e, doc.data, doc.len, replaces[0] ? replaces : NULL, &rerr);
 	hie_buf_free(&doc);
 	if (rc == HIE_EEXIST)
 		rc = HIE_OK; /* this very message, registered before its ACK was recorded */
@@ -297,6 +308,9 @@ hl7_doc_apply(hl7_feed *f, hl7_msg *m, struct hl7_error *err, char *detail, size
 		snprintf(detail, dcap, "document %s type %s %zu bytes", e.unique_id, e.type_code, (size_t) e.size);
 		return HIE_OK;
 	}
+	if (rc == HIE_ENOTFOUND)
+		return hl7_error_set(err, HL7_E_UNKNOWN_KEY, "TXA", 1, 13, "no registered document %s to replace",
+		    replaces);
 	if (rc == HIE_EDUPLICATE)
 		return hl7_error_set(err, HL7_E_DUPLICATE_KEY, oru ? "MSH" : "TXA", 1, oru ? 10 : 12,
 		    "document uniqueId %s already registered with other content", e.unique_id);

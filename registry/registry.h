@@ -191,6 +191,12 @@ hie_err reg_put(reg *r, struct reg_entry *e, const void *doc, size_t len);
 /* The same, saying why in err when it fails. */
 struct reg_error;
 hie_err reg_put_err(reg *r, struct reg_entry *e, const void *doc, size_t len, struct reg_error *err);
+/* The same, the new document replacing the registered one whose uniqueId
+ * is replaces (an RPLC association: the old one is Deprecated in the same
+ * transaction; it must be Approved and of the same patient).  HIE_ENOTFOUND
+ * when nothing has that uniqueId. */
+hie_err reg_put_replacing(reg *r, struct reg_entry *e, const void *doc, size_t len, const char *replaces,
+    struct reg_error *err);
 
 /* ---- submissions (ITI-41, ITI-42, and the import of C-CDA files) ---- */
 

@@ -520,9 +520,17 @@ reg_put(reg *r, struct reg_entry *e, const void *doc, size_t len)
 hie_err
 reg_put_err(reg *r, struct reg_entry *e, const void *doc, size_t len, struct reg_error *why)
 {
+	return reg_put_replacing(r, e, doc, len, NULL, why);
+}
+
+hie_err
+reg_put_replacing(reg *r, struct reg_entry *e, const void *doc, size_t len, const char *replaces,
+    struct reg_error *why)
+{
 	struct reg_doc        d = { .bytes = doc, .len = len };
-	struct reg_assoc      a = { .entry_uuid = "as1", .source = "ss", .target = "doc" };
-	struct reg_submission s = { .docs = &d, .n_docs = 1, .assocs = &a, .n_assocs = 1 };
+	struct reg_assoc      a[2] = { { .entry_uuid = "as1", .source = "ss", .target = "doc" },
+		     { .entry_uuid = "as2", .source = "doc" } };
+	struct reg_submission s = { .docs = &d, .n_docs = 1, .assocs = a, .n_assocs = 1 };
 	struct reg_error      err;
 	hie_err               rc;
 
@@ -531,9 +539,21 @@ reg_put_err(reg *r, struct reg_entry *e, const void *doc, size_t len, struct reg
 	d.e = *e;
 	if (d.e.entry_uuid[0] == '\0')
 		hie_strlcpy(d.e.entry_uuid, "doc", sizeof(d.e.entry_uuid));
-	hie_strlcpy(a.target, d.e.entry_uuid, sizeof(a.target));
-	hie_strlcpy(a.type, "HasMember", sizeof(a.type));
-	hie_strlcpy(a.ss_status, "Original", sizeof(a.ss_status));
+	hie_strlcpy(a[0].target, d.e.entry_uuid, sizeof(a[0].target));
+	hie_strlcpy(a[0].type, "HasMember", sizeof(a[0].type));
+	hie_strlcpy(a[0].ss_status, "Original", sizeof(a[0].ss_status));
+	if (replaces != NULL) {
+		struct reg_entry old;
+		char            *bytes = NULL;
+		size_t           blen;
+		if ((rc = reg_get_document(r, replaces, &old, &bytes, &blen)) != HIE_OK)
+			return rc;
+		free(bytes);
+		hie_strlcpy(a[1].source, d.e.entry_uuid, sizeof(a[1].source));
+		hie_strlcpy(a[1].target, old.entry_uuid, sizeof(a[1].target));
+		hie_strlcpy(a[1].type, "urn:ihe:iti:2007:AssociationType:RPLC", sizeof(a[1].type));
+		s.n_assocs = 2;
+	}
 	hie_strlcpy(s.ss.entry_uuid, "ss", sizeof(s.ss.entry_uuid));
 	random_oid(s.ss.unique_id, sizeof(s.ss.unique_id));
 	hie_strlcpy(s.ss.source_id, e->repository_id, sizeof(s.ss.source_id));

@@ -243,6 +243,44 @@ test_feed_adt(void **state)
 	hie_buf_free(&first);
 }
 
+/* MDM^T10: the new document replaces the one TXA-13 names (RPLC): the
+ * parent becomes Deprecated; a T10 without TXA-13, or naming nothing
+ * registered, is refused with nothing stored. */
+static void
+test_mdm_t10_replaces(void **state)
+{
+	struct env      *e = *state;
+	struct reg_entry old, new;
+	char            *bytes;
+	size_t           len, n;
+	hie_buf          ack;
+	int              ec = 0;
+
+	hie_buf_init(&ack, 1 << 16);
+	assert_string_equal(send(e, HDR "ADT^A04^ADT_A01|T1|P|2.5.1\nPID|1||P5^^^&" OID "&ISO^MR||Ng^Lan||19610203|F\n",
+	                        &ec, &ack), "AA");
+	assert_string_equal(send(e, HDR "MDM^T02^MDM_T02|T2|P|2.5.1\nPID|1||P5^^^&" OID "&ISO\n"
+	                        "TXA|1|DS|TX|20261125||||||||1.2.3.77.1\nOBX|1|TX|||first draft\n", &ec, &ack), "AA");
+	assert_string_equal(send(e, HDR "MDM^T10^MDM_T02|T3|P|2.5.1\nPID|1||P5^^^&" OID "&ISO\n"
+	                        "TXA|1|DS|TX|20261125||||||||1.2.3.77.2|1.2.3.77.1\nOBX|1|TX|||corrected\n", &ec, &ack), "AA");
+	assert_int_equal(reg_get_document(e->r, "1.2.3.77.1", &old, &bytes, &len), HIE_OK);
+	free(bytes);
+	assert_int_equal(reg_get_document(e->r, "1.2.3.77.2", &new, &bytes, &len), HIE_OK);
+	free(bytes);
+	assert_non_null(strstr(old.status, "Deprecated"));
+	assert_non_null(strstr(new.status, "Approved"));
+
+	assert_string_equal(send(e, HDR "MDM^T10^MDM_T02|T4|P|2.5.1\nPID|1||P5^^^&" OID "&ISO\n"
+	                        "TXA|1|DS|TX|20261125||||||||1.2.3.77.3\nOBX|1|TX|||no parent\n", &ec, &ack), "AE");
+	assert_int_equal(ec, 101);
+	assert_string_equal(send(e, HDR "MDM^T10^MDM_T02|T5|P|2.5.1\nPID|1||P5^^^&" OID "&ISO\n"
+	                        "TXA|1|DS|TX|20261125||||||||1.2.3.77.4|1.2.3.77.99\nOBX|1|TX|||unknown parent\n", &ec, &ack), "AE");
+	assert_int_equal(ec, 204);
+	assert_int_equal(reg_count(e->r, &n), HIE_OK);
+	assert_int_equal(n, 2);
+	hie_buf_free(&ack);
+}
+
 int
 main(void)
 {
@@ -250,6 +288,7 @@ main(void)
 		cmocka_unit_test(test_pid_mapping),
 		cmocka_unit_test(test_pid_nobody),
 		cmocka_unit_test_setup_teardown(test_feed_adt, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mdm_t10_replaces, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
