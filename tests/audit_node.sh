@@ -34,7 +34,7 @@ listening() {
     [ "$st" = 0A ] && printf '%d\n' "0x${local##*:}"
   done < <(tail -n +2 /proc/net/tcp)
 }
-base=$((20000 + RANDOM % 20000))
+base=$((20000 + RANDOM % 12000)) # below 32768: the kernel hands out ephemeral ports from there
 while listening | grep -qxE "$base|$((base + 10))|$((base + 20))|$((base + 80))|$((base + 90))|$((base + 100))"; do
   base=$((base + 7))
 done

@@ -22,7 +22,7 @@ listening() {
     [ "$st" = 0A ] && printf '%d\n' "0x${local##*:}"
   done < <(tail -n +2 /proc/net/tcp)
 }
-base=$((20000 + RANDOM % 20000))
+base=$((20000 + RANDOM % 12000)) # below 32768: the kernel hands out ephemeral ports from there
 while listening | grep -qxE "$base|$((base + 1))|$((base + 2))|$((base + 3))"; do base=$((base + 7)); done
 
 COMMUNITY=urn:oid:1.3.6.1.4.1.21367.13.20.2000

@@ -20,7 +20,7 @@ query() { "$BIN/xca/hie-query" -n "$(fed_http clinic-a)" --patient "$PATIENT" --
 ndocs() { json "len(j['documents'])"; }
 statuses() { json "','.join(p['status'] for p in j['peers'])"; }
 
-base=$((20000 + RANDOM % 20000))
+base=$((20000 + RANDOM % 12000)) # below 32768: the kernel hands out ephemeral ports from there
 fed_setup "$base" >/dev/null || { echo "FAIL - federation set up"; exit 1; }
 # Short deadlines (a stopped peer below), and the result cache on.
 sed -i 's/^peer_deadline_ms = .*/peer_deadline_ms = 1000/; s/^overall_deadline_ms = .*/overall_deadline_ms = 2000/;

@@ -34,7 +34,7 @@ trap cleanup EXIT
 ROOT=${HIE_SOURCE_DIR:-$(cd "$HERE/.." && pwd)}
 COMMUNITY=urn:oid:1.3.6.1.4.1.21367.13.20.2000
 CLIENT_COMMUNITY=urn:oid:1.3.6.1.4.1.21367.13.20.1000
-base=$((20000 + RANDOM % 20000))
+base=$((20000 + RANDOM % 12000)) # below 32768: the kernel hands out ephemeral ports from there
 HTTP_PORT=$((base + 1)) PEER_PORT=$base
 
 "$BIN/certs/hie-certs" init-ca --ca "$T/ca" --name "XDS interop CA" >/dev/null || exit 1

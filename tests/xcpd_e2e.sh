@@ -31,7 +31,7 @@ A=1.3.6.1.4.1.21367.13.20.1000   # clinic-a
 B=1.3.6.1.4.1.21367.13.20.2000   # hospital-b
 C=1.3.6.1.4.1.21367.13.20.3000   # hospital-c
 D=1.3.6.1.4.1.21367.13.20.4000   # hospital-d
-base=$((20000 + RANDOM % 20000))
+base=$((20000 + RANDOM % 12000)) # below 32768: the kernel hands out ephemeral ports from there
 
 # ---- the federation ----
 "$BIN/certs/hie-certs" init-ca --ca "$FED/ca" --name "XCPD test CA" >/dev/null

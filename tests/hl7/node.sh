@@ -13,7 +13,7 @@ hl7_listening() {
     if [ "$st" = 0A ]; then printf '%d\n' "0x${local##*:}"; fi
   done < <(tail -n +2 /proc/net/tcp)
 }
-base=$((20000 + RANDOM % 20000))
+base=$((20000 + RANDOM % 12000)) # below 32768: the kernel hands out ephemeral ports from there
 while hl7_listening | grep -xE "$base|$((base + 1))|$((base + 2))" >/dev/null; do base=$((base + 7)); done
 HTTP=$((base + 1)); MLLP=$((base + 2))
 COMMUNITY=urn:oid:1.3.6.1.4.1.21367.13.20.2000
