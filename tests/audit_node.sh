@@ -18,10 +18,7 @@ HIE_ROOT=${HIE_SOURCE_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
 FED=$(mktemp -d "${TMPDIR:-/tmp}/hie-audit-XXXXXX")
 trap 'fed_stop_all; [ "${KEEP:-}" ] || rm -rf "$FED"' EXIT
 
-pass=0 fail=0
-ok()   { pass=$((pass + 1)); echo "ok   - $*"; }
-bad()  { fail=$((fail + 1)); echo "FAIL - $*"; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
+. "$HIE_ROOT/tests/lib.sh"
 json() { /usr/bin/python3 -c "import json,sys; j=json.load(sys.stdin); print($1)"; }
 query() { "$BIN/xca/hie-query" -n "$(fed_http clinic-a)" --patient "$PATIENT" --json "$@"; }
 peer_docs() { json "{p['name']: p['documents'] for p in j['peers']}['$1']"; }
@@ -29,15 +26,7 @@ node() { "$BIN/node/hie-node" "$@"; }
 ini() { echo "$FED/$1/hie-node.ini"; }
 PCT=$(/usr/bin/python3 -c "import urllib.parse,sys; print(urllib.parse.quote(sys.argv[1], safe=''))" "$PATIENT")
 
-listening() {
-  while read -r _ local _ st _; do
-    [ "$st" = 0A ] && printf '%d\n' "0x${local##*:}"
-  done < <(tail -n +2 /proc/net/tcp)
-}
-base=$((20000 + RANDOM % 12000)) # below 32768: the kernel hands out ephemeral ports from there
-while listening | grep -qxE "$base|$((base + 10))|$((base + 20))|$((base + 80))|$((base + 90))|$((base + 100))"; do
-  base=$((base + 7))
-done
+base=$(fed_base_port)
 
 fed_setup "$base" >/dev/null || { echo "setup failed"; exit 1; }
 # hospital-c gets a small LMDB map: the fail-closed case fills it.

@@ -10,10 +10,7 @@ HIE_ROOT=${HIE_SOURCE_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
 FED=$(mktemp -d "${TMPDIR:-/tmp}/hie-fed-XXXXXX")
 trap 'fed_stop_all; [ "${KEEP:-}" ] || rm -rf "$FED"' EXIT
 
-pass=0 fail=0
-ok()   { pass=$((pass + 1)); echo "ok   - $*"; }
-bad()  { fail=$((fail + 1)); echo "FAIL - $*"; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
+. "$HIE_ROOT/tests/lib.sh"
 
 # json EXPR: evaluates a Python expression over the JSON on stdin (j).
 json() { /usr/bin/python3 -c "import json,sys; j=json.load(sys.stdin); print($1)"; }
@@ -21,15 +18,7 @@ query() { "$BIN/xca/hie-query" -n "$(fed_http clinic-a)" --patient "$PATIENT" --
 peer_status() { json "{p['name']: p['status'] for p in j['peers']}['$1']"; }
 
 # A base port where nothing listens (checked against /proc/net/tcp).
-listening() {
-  while read -r _ local _ st _; do
-    [ "$st" = 0A ] && printf '%d\n' "0x${local##*:}"
-  done < <(tail -n +2 /proc/net/tcp)
-}
-base=$((20000 + RANDOM % 12000)) # below 32768: the kernel hands out ephemeral ports from there
-while listening | grep -qxE "$base|$((base + 10))|$((base + 20))|$((base + 80))|$((base + 90))|$((base + 100))"; do
-  base=$((base + 7))
-done
+base=$(fed_base_port)
 
 quiet_setup() { fed_setup "$1" >/dev/null; }
 check "federation set up (CA, three nodes, demo documents)" quiet_setup "$base"

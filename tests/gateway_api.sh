@@ -11,16 +11,13 @@ HIE_ROOT=${HIE_SOURCE_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
 FED=$(mktemp -d "${TMPDIR:-/tmp}/hie-gwapi-XXXXXX")
 trap 'fed_stop_all; [ "${KEEP:-}" ] || rm -rf "$FED"' EXIT
 
-pass=0 fail=0
-ok()   { pass=$((pass + 1)); echo "ok   - $*"; }
-bad()  { fail=$((fail + 1)); echo "FAIL - $*"; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
+. "$HIE_ROOT/tests/lib.sh"
 json() { /usr/bin/python3 -c "import json,sys; j=json.load(sys.stdin); print($1)"; }
 query() { "$BIN/xca/hie-query" -n "$(fed_http clinic-a)" --patient "$PATIENT" --json "$@"; }
 ndocs() { json "len(j['documents'])"; }
 statuses() { json "','.join(p['status'] for p in j['peers'])"; }
 
-base=$((20000 + RANDOM % 12000)) # below 32768: the kernel hands out ephemeral ports from there
+base=$(fed_base_port)
 fed_setup "$base" >/dev/null || { echo "FAIL - federation set up"; exit 1; }
 # Short deadlines (a stopped peer below), and the result cache on.
 sed -i 's/^peer_deadline_ms = .*/peer_deadline_ms = 1000/; s/^overall_deadline_ms = .*/overall_deadline_ms = 2000/;

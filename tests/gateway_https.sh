@@ -13,14 +13,11 @@ FED=$(mktemp -d "${TMPDIR:-/tmp}/hie-gwhttps-XXXXXX")
 FWD=
 trap '[ -n "$FWD" ] && kill $FWD 2>/dev/null; fed_stop_all; [ "${KEEP:-}" ] || rm -rf "$FED"' EXIT
 
-pass=0 fail=0
-ok()   { pass=$((pass + 1)); echo "ok   - $*"; }
-bad()  { fail=$((fail + 1)); echo "FAIL - $*"; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
+. "$HIE_ROOT/tests/lib.sh"
 json() { /usr/bin/python3 -c "import json,sys; j=json.load(sys.stdin); print($1)"; }
 query() { "$BIN/xca/hie-query" -n "$(fed_http clinic-a)" --patient "$PATIENT" --json "$@"; }
 
-base=$((20000 + RANDOM % 12000)) # below 32768: the kernel hands out ephemeral ports from there
+base=$(fed_base_port)
 fport=$((base + 50))
 fed_setup "$base" >/dev/null || { echo "FAIL - federation set up"; exit 1; }
 sed -i 's/^peer_deadline_ms = .*/peer_deadline_ms = 1500/; s/^overall_deadline_ms = .*/overall_deadline_ms = 3000/' \

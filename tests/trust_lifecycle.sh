@@ -17,12 +17,11 @@ HIE_ROOT=${HIE_SOURCE_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
 . "$HIE_ROOT/scripts/lib/federation.sh"
 FED=$(mktemp -d "${TMPDIR:-/tmp}/hie-life-XXXXXX")
 trap 'fed_stop_all; [ "${KEEP:-}" ] || rm -rf "$FED"' EXIT
-pass=0 fail=0
-check() { local what=$1; shift; if "$@"; then pass=$((pass + 1)); echo "ok   - $what"; else fail=$((fail + 1)); echo "FAIL - $what"; fi; }
+. "$HIE_ROOT/tests/lib.sh"
 A=urn:oid:1.3.6.1.4.1.21367.13.20.1000
 B=urn:oid:1.3.6.1.4.1.21367.13.20.2000
 
-base=$((20000 + RANDOM % 12000)) # below 32768: the kernel hands out ephemeral ports from there
+base=$(fed_base_port)
 fed_setup "$base" >/dev/null || { echo "FAIL - federation setup"; exit 1; }
 for n in clinic-a hospital-b hospital-c; do fed_start "$n" || exit 1; done
 fed_wait_peers clinic-a 2

@@ -21,17 +21,14 @@ HIE_ROOT=${HIE_SOURCE_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
 FED=$(mktemp -d "${TMPDIR:-/tmp}/hie-xcpd-XXXXXX")
 trap 'fed_stop_all; [ "${KEEP:-}" ] || rm -rf "$FED"' EXIT
 
-pass=0 fail=0
-ok()   { pass=$((pass + 1)); echo "ok   - $*"; }
-bad()  { fail=$((fail + 1)); echo "FAIL - $*"; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
+. "$HIE_ROOT/tests/lib.sh"
 json() { /usr/bin/python3 -c "import json,sys; j=json.load(sys.stdin); print($1)"; }
 
 A=1.3.6.1.4.1.21367.13.20.1000   # clinic-a
 B=1.3.6.1.4.1.21367.13.20.2000   # hospital-b
 C=1.3.6.1.4.1.21367.13.20.3000   # hospital-c
 D=1.3.6.1.4.1.21367.13.20.4000   # hospital-d
-base=$((20000 + RANDOM % 12000)) # below 32768: the kernel hands out ephemeral ports from there
+base=$(fed_base_port)
 
 # ---- the federation ----
 "$BIN/certs/hie-certs" init-ca --ca "$FED/ca" --name "XCPD test CA" >/dev/null

@@ -6,6 +6,26 @@
 PID_OID=1.3.6.1.4.1.21367.13.20.3000
 PATIENT="DEMO-1001^^^&$PID_OID&ISO"
 
+# fed_base_port: a base port for a test federation (its nodes listen on
+# base+0 .. base+110, see fed_setup) where nothing listens yet.  Below 32768:
+# from there the kernel hands out ephemeral ports, and a client connection of
+# a test running alongside could hold one of ours.
+fed_base_port() {
+  local base=$((20000 + RANDOM % 12000)) busy clash o
+  busy=$(while read -r _ local _ st _; do
+           [ "$st" = 0A ] && printf '%d\n' "0x${local##*:}"
+         done < <(tail -n +2 /proc/net/tcp))
+  while :; do
+    clash=0
+    for o in 0 10 20 30 50 80 90 100 110; do
+      if grep -qx "$((base + o))" <<<"$busy"; then clash=1; break; fi
+    done
+    [ "$clash" = 0 ] && break
+    base=$((base + 7))
+  done
+  echo "$base"
+}
+
 # fed_node NAME COMMUNITY PEER_PORT HTTP_PORT: a node signed by the FED CA.
 fed_node() {
   "$BIN/node/hie-node" init "$FED/$1" --name "$1" --community "$2" --ca "$FED/ca" \
