@@ -5,12 +5,17 @@
  * own parts (request body, response reading, completion) come from its
  * struct xca_op_kind.
  */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "xca/internal.h"
+
+/* Signing workers: at most this many, never more than the cores. */
+#define SIGNERS_MAX 8
 
 /* A peer whose socket has had no connection for this long is reported at
  * once instead of holding the clinician until the deadline. */
@@ -84,6 +89,29 @@ inflight_del(struct xca_call *c)
 
 static void call_finish(struct xca_call *c, enum xca_status st, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* The peer's moving average of its own time (request out to answer in),
+ * which orders the next query's requests.  A timeout counts as the
+ * deadline; errors say nothing about speed. */
+static void
+expect_update(struct xca_call *c, enum xca_status st)
+{
+	struct peer_conn *pc = &c->op->fo->peers[c->peer];
+	int64_t           sample, old;
+
+	if (c->sent == 0)
+		return;
+	if (st == XCA_TIMEOUT)
+		sample = c->deadline - c->sent;
+	else if ((st == XCA_OK || st == XCA_NO_MATCH) && c->pr->answered_ms >= 0)
+		sample = c->op->t0 + c->pr->answered_ms - c->sent;
+	else
+		return;
+	if (sample < 1)
+		sample = 1;
+	old = atomic_load(&pc->expect_ms);
+	atomic_store(&pc->expect_ms, (int) (old == 0 ? sample : (3 * old + sample) / 4));
+}
 static hie_err build_request(struct xca_op *op, struct xca_call *c, nng_msg **out);
 
 static void
@@ -96,6 +124,7 @@ call_finish(struct xca_call *c, enum xca_status st, const char *fmt, ...)
 	inflight_del(c);
 	pr->status = st;
 	pr->ms = hie_now_ms() - c->t0;
+	expect_update(c, st);
 	if (fmt != NULL) {
 		va_start(ap, fmt);
 		vsnprintf(pr->error, sizeof(pr->error), fmt, ap);
@@ -178,6 +207,8 @@ read_response(struct xca_call *c, nng_msg *msg)
 void
 xca_call_https_done(struct xca_call *c, int timed_out, const char *err, const char *body, size_t len)
 {
+	if (!timed_out && err == NULL)
+		c->pr->answered_ms = hie_now_ms() - c->op->t0;
 	if (timed_out)
 		call_finish(c, XCA_TIMEOUT, "no answer within %lld ms", (long long) (hie_now_ms() - c->t0));
 	else if (err != NULL)
@@ -209,6 +240,8 @@ call_start_https(struct xca_call *c, int timeout)
 	memcpy(bytes, nng_msg_body(msg), len);
 	bytes[len] = '\0';
 	nng_msg_free(msg);
+	c->sent = hie_now_ms();
+	c->pr->sent_ms = c->sent - c->op->t0;
 	if ((e = xca_https_post(c->op->fo->https, c, pc->p.address, c->op->kind->action, bytes, len, timeout)) != HIE_OK)
 		call_finish(c, XCA_ERROR, "cannot start the https call: %s", hie_strerror(e));
 }
@@ -236,6 +269,7 @@ call_cb(void *arg)
 		return;
 	}
 	if (c->receiving) {
+		c->pr->answered_ms = hie_now_ms() - c->op->t0;
 		read_response(c, nng_aio_get_msg(c->aio));
 		return;
 	}
@@ -275,11 +309,13 @@ build_request(struct xca_op *op, struct xca_call *c, nng_msg **out)
 }
 
 static void
-call_start(struct xca_call *c, int timeout)
+call_start(struct xca_call *c)
 {
 	struct peer_conn *pc = &c->op->fo->peers[c->peer];
 	nng_msg          *msg;
 	hie_err           e;
+	int64_t           left = c->deadline - hie_now_ms();
+	int               timeout = left > 0 ? (int) left : 1;
 
 	if (pc->https) {
 		call_start_https(c, timeout);
@@ -302,19 +338,94 @@ call_start(struct xca_call *c, int timeout)
 		call_finish(c, XCA_ERROR, "cannot build request: %s", hie_strerror(e));
 		return;
 	}
+	/* Signing took time: the call's deadline stands, not a new one. */
+	left = c->deadline - hie_now_ms();
 	nng_aio_set_msg(c->aio, msg);
-	nng_aio_set_timeout(c->aio, timeout);
+	nng_aio_set_timeout(c->aio, left > 0 ? (nng_duration) left : 1);
 	inflight_add(c);
+	c->sent = hie_now_ms();
+	c->pr->sent_ms = c->sent - c->op->t0;
 	nng_ctx_send(c->ctx, c->aio);
+}
+
+/*
+ * Signing pool.  Building and signing a request costs about a millisecond
+ * of CPU; done one after another on the caller's thread, the fiftieth
+ * request left 50 ms after the first, and that was added to the query
+ * whenever the fiftieth peer was the slowest.  Calls are queued (slowest
+ * peer first, see xca_op_start) to one worker per core, shared by every
+ * fan-out of the process; each request goes out as soon as it is signed.
+ * The workers live as long as the process.
+ */
+static struct {
+	pthread_once_t   once;
+	nng_mtx         *mtx;
+	nng_cv          *cv;
+	struct xca_call *head, *tail;
+	int              nworkers;
+} signers = { .once = PTHREAD_ONCE_INIT };
+
+static void *
+signer_main(void *arg)
+{
+	(void) arg;
+	for (;;) {
+		struct xca_call *c;
+		nng_mtx_lock(signers.mtx);
+		while (signers.head == NULL)
+			nng_cv_wait(signers.cv);
+		c = signers.head;
+		if ((signers.head = c->qnext) == NULL)
+			signers.tail = NULL;
+		nng_mtx_unlock(signers.mtx);
+		c->qnext = NULL;
+		call_start(c);
+	}
+	return NULL;
+}
+
+static void
+signers_init(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (n < 1)
+		n = 1;
+	if (n > SIGNERS_MAX)
+		n = SIGNERS_MAX;
+	if (nng_mtx_alloc(&signers.mtx) != 0 || nng_cv_alloc(&signers.cv, signers.mtx) != 0)
+		return; /* nworkers stays 0: calls are started inline */
+	for (long i = 0; i < n; i++) {
+		pthread_t t;
+		if (pthread_create(&t, NULL, signer_main, NULL) != 0)
+			break;
+		pthread_detach(t);
+		signers.nworkers++;
+	}
+}
+
+/* Expected slowest first; unknown peers (0) after the known ones, in
+ * directory order (qsort is not stable: ties by index). */
+static int
+slowest_first(const void *a, const void *b)
+{
+	const struct xca_call *const *x = a, *const *y = b;
+	int ex = atomic_load(&(*x)->op->fo->peers[(*x)->peer].expect_ms);
+	int ey = atomic_load(&(*y)->op->fo->peers[(*y)->peer].expect_ms);
+
+	if (ex != ey)
+		return ex > ey ? -1 : 1;
+	return *x < *y ? -1 : *x > *y;
 }
 
 hie_err
 xca_op_start(xca_fanout *fo, const struct xca_op_kind *kind, const size_t *peers, size_t n,
     struct xca_peer_result *results, const struct wss_claims *claims, void *ctx, const char *rid)
 {
-	struct xca_op *op;
-	int64_t        now = hie_now_ms();
-	int            timeout;
+	struct xca_op    *op;
+	int64_t           now = hie_now_ms();
+	int               timeout;
+	struct xca_call **order = NULL;
 
 	if ((op = calloc(1, sizeof(*op))) == NULL)
 		return HIE_ENOMEM;
@@ -340,14 +451,33 @@ xca_op_start(xca_fanout *fo, const struct xca_op_kind *kind, const size_t *peers
 		c->pr = &results[i];
 		c->t0 = now;
 		c->deadline = now + timeout;
+		c->pr->sent_ms = c->pr->answered_ms = -1;
 		hie_strlcpy(c->pr->name, fo->peers[peers[i]].p.name, sizeof(c->pr->name));
 		hie_strlcpy(c->pr->community, fo->peers[peers[i]].p.community, sizeof(c->pr->community));
 	}
 	/* pending starts one high so that no call can complete the operation
 	 * while the others are still being started. */
 	op->pending = n + 1;
-	for (size_t i = 0; i < n; i++)
-		call_start(&op->calls[i], timeout);
+	pthread_once(&signers.once, signers_init);
+	if (signers.nworkers > 0 && n > 0 && (order = calloc(n, sizeof(*order))) != NULL) {
+		for (size_t i = 0; i < n; i++)
+			order[i] = &op->calls[i];
+		qsort(order, n, sizeof(*order), slowest_first);
+		nng_mtx_lock(signers.mtx);
+		for (size_t i = 0; i < n; i++) {
+			if (signers.tail != NULL)
+				signers.tail->qnext = order[i];
+			else
+				signers.head = order[i];
+			signers.tail = order[i];
+		}
+		nng_cv_wake(signers.cv);
+		nng_mtx_unlock(signers.mtx);
+		free(order);
+	} else {
+		for (size_t i = 0; i < n; i++)
+			call_start(&op->calls[i]);
+	}
 	op_release(op);
 	return HIE_OK;
 }

@@ -30,6 +30,11 @@ struct peer_conn {
 	nng_mtx         *mtx;
 	struct xca_call *inflight;
 	int              https;  /* an https:// SOAP endpoint, called by https.c */
+	/* How long this peer took to answer lately (moving average, ms; 0:
+	 * not known yet): requests are signed and sent to the slowest peers
+	 * first, so the query waits on the slowest peer's delay, not on that
+	 * delay plus the signing of every other request. */
+	atomic_int       expect_ms;
 };
 
 struct xca_https;
@@ -65,6 +70,8 @@ struct xca_call {
 	struct xca_call        *next, *prev; /* in the peer's inflight list */
 	int64_t                 t0;
 	int64_t                 deadline; /* t0 + min(peer, overall deadline) */
+	int64_t                 sent;     /* when the request went out (0: not yet) */
+	struct xca_call        *qnext;    /* in the signing queue (call.c) */
 	char                    msgid[46];
 	/* What the peer sent, by transaction. */
 	struct reg_result       docs;     /* ITI-38 */

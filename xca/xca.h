@@ -98,7 +98,13 @@ struct xca_peer_result {
 	char            name[NODE_STR];
 	char            community[NODE_STR];
 	enum xca_status status;
-	int64_t         ms;
+	int64_t         ms;        /* from the start of the phase to the outcome */
+	/* Where that time went, ms from the start of the phase (-1: never):
+	 * the request signed and handed to the transport, the answer in (its
+	 * verification and reading take the rest of ms).  answered_ms -
+	 * sent_ms is the peer's own time plus one round trip. */
+	int64_t         sent_ms;
+	int64_t         answered_ms;
 	size_t          documents;
 	char            error[256];
 };

@@ -29,12 +29,16 @@ struct sim {
 	char                     name[32], community[64], addr[64];
 };
 
-/* One REP context: receive, wait the delay, answer, send. */
+/* One REP context: receive, answer, send once the delay since the
+ * request came in has passed.  The answer is made on arrival so that the
+ * peer answers after its set delay: made after the wait, its own
+ * verifying and signing (2-3 ms, more on a loaded machine) were added to
+ * the delay and counted against the coordinator. */
 struct sim_ctx {
 	struct sim *s;
 	nng_ctx     ctx;
 	nng_aio    *aio, *timer;
-	nng_msg    *req;
+	nng_msg    *resp;
 	int         state; /* 0 recv, 1 waiting, 2 sending */
 };
 
@@ -48,21 +52,27 @@ sim_cb(void *arg)
 	nng_msg           *msg;
 
 	switch (c->state) {
-	case 0:
+	case 0: {
+		nng_msg *req;
+		int64_t  t0 = hie_now_ms(), left;
 		if (nng_aio_result(c->aio) != 0)
 			return;
-		c->req = nng_aio_get_msg(c->aio);
-		c->state = 1;
-		nng_sleep_aio(c->s->delay_ms, c->timer);
-		return;
-	case 1:
-		xca_respond(&c->s->resp, nng_msg_body(c->req), nng_msg_len(c->req), "sim", &resp, &len, &out);
-		nng_msg_free(c->req);
+		req = nng_aio_get_msg(c->aio);
+		xca_respond(&c->s->resp, nng_msg_body(req), nng_msg_len(req), "sim", &resp, &len, &out);
+		nng_msg_free(req);
 		nng_msg_alloc(&msg, 0);
 		nng_msg_append(msg, resp, len);
 		free(resp);
+		c->resp = msg;
+		c->state = 1;
+		left = c->s->delay_ms - (hie_now_ms() - t0);
+		nng_sleep_aio(left > 0 ? (nng_duration) left : 0, c->timer);
+		return;
+	}
+	case 1:
 		c->state = 2;
-		nng_aio_set_msg(c->aio, msg);
+		nng_aio_set_msg(c->aio, c->resp);
+		c->resp = NULL;
 		nng_ctx_send(c->ctx, c->aio);
 		return;
 	default:
@@ -97,21 +107,40 @@ static int      done_count;
 static double  *lat;
 static int      lat_n;
 static int64_t  slowest_peer;
+/* Per-phase figures of the sequential queries (sums, for means): the last
+ * request out, the slowest peer's own time (request out to answer in, its
+ * delay plus one round trip), the slowest peer's answer in, and the
+ * query's end after that answer (verify, read, merge, hand over). */
+static double   ph_last_sent, ph_slow_rtt, ph_slow_in, ph_after, ph_first;
+static int      ph_n;
 
 static void
 on_done(struct xca_result *res, void *arg)
 {
-	int64_t t0 = *(int64_t *) arg, slow = 0;
+	int64_t t0 = *(int64_t *) arg, slow = 0, last_sent = 0, in = 0, own = 0;
 
 	for (size_t i = 0; i < res->npeers; i++) {
-		if (res->peers[i].status != XCA_OK)
-			fprintf(stderr, "peer %s: %s %s\n", res->peers[i].name, xca_status_name(res->peers[i].status),
-			    res->peers[i].error);
-		if (res->peers[i].ms > slow)
-			slow = res->peers[i].ms;
+		const struct xca_peer_result *p = &res->peers[i];
+		if (p->status != XCA_OK)
+			fprintf(stderr, "peer %s: %s %s\n", p->name, xca_status_name(p->status), p->error);
+		if (p->ms > slow)
+			slow = p->ms;
+		if (p->sent_ms > last_sent)
+			last_sent = p->sent_ms;
+		if (p->answered_ms > in) {
+			in = p->answered_ms;
+			own = p->answered_ms - p->sent_ms;
+		}
 	}
 	nng_mtx_lock(mtx);
 	lat[lat_n++] = (double) (hie_now_ms() - t0);
+	if (ph_n == 0)
+		ph_first = lat[lat_n - 1];
+	ph_n++;
+	ph_last_sent += (double) last_sent;
+	ph_slow_rtt += (double) own;
+	ph_slow_in += (double) in;
+	ph_after += lat[lat_n - 1] - (double) in;
 	slowest_peer = slow;
 	done_count++;
 	nng_cv_wake(cv);
@@ -274,6 +303,10 @@ main(int argc, char **argv)
 	printf("fan-out to %d peers answering after %d..%d ms: %d sequential queries, whole query / slowest peer's delay = %.3f "
 	       "(mean), query p50 %.0f ms, max %.0f ms\n",
 	    n, lo, hi, queries, sum_ratio / queries, lat[lat_n / 2], lat[lat_n - 1]);
+	printf("  phases (means, ms from the query's start): last request out %.1f; last answer in %.1f, its peer's own time "
+	       "%.1f (delay %d + round trip); query done %.1f after it; first query (no latency history yet) %.0f ms\n",
+	    ph_last_sent / ph_n, ph_slow_in / ph_n, ph_slow_rtt / ph_n, hi, ph_after / ph_n, ph_first);
+	ph_n = 0;
 
 	/* Concurrent: CONCURRENCY queries in flight, QUERIES in all. */
 	{
