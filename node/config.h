@@ -69,14 +69,22 @@ hie_err node_config_load(const char *path, struct node_config *cfg, FILE *err);
 void node_config_xml_limits(const struct node_config *cfg, struct hie_xml_limits *lim);
 
 /* Writes a fully commented config for a new node (hie-node init); crl is
- * the CRL file name, or "" for none yet. */
+ * the CRL file name, or "" for none yet; MLLP off; the peers from the signed
+ * directory.signed. */
 hie_err node_config_write_new(const char *path, const char *name,
     const char *community, int peer_port, int http_port, const char *crl);
 
-/* The same with an MLLP listener on 127.0.0.1:mllp_port (0: the key is
- * written empty, MLLP off). */
-hie_err node_config_write_new_mllp(const char *path, const char *name,
-    const char *community, int peer_port, int http_port, int mllp_port, const char *crl);
+/* What `hie-node init` puts into a new config.  Strings are the caller's. */
+struct node_new_config {
+	const char *name, *community;
+	int         peer_port, http_port;
+	int         mllp_port;        /* MLLP on 127.0.0.1:mllp_port; 0: the key is empty, MLLP off */
+	const char *crl;              /* CRL file name, or "" for none yet */
+	const char *signed_directory; /* "directory.signed", or "" for an unsigned peers.ini */
+};
+
+/* The same as node_config_write_new, every choice spelled out. */
+hie_err node_config_write_init(const char *path, const struct node_new_config *c);
 
 /* ---- peer directory ---- */
 struct node_peer {

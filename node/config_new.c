@@ -42,12 +42,13 @@ static const char template[] =
     "crl = %s\n"
     "\n"
     "[peers]\n"
-    "; Peer directory: one [section] per peer with community= and address=.\n"
+    "; The network's member list, signed by the HIE admin (`hie-certs directory\n"
+    "; sign`): the peers, and the certificates each may sign with, come only\n"
+    "; from it, checked against the CA.  Your admin sends it with node.crt.\n"
+    "signed_directory = %s\n"
+    "; Used only when signed_directory is empty: an unsigned list of your own\n"
+    "; choosing, one [section] per peer with community= and address=.\n"
     "directory = peers.ini\n"
-    "; The HIE admin's signed directory (`hie-certs directory sign`); when set,\n"
-    "; it replaces `directory`: peers, and the certificates each may sign with,\n"
-    "; come only from it, checked against the CA.\n"
-    "signed_directory =\n"
     "\n"
     "[query]\n"
     "peer_deadline_ms = 5000\n"
@@ -100,21 +101,23 @@ hie_err
 node_config_write_new(const char *path, const char *name, const char *community,
     int peer_port, int http_port, const char *crl)
 {
-	return node_config_write_new_mllp(path, name, community, peer_port, http_port, 0, crl);
+	struct node_new_config c = { name, community, peer_port, http_port, 0, crl, "directory.signed" };
+
+	return node_config_write_init(path, &c);
 }
 
 hie_err
-node_config_write_new_mllp(const char *path, const char *name, const char *community,
-    int peer_port, int http_port, int mllp_port, const char *crl)
+node_config_write_init(const char *path, const struct node_new_config *c)
 {
 	hie_buf b;
 	char    mllp[64] = "";
 	hie_err e;
 
-	if (mllp_port > 0)
-		snprintf(mllp, sizeof(mllp), "tcp://127.0.0.1:%d", mllp_port);
+	if (c->mllp_port > 0)
+		snprintf(mllp, sizeof(mllp), "tcp://127.0.0.1:%d", c->mllp_port);
 	hie_buf_init(&b, 1 << 16);
-	e = hie_buf_printf(&b, template, name, community, peer_port, http_port, mllp, crl);
+	e = hie_buf_printf(&b, template, c->name, c->community, c->peer_port, c->http_port, mllp, c->crl,
+	    c->signed_directory);
 	if (e == HIE_OK)
 		e = hie_write_file(path, b.data, b.len, 0644);
 	hie_buf_free(&b);

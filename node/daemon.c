@@ -500,7 +500,7 @@ node_run(const char *config_path)
 		goto fail;
 	}
 	if ((e = security_open(&n)) != HIE_OK) {
-		fprintf(stderr, "hie-node: WS-Security: %s\n", hie_strerror(e));
+		fprintf(stderr, "hie-node: peer directory or WS-Security: %s (see the log line above)\n", hie_strerror(e));
 		goto fail;
 	}
 	if (nng_mtx_alloc(&n.mtx) != 0)

@@ -245,7 +245,10 @@ node_directory_load(const char *path, const char *ca_pem, struct node_directory 
 
 	memset(out, 0, sizeof(*out));
 	if ((e = hie_read_file(path, NODE_DIR_MAX_BYTES, &text, &len)) != HIE_OK) {
-		snprintf(why, whycap, "%s: %s", path, hie_strerror(e));
+		/* A new node's first start: say where the file comes from. */
+		snprintf(why, whycap, "%s: %s%s", path, hie_strerror(e),
+		    e == HIE_ENOTFOUND ? " (the network's signed directory: your HIE admin makes it with"
+		                         " hie-certs directory sign)" : "");
 		return e;
 	}
 	e = node_directory_parse(text, len, ca_pem, out, why, whycap);

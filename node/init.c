@@ -15,8 +15,9 @@
 #include "node/daemon.h"
 
 static const char peers_template[] =
-    "; Peer directory: the other members of the network, one section each.\n"
-    "; Reloaded on SIGHUP.  Example:\n"
+    "; Unsigned peer list (--unsigned-peers): the other members of the\n"
+    "; network, one section each; read only while [peers] signed_directory is\n"
+    "; empty.  Reloaded on SIGHUP.  Example:\n"
     ";\n"
     "; [hospital-b]\n"
     "; community = urn:oid:1.3.6.1.4.1.21367.13.20.2000\n"
@@ -44,6 +45,7 @@ node_cmd_init(int argc, char **argv)
 		{ "peer-port", required_argument, NULL, 'p' },
 		{ "http-port", required_argument, NULL, 'h' },
 		{ "mllp-port", required_argument, NULL, 'l' },
+		{ "unsigned-peers", no_argument, NULL, 'u' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *name = NULL, *community = NULL, *ca = NULL, *dir;
@@ -51,12 +53,13 @@ node_cmd_init(int argc, char **argv)
 	/* MLLP stays off unless asked for: any port derived from the others
 	 * would collide with layouts already in use (tests put the next
 	 * node's peer port at http + 1). */
-	int         ch, peer_port = 7400, http_port = 7480, mllp_port = 0, with_crl = 0;
+	int         ch, peer_port = 7400, http_port = 7480, mllp_port = 0, with_crl = 0, unsigned_peers = 0;
 	hie_err     e;
+	struct node_new_config cfg;
 
 	if (argc < 2 || argv[1][0] == '-') {
 		fprintf(stderr, "usage: hie-node init DIR --name NAME --community urn:oid:... [--ca CA_DIR]\n"
-		                "                     [--peer-port N] [--http-port N] [--mllp-port N]\n");
+		                "                     [--peer-port N] [--http-port N] [--mllp-port N] [--unsigned-peers]\n");
 		return 2;
 	}
 	dir = argv[1];
@@ -84,6 +87,7 @@ node_cmd_init(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'u': unsigned_peers = 1; break;
 		default: return 2;
 		}
 	}
@@ -137,16 +141,30 @@ node_cmd_init(int argc, char **argv)
 			return 1;
 		}
 	}
+	/* By default no peer list of the node's own: the config names the
+	 * signed directory the admin sends with the certificate, so a joining
+	 * node trusts exactly the members the network lists.  --unsigned-peers
+	 * (tests, a node on its own) writes an empty peers.ini instead. */
+	cfg.name = name;
+	cfg.community = community;
+	cfg.peer_port = peer_port;
+	cfg.http_port = http_port;
+	cfg.mllp_port = mllp_port;
+	cfg.crl = with_crl ? "crl.pem" : "";
+	cfg.signed_directory = unsigned_peers ? "" : "directory.signed";
 	snprintf(src, sizeof(src), "%s/peers.ini", dir);
-	if ((e = hie_write_file(src, peers_template, sizeof(peers_template) - 1, 0644)) != HIE_OK ||
-	    (e = node_config_write_new_mllp(path, name, community, peer_port, http_port, mllp_port,
-	                      with_crl ? "crl.pem" : "")) != HIE_OK) {
+	if ((unsigned_peers && (e = hie_write_file(src, peers_template, sizeof(peers_template) - 1, 0644)) != HIE_OK) ||
+	    (e = node_config_write_init(path, &cfg)) != HIE_OK) {
 		fprintf(stderr, "hie-node init: writing config: %s\n", hie_strerror(e));
 		return 1;
 	}
 	printf("node %s (%s) initialised in %s\n", name, community, dir);
 	if (ca == NULL)
-		printf("next: send %s to your HIE admin; put the node.crt and ca.crt you get back into %s\n", csr, dir);
+		printf("next: send %s to your HIE admin; put the node.crt, ca.crt%s\n"
+		       "      you get back into %s\n", csr, unsigned_peers ? "" : " and directory.signed", dir);
+	else if (!unsigned_peers)
+		printf("next: the HIE admin lists this node (hie-certs directory add ... --cert %s),\n"
+		       "      signs the directory and puts it in %s/directory.signed\n", crt, dir);
 	printf("start it with: hie-node -c %s\n", path);
 	return 0;
 }

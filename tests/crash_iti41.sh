@@ -27,10 +27,10 @@ while listening | grep -qxE "$base|$((base + 1))|$((base + 2))|$((base + 3))"; d
 
 COMMUNITY=urn:oid:1.3.6.1.4.1.21367.13.20.2000
 "$BIN/certs/hie-certs" init-ca --ca "$D/ca" --name "Crash Test CA" >/dev/null || exit 1
-"$BIN/node/hie-node" init "$D/node" --name hospital-b --community "$COMMUNITY" --ca "$D/ca" \
+"$BIN/node/hie-node" init "$D/node" --name hospital-b --community "$COMMUNITY" --ca "$D/ca" --unsigned-peers \
   --peer-port "$base" --http-port "$((base + 1))" >/dev/null || exit 1
 # The submitter is another member of the federation, with its own certificate.
-"$BIN/node/hie-node" init "$D/client" --name clinic-a --community urn:oid:1.3.6.1.4.1.21367.13.20.1000 --ca "$D/ca" \
+"$BIN/node/hie-node" init "$D/client" --name clinic-a --community urn:oid:1.3.6.1.4.1.21367.13.20.1000 --ca "$D/ca" --unsigned-peers \
   --peer-port "$((base + 2))" --http-port "$((base + 3))" >/dev/null || exit 1
 sed -i 's/^log_level = .*/log_level = warn/' "$D/node/hie-node.ini"
 REPO=${COMMUNITY#urn:oid:}.1

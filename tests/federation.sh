@@ -20,7 +20,8 @@ peer_status() { json "{p['name']: p['status'] for p in j['peers']}['$1']"; }
 # A base port where nothing listens (checked against /proc/net/tcp).
 base=$(fed_base_port)
 
-quiet_setup() { fed_setup "$1" >/dev/null; }
+# The peers come from the admin's signed directory, as hie-node init sets up.
+quiet_setup() { FED_SIGNED=1 fed_setup "$1" >/dev/null; }
 check "federation set up (CA, three nodes, demo documents)" quiet_setup "$base"
 # Tighter deadlines so the hung-peer case runs quickly.
 sed -i 's/^peer_deadline_ms = .*/peer_deadline_ms = 1000/; s/^overall_deadline_ms = .*/overall_deadline_ms = 2000/' \
@@ -167,7 +168,9 @@ check "restarted peer answers again" test "$(query | peer_status hospital-c)" = 
 # ---- a node whose certificate is not from the network CA ----
 "$BIN/certs/hie-certs" init-ca --ca "$FED/rogueca" >/dev/null
 "$BIN/node/hie-node" init "$FED/intruder" --name intruder --community urn:oid:1.3.6.1.4.1.21367.13.20.9000 \
-  --ca "$FED/rogueca" --peer-port $((base + 30)) --http-port $((base + 110)) >/dev/null
+  --ca "$FED/rogueca" --unsigned-peers --peer-port $((base + 30)) --http-port $((base + 110)) >/dev/null
+# The network's directory is signed by a CA the intruder does not trust: it
+# can only make up a peer list of its own.
 cp "$FED/peers.ini" "$FED/intruder/peers.ini"
 echo "intruder urn:oid:1.3.6.1.4.1.21367.13.20.9000 $((base + 30)) $((base + 110))" >> "$FED/nodes"
 fed_start intruder
@@ -180,19 +183,37 @@ check "the real network is unaffected" test "$(query | json "len(j['documents'])
 fed_stop intruder
 
 # ---- SIGHUP reloads the peer directory ----
-awk '/^\[hospital-b\]/{p=1} /^\[hospital-c\]/{p=0} p' "$FED/peers.ini" > "$FED/clinic-a/peers.ini"
+sed -i '/^intruder /d' "$FED/nodes"
+# The admin removes hospital-c from the network: one signed directory, copied, SIGHUP.
+"$BIN/certs/hie-certs" directory remove --file "$FED/admin/directory.ini" --name hospital-c >/dev/null
+fed_directory_publish
 kill -HUP "$(cat "$FED/clinic-a.pid")"
 sleep 1.5
 check "after SIGHUP the query goes to the new directory's peers" \
   test "$(query | json "[p['name'] for p in j['peers']]")" = "['hospital-b']"
 check "SIGHUP is logged" grep -q HIE-NODE-RELOAD "$FED/clinic-a.log"
+check "the reload names the new directory's serial" grep -q 'serial 2' "$FED/clinic-a.log"
 
 # ---- certificate rotation and revocation, on SIGHUP ----
-cp "$FED/peers.ini" "$FED/clinic-a/peers.ini"; kill -HUP "$(cat "$FED/clinic-a.pid")"
+read -r _ community pport _ < <(grep '^hospital-c ' "$FED/nodes")
+"$BIN/certs/hie-certs" directory add --file "$FED/admin/directory.ini" --ca "$FED/ca" --name hospital-c \
+  --community "$community" --cert "$FED/hospital-c/node.crt" --address "tls+tcp://127.0.0.1:$pport" >/dev/null
+fed_directory_publish
+kill -HUP "$(cat "$FED/clinic-a.pid")"
 fed_wait_peers clinic-a 2
+check "hospital-c listed again: both peers answer" test "$(query | json "len(j['peers'])")" = 2
 check "hie-certs rotate gives hospital-b a new key and certificate" \
   "$BIN/certs/hie-certs" rotate --ca "$FED/ca" --node "$FED/hospital-b"
 check "the rotated key is 0600" test "$(stat -c %a "$FED/hospital-b/node.key")" = 600
+# The peers learn the new certificate from the admin: it is added next to
+# the old one (both valid until the old one expires), signed, handed out.
+read -r _ community pport _ < <(grep '^hospital-b ' "$FED/nodes")
+check "the admin lists hospital-b's new certificate next to the old" \
+  "$BIN/certs/hie-certs" directory add --file "$FED/admin/directory.ini" --ca "$FED/ca" --name hospital-b \
+  --community "$community" --cert "$FED/hospital-b/node.crt" --address "tls+tcp://127.0.0.1:$pport"
+fed_directory_publish
+for n in clinic-a hospital-c; do kill -HUP "$(cat "$FED/$n.pid")"; done
+sleep 0.5
 kill -HUP "$(cat "$FED/hospital-b.pid")"
 sleep 0.5; fed_wait_peers clinic-a 2
 check "after hospital-b rotates its certificate (SIGHUP) it still answers" \

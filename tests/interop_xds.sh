@@ -38,11 +38,11 @@ base=$((20000 + RANDOM % 12000)) # below 32768: the kernel hands out ephemeral p
 HTTP_PORT=$((base + 1)) PEER_PORT=$base
 
 "$BIN/certs/hie-certs" init-ca --ca "$T/ca" --name "XDS interop CA" >/dev/null || exit 1
-"$BIN/node/hie-node" init "$T/registry" --name hospital-b --community "$COMMUNITY" --ca "$T/ca" \
+"$BIN/node/hie-node" init "$T/registry" --name hospital-b --community "$COMMUNITY" --ca "$T/ca" --unsigned-peers \
   --peer-port "$PEER_PORT" --http-port "$HTTP_PORT" >/dev/null || exit 1
 # The client is another member of the federation: its key and certificate
 # come from the same tooling; it never runs as a node.
-"$BIN/node/hie-node" init "$T/client" --name clinic-a --community "$CLIENT_COMMUNITY" --ca "$T/ca" \
+"$BIN/node/hie-node" init "$T/client" --name clinic-a --community "$CLIENT_COMMUNITY" --ca "$T/ca" --unsigned-peers \
   --peer-port $((base + 2)) --http-port $((base + 3)) >/dev/null || exit 1
 "$BIN/node/hie-node" import -c "$T/registry/hie-node.ini" "$ROOT"/conf/demo/*.xml > "$T/import.log" || {
   echo "demo import failed:"; cat "$T/import.log"; exit 1; }

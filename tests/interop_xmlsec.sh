@@ -16,8 +16,8 @@ pass=0 fail=0
 check() { local what=$1; shift; if "$@" >"$T/last.log" 2>&1; then pass=$((pass + 1)); echo "ok   - $what"; else fail=$((fail + 1)); echo "FAIL - $what"; tail -3 "$T/last.log"; fi; }
 
 "$BIN/certs/hie-certs" init-ca --ca "$T/ca" >/dev/null
-"$BIN/node/hie-node" init "$T/a" --name node-a --community urn:oid:1.2.3.1 --ca "$T/ca" >/dev/null
-"$BIN/node/hie-node" init "$T/b" --name node-b --community urn:oid:1.2.3.2 --ca "$T/ca" >/dev/null
+"$BIN/node/hie-node" init "$T/a" --name node-a --community urn:oid:1.2.3.1 --ca "$T/ca" --unsigned-peers >/dev/null
+"$BIN/node/hie-node" init "$T/b" --name node-b --community urn:oid:1.2.3.2 --ca "$T/ca" --unsigned-peers >/dev/null
 
 WSU=http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd
 WSSE=http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd

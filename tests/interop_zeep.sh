@@ -29,8 +29,8 @@ B=urn:oid:1.3.6.1.4.1.21367.13.20.2000
 port() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 HP=$(port)
 "$BIN/certs/hie-certs" init-ca --ca "$T/ca" >/dev/null
-"$BIN/node/hie-node" init "$T/a" --name clinic-a --community $A --ca "$T/ca" --peer-port "$(port)" --http-port "$(port)" >/dev/null
-"$BIN/node/hie-node" init "$T/b" --name hospital-b --community $B --ca "$T/ca" --peer-port "$(port)" --http-port "$HP" >/dev/null
+"$BIN/node/hie-node" init "$T/a" --name clinic-a --community $A --ca "$T/ca" --unsigned-peers --peer-port "$(port)" --http-port "$(port)" >/dev/null
+"$BIN/node/hie-node" init "$T/b" --name hospital-b --community $B --ca "$T/ca" --unsigned-peers --peer-port "$(port)" --http-port "$HP" >/dev/null
 
 # request NAME: an unsigned ITI-38 with a fresh MessageID in $T/NAME.xml,
 # and hie-node's signed version (the source of a fresh XUA assertion) in

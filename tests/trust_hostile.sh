@@ -21,8 +21,8 @@ B=urn:oid:1.3.6.1.4.1.21367.13.20.2000
 port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 PP=$(port); HP=$(port)
 "$BIN/certs/hie-certs" init-ca --ca "$T/ca" >/dev/null
-"$BIN/node/hie-node" init "$T/a" --name clinic-a --community $A --ca "$T/ca" --peer-port "$(port)" --http-port "$(port)" >/dev/null
-"$BIN/node/hie-node" init "$T/b" --name hospital-b --community $B --ca "$T/ca" --peer-port "$PP" --http-port "$HP" >/dev/null
+"$BIN/node/hie-node" init "$T/a" --name clinic-a --community $A --ca "$T/ca" --unsigned-peers --peer-port "$(port)" --http-port "$(port)" >/dev/null
+"$BIN/node/hie-node" init "$T/b" --name hospital-b --community $B --ca "$T/ca" --unsigned-peers --peer-port "$PP" --http-port "$HP" >/dev/null
 "$BIN/node/hie-node" -c "$T/b/hie-node.ini" 2> "$T/b.log" &
 NODE_PID=$!
 for _ in $(seq 100); do curl -sf --max-time 10 "http://127.0.0.1:$HP/health" >/dev/null && break; sleep 0.1; done

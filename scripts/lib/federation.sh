@@ -28,18 +28,44 @@ fed_base_port() {
 
 # fed_node NAME COMMUNITY PEER_PORT HTTP_PORT: a node signed by the FED CA.
 fed_node() {
-  "$BIN/node/hie-node" init "$FED/$1" --name "$1" --community "$2" --ca "$FED/ca" \
+  local unsigned=--unsigned-peers
+  [ "${FED_SIGNED:-0}" = 1 ] && unsigned=
+  "$BIN/node/hie-node" init "$FED/$1" --name "$1" --community "$2" --ca "$FED/ca" $unsigned \
     --peer-port "$3" --http-port "$4" >/dev/null
   echo "$1 $2 $3 $4" >> "$FED/nodes"
 }
 
-# fed_directory: every node gets the whole directory (its own entry is skipped).
+# fed_directory: who is in the network.  With FED_SIGNED=1 (the demo, the
+# federation test) the way a real network does it: the HIE admin lists each
+# node's certificate in the directory and signs it (hie-certs directory
+# add/sign, kept in $FED/admin), and every node gets a copy as
+# directory.signed.  Otherwise (nodes made with hie-node init
+# --unsigned-peers) every node gets the same unsigned peers.ini (tests that
+# edit a node's peers by hand).
+# $FED/peers.ini is written either way (its own entry is skipped by a node).
 fed_directory() {
   : > "$FED/peers.ini"
   while read -r name community pport hport; do
     printf '[%s]\ncommunity = %s\naddress = tls+tcp://127.0.0.1:%s\n\n' "$name" "$community" "$pport" >> "$FED/peers.ini"
   done < "$FED/nodes"
-  while read -r name rest; do cp "$FED/peers.ini" "$FED/$name/peers.ini"; done < "$FED/nodes"
+  if [ "${FED_SIGNED:-0}" = 1 ]; then
+    mkdir -p "$FED/admin"
+    while read -r name community pport hport; do
+      "$BIN/certs/hie-certs" directory add --file "$FED/admin/directory.ini" --ca "$FED/ca" --name "$name" \
+        --community "$community" --cert "$FED/$name/node.crt" --address "tls+tcp://127.0.0.1:$pport" >/dev/null || return 1
+    done < "$FED/nodes"
+    fed_directory_publish
+  else
+    while read -r name rest; do cp "$FED/peers.ini" "$FED/$name/peers.ini"; done < "$FED/nodes"
+  fi
+}
+
+# fed_directory_publish: the admin signs the working directory and every
+# node gets the new copy (they read it at start and on SIGHUP).
+fed_directory_publish() {
+  "$BIN/certs/hie-certs" directory sign --file "$FED/admin/directory.ini" --ca "$FED/ca" \
+    --out "$FED/admin/directory.signed" >/dev/null || return 1
+  while read -r name rest; do cp "$FED/admin/directory.signed" "$FED/$name/directory.signed"; done < "$FED/nodes"
 }
 
 # fed_setup BASEPORT: a CA and three nodes; hospital-b and hospital-c hold

@@ -18,7 +18,7 @@ while hl7_listening | grep -xE "$base|$((base + 1))|$((base + 2))" >/dev/null; d
 HTTP=$((base + 1)); MLLP=$((base + 2))
 COMMUNITY=urn:oid:1.3.6.1.4.1.21367.13.20.2000
 "$BIN/certs/hie-certs" init-ca --ca "$D/ca" --name "HL7 Test CA" >/dev/null || exit 1
-"$BIN/node/hie-node" init "$D/node" --name hospital-b --community "$COMMUNITY" --ca "$D/ca" \
+"$BIN/node/hie-node" init "$D/node" --name hospital-b --community "$COMMUNITY" --ca "$D/ca" --unsigned-peers \
   --peer-port "$base" --http-port "$HTTP" --mllp-port "$MLLP" >/dev/null || exit 1
 # Short timeouts so the slowloris case does not take 30 s.
 sed -i 's/^frame_timeout_s = .*/frame_timeout_s = 2/; s/^idle_timeout_s = .*/idle_timeout_s = 20/' "$D/node/hie-node.ini"
