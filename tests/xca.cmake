@@ -1,6 +1,6 @@
 # Tests of the cross-community gateway (issue 8), kept here so that work on
 # other modules does not collide with it in tests/CMakeLists.txt.
-foreach(t fanout_faults xca_cache)
+foreach(t fanout_faults xca_cache fanout_stream)
   add_executable(test_${t} unit/test_${t}.c)
   target_link_libraries(test_${t} hie_testutil hie_xca hie_registry hie_mpi hie_certs hie_core
                         nng::nng PkgConfig::CMOCKA pthread)

@@ -141,6 +141,12 @@ call_finish(struct xca_call *c, enum xca_status st, const char *fmt, ...)
 	hie_log(st == XCA_OK ? HIE_LOG_INFO : HIE_LOG_WARN, "xca", "HIE-XCA-PEER", op->rid,
 	    "transaction=%s peer=%s status=%s ms=%lld docs=%zu%s%s", op->kind->transaction, pr->name,
 	    xca_status_name(st), (long long) pr->ms, pr->documents, pr->error[0] ? " error=" : "", pr->error);
+	if (op->kind->finished != NULL) {
+		/* One at a time: the caller's stream sees whole peers. */
+		nng_mtx_lock(op->mtx);
+		op->kind->finished(op, c);
+		nng_mtx_unlock(op->mtx);
+	}
 	if (c->ctx_open) {
 		nng_ctx_close(c->ctx);
 		c->ctx_open = 0;
@@ -317,6 +323,11 @@ call_start(struct xca_call *c)
 	int64_t           left = c->deadline - hie_now_ms();
 	int               timeout = left > 0 ? (int) left : 1;
 
+	if (left <= 0) {
+		/* An earlier phase (discovery) used the query's whole budget. */
+		call_finish(c, XCA_TIMEOUT, "the query's overall deadline passed before this request could go");
+		return;
+	}
 	if (pc->https) {
 		call_start_https(c, timeout);
 		return;
@@ -418,9 +429,17 @@ slowest_first(const void *a, const void *b)
 	return *x < *y ? -1 : *x > *y;
 }
 
+int64_t
+xca_until(const xca_fanout *fo, int budget_ms)
+{
+	if (budget_ms <= 0 || budget_ms > fo->overall_deadline_ms)
+		budget_ms = fo->overall_deadline_ms;
+	return hie_now_ms() + budget_ms;
+}
+
 hie_err
 xca_op_start(xca_fanout *fo, const struct xca_op_kind *kind, const size_t *peers, size_t n,
-    struct xca_peer_result *results, const struct wss_claims *claims, void *ctx, const char *rid)
+    struct xca_peer_result *results, const struct wss_claims *claims, void *ctx, const char *rid, int64_t until)
 {
 	struct xca_op    *op;
 	int64_t           now = hie_now_ms();
@@ -443,7 +462,12 @@ xca_op_start(xca_fanout *fo, const struct xca_op_kind *kind, const size_t *peers
 	op->claims = *claims;
 	op->t0 = now;
 	hie_strlcpy(op->rid, rid != NULL ? rid : "-", sizeof(op->rid));
-	timeout = fo->peer_deadline_ms < fo->overall_deadline_ms ? fo->peer_deadline_ms : fo->overall_deadline_ms;
+	/* One budget for the whole query: a later phase gets what the
+	 * earlier ones left, each call no more than the peer deadline. */
+	op->until = until > 0 ? until : now + fo->overall_deadline_ms;
+	timeout = fo->peer_deadline_ms;
+	if (now + timeout > op->until)
+		timeout = (int) (op->until - now);
 	for (size_t i = 0; i < n; i++) {
 		struct xca_call *c = &op->calls[i];
 		c->op = op;

@@ -92,6 +92,9 @@ struct xca_op_kind {
 	/* Every call is finished: hand the results over.  Runs once, on an
 	 * nng thread; must not block. */
 	void (*complete)(struct xca_op *op);
+	/* Optional: call c has its outcome (c->pr; c->docs when ok), before
+	 * complete; calls of one operation are passed one at a time. */
+	void (*finished)(struct xca_op *op, struct xca_call *c);
 };
 
 struct xca_op {
@@ -102,6 +105,7 @@ struct xca_op {
 	struct xca_call          *calls;
 	size_t                    ncalls;
 	int64_t                   t0;
+	int64_t                   until;  /* the whole query's deadline (hie_now_ms clock) */
 	char                      rid[33];
 	struct wss_claims         claims; /* who asks: goes in each request's assertion */
 	void                     *ctx;    /* the kind's own state */
@@ -109,12 +113,30 @@ struct xca_op {
 
 /*
  * Starts kind's request to each peer in peers[n] (indexes in fo->peers),
- * each call's outcome going to results[i].  On HIE_OK, kind->complete runs
- * exactly once when the last call finishes (possibly before this returns);
- * on an error nothing was started.
+ * each call's outcome going to results[i].  Each call ends by the peer
+ * deadline and by until, the whole query's deadline (0: the overall
+ * deadline from now), whichever comes first.  On HIE_OK, kind->complete
+ * runs exactly once when the last call finishes (possibly before this
+ * returns); on an error nothing was started.
  */
 hie_err xca_op_start(xca_fanout *fo, const struct xca_op_kind *kind, const size_t *peers, size_t n,
-    struct xca_peer_result *results, const struct wss_claims *claims, void *ctx, const char *rid);
+    struct xca_peer_result *results, const struct wss_claims *claims, void *ctx, const char *rid, int64_t until);
+
+/* The absolute deadline of a query with budget_ms (0, or more than the
+ * configured overall deadline: the overall deadline) starting now. */
+int64_t xca_until(const xca_fanout *fo, int budget_ms);
+
+/* In discover.c: discovery, each call ending by until; each (optional)
+ * gets every peer's outcome as soon as it is known (peer: its index in
+ * fo->peers), one at a time, before fn. */
+typedef void (*xca_disc_each_fn)(const struct xca_discovered *d, size_t peer, void *arg);
+hie_err xca_discover_start(xca_fanout *fo, const struct mpi_patient *who, const struct wss_claims *claims,
+    const char *rid, int64_t until, xca_disc_each_fn each, void *each_arg, xca_discover_fn fn, void *arg);
+/* In discover.c: discovery, then ITI-38 to the peers that matched
+ * (xca_fanout_query_opts with who). */
+hie_err xca_discover_query_start(xca_fanout *fo, const struct reg_query *q, const struct mpi_patient *who,
+    const struct wss_claims *claims, const char *rid, const struct xca_query_opts *opts, xca_done_fn done,
+    void *arg);
 
 /* ---- https.c: peers that are https:// SOAP endpoints ---- */
 hie_err xca_https_new(const struct node_tls_material *tls, size_t max_bytes, struct xca_https **out);
@@ -125,6 +147,10 @@ hie_err xca_https_post(struct xca_https *h, struct xca_call *c, const char *url,
     size_t len, int timeout_ms);
 /* In call.c: the transfer timed out, failed (err), or brought body. */
 void xca_call_https_done(struct xca_call *c, int timed_out, const char *err, const char *body, size_t len);
+
+/* query.c: out gets v[k] (malloc'd, taken over) filtered by q, one
+ * entry per uniqueId, newest first, at most max. */
+void xca_docs_merge(const struct reg_query *q, size_t max, struct reg_entry *v, size_t k, struct reg_result *out);
 
 /* Whether an entry a peer returned meets the query's type, creation time
  * and confidentiality filters (filter.c). */

@@ -12,6 +12,8 @@ struct query_ctx {
 	struct xca_result *res;
 	xca_done_fn        done;
 	void              *arg;
+	xca_peer_fn        on_peer; /* streaming; NULL: none */
+	void              *peer_arg;
 };
 
 static hie_err
@@ -49,6 +51,24 @@ query_read(struct xca_op *op, struct xca_call *c, xmlNode *body, char *why, size
 	return XCA_OK;
 }
 
+/* Streaming: this peer's wanted entries, as soon as it is in. */
+static void
+query_finished(struct xca_op *op, struct xca_call *c)
+{
+	struct query_ctx *qc = op->ctx;
+	struct reg_entry *v = NULL;
+	size_t            k = 0;
+
+	if (qc->on_peer == NULL)
+		return;
+	if (c->pr->status == XCA_OK && c->docs.n > 0 && (v = calloc(c->docs.n, sizeof(*v))) != NULL)
+		for (size_t i = 0; i < c->docs.n; i++)
+			if (xca_entry_wanted(&qc->q, &c->docs.v[i]))
+				v[k++] = c->docs.v[i];
+	qc->on_peer(c->pr, v, k, qc->peer_arg);
+	free(v);
+}
+
 static int
 by_uid(const void *a, const void *b)
 {
@@ -66,30 +86,40 @@ newest_first(const void *a, const void *b)
 
 /* Merges every ok peer's entries: one per uniqueId (the same document
  * reached through two communities is listed once), newest first. */
+void
+xca_docs_merge(const struct reg_query *q, size_t max, struct reg_entry *v, size_t k, struct reg_result *out)
+{
+	out->v = v;
+	out->n = 0;
+	if (v == NULL)
+		return;
+	qsort(v, k, sizeof(*v), by_uid);
+	for (size_t i = 0; i < k; i++)
+		if (xca_entry_wanted(q, &v[i]) && (out->n == 0 || strcmp(v[out->n - 1].unique_id, v[i].unique_id) != 0))
+			v[out->n++] = v[i];
+	qsort(v, out->n, sizeof(*v), newest_first);
+	if (out->n > max)
+		out->n = max;
+}
+
 static void
 query_complete(struct xca_op *op)
 {
 	struct query_ctx  *qc = op->ctx;
 	struct xca_result *res = qc->res;
 	size_t             total = 0, k = 0;
+	struct reg_entry  *v;
 
 	for (size_t i = 0; i < op->ncalls; i++)
 		total += op->calls[i].docs.n;
-	if (total > 0 && (res->docs.v = calloc(total, sizeof(*res->docs.v))) != NULL) {
+	if (total > 0 && (v = calloc(total, sizeof(*v))) != NULL) {
 		for (size_t i = 0; i < op->ncalls; i++) {
 			if (op->calls[i].docs.n == 0)
 				continue;
-			memcpy(res->docs.v + k, op->calls[i].docs.v, op->calls[i].docs.n * sizeof(*res->docs.v));
+			memcpy(v + k, op->calls[i].docs.v, op->calls[i].docs.n * sizeof(*v));
 			k += op->calls[i].docs.n;
 		}
-		qsort(res->docs.v, k, sizeof(*res->docs.v), by_uid);
-		for (size_t i = 0; i < k; i++)
-			if (xca_entry_wanted(&qc->q, &res->docs.v[i]) &&
-			    (res->docs.n == 0 || strcmp(res->docs.v[res->docs.n - 1].unique_id, res->docs.v[i].unique_id) != 0))
-				res->docs.v[res->docs.n++] = res->docs.v[i];
-		qsort(res->docs.v, res->docs.n, sizeof(*res->docs.v), newest_first);
-		if (res->docs.n > op->fo->max_results)
-			res->docs.n = op->fo->max_results;
+		xca_docs_merge(&qc->q, op->fo->max_results, v, k, &res->docs);
 	}
 	res->ms = hie_now_ms() - op->t0;
 	qc->done(res, qc->arg);
@@ -104,11 +134,13 @@ static const struct xca_op_kind iti38 = {
 	.build = query_build,
 	.read = query_read,
 	.complete = query_complete,
+	.finished = query_finished,
 };
 
 hie_err
 xca_query_start(xca_fanout *fo, const struct reg_query *q, const size_t *peers, char (*pids)[256], size_t n,
-    struct xca_result *res, const struct wss_claims *claims, const char *rid, xca_done_fn done, void *arg)
+    struct xca_result *res, const struct wss_claims *claims, const char *rid, int64_t until, xca_peer_fn on_peer,
+    void *peer_arg, xca_done_fn done, void *arg)
 {
 	struct query_ctx *qc = calloc(1, sizeof(*qc));
 	hie_err           e;
@@ -120,7 +152,9 @@ xca_query_start(xca_fanout *fo, const struct reg_query *q, const size_t *peers, 
 	qc->res = res;
 	qc->done = done;
 	qc->arg = arg;
-	if ((e = xca_op_start(fo, &iti38, peers, n, res->peers, claims, qc, rid)) != HIE_OK)
+	qc->on_peer = on_peer;
+	qc->peer_arg = peer_arg;
+	if ((e = xca_op_start(fo, &iti38, peers, n, res->peers, claims, qc, rid, until)) != HIE_OK)
 		free(qc);
 	return e;
 }
@@ -128,6 +162,13 @@ xca_query_start(xca_fanout *fo, const struct reg_query *q, const size_t *peers, 
 hie_err
 xca_fanout_query(xca_fanout *fo, const struct reg_query *q, const struct wss_claims *claims, const char *rid,
     xca_done_fn done, void *arg)
+{
+	return xca_fanout_query_opts(fo, q, NULL, claims, rid, NULL, done, arg);
+}
+
+static hie_err
+query_all(xca_fanout *fo, const struct reg_query *q, const struct wss_claims *claims, const char *rid,
+    const struct xca_query_opts *o, xca_done_fn done, void *arg)
 {
 	struct query_ctx *qc = calloc(1, sizeof(*qc));
 	size_t           *peers = calloc(fo->n + 1, sizeof(*peers));
@@ -139,11 +180,14 @@ xca_fanout_query(xca_fanout *fo, const struct reg_query *q, const struct wss_cla
 	qc->q = *q;
 	qc->done = done;
 	qc->arg = arg;
+	qc->on_peer = o->on_peer;
+	qc->peer_arg = o->peer_arg;
 	hie_strlcpy(qc->res->patient, q->patient_id, sizeof(qc->res->patient));
 	qc->res->npeers = fo->n;
 	for (size_t i = 0; i < fo->n; i++)
 		peers[i] = i;
-	if ((e = xca_op_start(fo, &iti38, peers, fo->n, qc->res->peers, claims, qc, rid)) != HIE_OK)
+	if ((e = xca_op_start(fo, &iti38, peers, fo->n, qc->res->peers, claims, qc, rid, xca_until(fo, o->budget_ms))) !=
+	    HIE_OK)
 		goto fail;
 	free(peers);
 	return HIE_OK;
@@ -153,6 +197,20 @@ fail:
 		xca_result_free(qc->res);
 	free(qc);
 	return e;
+}
+
+hie_err
+xca_fanout_query_opts(xca_fanout *fo, const struct reg_query *q, const struct mpi_patient *who,
+    const struct wss_claims *claims, const char *rid, const struct xca_query_opts *opts, xca_done_fn done,
+    void *arg)
+{
+	static const struct xca_query_opts none;
+
+	if (opts == NULL)
+		opts = &none;
+	if (who != NULL)
+		return xca_discover_query_start(fo, q, who, claims, rid, opts, done, arg);
+	return query_all(fo, q, claims, rid, opts, done, arg);
 }
 
 void

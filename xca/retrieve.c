@@ -71,6 +71,13 @@ hie_err
 xca_fanout_retrieve(xca_fanout *fo, const struct reg_doc_ref *ref, const struct wss_claims *claims, const char *rid,
     xca_retrieve_fn fn, void *arg)
 {
+	return xca_fanout_retrieve_budget(fo, ref, claims, rid, 0, fn, arg);
+}
+
+hie_err
+xca_fanout_retrieve_budget(xca_fanout *fo, const struct reg_doc_ref *ref, const struct wss_claims *claims,
+    const char *rid, int budget_ms, xca_retrieve_fn fn, void *arg)
+{
 	struct retrieve_ctx *rc;
 	size_t               peer;
 	hie_err              e;
@@ -87,7 +94,7 @@ xca_fanout_retrieve(xca_fanout *fo, const struct reg_doc_ref *ref, const struct 
 	rc->r->ref = *ref;
 	rc->fn = fn;
 	rc->arg = arg;
-	if ((e = xca_op_start(fo, &iti39, &peer, 1, &rc->r->peer, claims, rc, rid)) != HIE_OK) {
+	if ((e = xca_op_start(fo, &iti39, &peer, 1, &rc->r->peer, claims, rc, rid, xca_until(fo, budget_ms))) != HIE_OK) {
 		xca_retrieved_free(rc->r);
 		free(rc);
 	}

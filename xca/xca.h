@@ -212,8 +212,47 @@ hie_err xca_patient_demographics(mpi *m, const char *patient_id, struct mpi_pati
  * peer's own id) to each peer that matched.  done gets one xca_result
  * listing every peer: matched peers with their ITI-38 status, the others
  * with their discovery status (no-match, timeout, error, refused).  Each
- * phase is bounded by the peer and overall deadlines. */
+ * call is bounded by the peer deadline, and the two phases together by the
+ * overall deadline (a peer that did not answer discovery in time is
+ * reported timeout). */
 hie_err xca_fanout_query_discover(xca_fanout *fo, const struct reg_query *q, const struct mpi_patient *who,
     const struct wss_claims *claims, const char *rid, xca_done_fn done, void *arg);
+
+/* ---- one budget, and results as they come (issue 8) ---- */
+
+/*
+ * Streaming: on_peer is called once per peer as soon as its outcome is
+ * known, with its status and time and the entries it returned that pass
+ * the query's filters (not yet deduplicated across peers; NULL/0 unless
+ * ok).  With discovery, a peer that did not match is passed when
+ * discovery ends, with its discovery status.  Calls come from nng threads,
+ * one at a time per query, all before done; on_peer must not block and
+ * must not keep the pointers.  done still gets the whole, deduplicated
+ * result.
+ */
+typedef void (*xca_peer_fn)(const struct xca_peer_result *peer, const struct reg_entry *docs, size_t ndocs,
+    void *arg);
+
+struct xca_query_opts {
+	/* The whole query's budget in ms, discovery and ITI-38 together:
+	 * each phase gets what is left of it, each call no more than the
+	 * peer deadline.  0 (or more than the configured overall deadline):
+	 * the overall deadline. */
+	int         budget_ms;
+	xca_peer_fn on_peer;   /* NULL: no streaming */
+	void       *peer_arg;
+};
+
+/* The clinician query with options; who non-NULL runs XCPD discovery
+ * first (as xca_fanout_query_discover), NULL asks every peer with
+ * q->patient_id (as xca_fanout_query).  opts may be NULL. */
+hie_err xca_fanout_query_opts(xca_fanout *fo, const struct reg_query *q, const struct mpi_patient *who,
+    const struct wss_claims *claims, const char *rid, const struct xca_query_opts *opts, xca_done_fn done,
+    void *arg);
+
+/* xca_fanout_retrieve within budget_ms (0: the overall deadline; never
+ * more): what is left of a query's budget when the clinician retrieves. */
+hie_err xca_fanout_retrieve_budget(xca_fanout *fo, const struct reg_doc_ref *ref, const struct wss_claims *claims,
+    const char *rid, int budget_ms, xca_retrieve_fn fn, void *arg);
 
 #endif /* XCA_XCA_H */

@@ -27,9 +27,11 @@ hie_err xcpd_answer(const struct xca_responder *r, enum xcpd_kind kind, const xm
  * caller's on an error).  res is allocated by the caller with res->peers
  * holding at least n entries; the calls' outcomes go to res->peers[0..n-1],
  * entries after them are left as they are.  done gets res as for
- * xca_fanout_query.
+ * xca_fanout_query.  Calls end by until (the query's deadline, see
+ * xca_op_start); each peer's outcome goes to on_peer when non-NULL.
  */
 hie_err xca_query_start(xca_fanout *fo, const struct reg_query *q, const size_t *peers, char (*pids)[256], size_t n,
-    struct xca_result *res, const struct wss_claims *claims, const char *rid, xca_done_fn done, void *arg);
+    struct xca_result *res, const struct wss_claims *claims, const char *rid, int64_t until, xca_peer_fn on_peer,
+    void *peer_arg, xca_done_fn done, void *arg);
 
 #endif /* XCA_XCPD_H */

@@ -203,9 +203,13 @@ main(int argc, char **argv)
 		strcpy(e.patient_id, "DEMO-1001^^^&1.3.6.1.4.1.21367.13.20.3000&ISO");
 		strcpy(e.repository_id, "1.2.9.1");
 		strcpy(e.type_code, "34133-9");
+		strcpy(e.class_code, "34133-9");
+		strcpy(e.format_code, "urn:hl7-org:sdwg:ccda-structuredBody:2.1");
+		strcpy(e.confidentiality, "N");
 		strcpy(e.creation_time, "20261101");
 		strcpy(e.mime_type, "text/xml");
-		reg_put(r, &e, "<doc/>", 6);
+		if (reg_put(r, &e, "<doc/>", 6) != HIE_OK)
+			die("document");
 	}
 	getrlimit(RLIMIT_NOFILE, &rl);
 	rl.rlim_cur = rl.rlim_max;
