@@ -45,6 +45,15 @@ hie_err dsig_verify(xmlNode *sig, X509 *cert, char refs[][DSIG_ID_MAX], size_t *
  * HIE_ESIG if an id value appears twice (duplicate-id wrapping). */
 hie_err dsig_register_ids(xmlDoc *doc, char *why, size_t whycap);
 
+/*
+ * The exclusive C14N (no comments) that a "#id" reference to apex digests,
+ * minus the subtree exclude (may be NULL), into *out (free(); NUL
+ * terminated, *len bytes).  general 0: the direct path dsig uses for
+ * ordinary subtrees (HIE_EINVAL if apex holds something it leaves to
+ * libxml2); 1: libxml2's xmlC14NExecute.  For tests: both must agree.
+ */
+hie_err dsig_c14n(const xmlNode *apex, const xmlNode *exclude, int general, char **out, size_t *len);
+
 /* True if id is among refs[n]. */
 int dsig_covers(char refs[][DSIG_ID_MAX], size_t n, const char *id);
 

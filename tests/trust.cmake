@@ -41,3 +41,10 @@ target_link_libraries(test_directory hie_testutil hie_registry hie_certs hie_cor
 add_test(NAME unit.directory COMMAND test_directory)
 set_tests_properties(unit.directory PROPERTIES
   ENVIRONMENT "HIE_SOURCE_DIR=${CMAKE_SOURCE_DIR}" TIMEOUT 120)
+
+# dsig's direct exclusive C14N against libxml2's, subtree by subtree.
+add_executable(test_dsig_c14n unit/test_dsig_c14n.c)
+target_link_libraries(test_dsig_c14n hie_testutil hie_registry hie_certs hie_core PkgConfig::CMOCKA)
+add_test(NAME unit.dsig_c14n COMMAND test_dsig_c14n)
+set_tests_properties(unit.dsig_c14n PROPERTIES
+  ENVIRONMENT "HIE_SOURCE_DIR=${CMAKE_SOURCE_DIR}" TIMEOUT 120)
