@@ -2,7 +2,9 @@
  * node/http.c -- the node's HTTP listener (nng's HTTP server):
  *   GET  /health                           JSON health
  *   GET  /metrics                          Prometheus text
- *   GET  /api/patients/{cx}/documents      clinician query (fan-out), JSON
+ *   GET  /api/patients/{cx}/documents      clinician query (fan-out), JSON;
+ *                                          NDJSON per peer as they finish with
+ *                                          Accept: application/x-ndjson
  *   DELETE /api/patients/{cx}/documents    drops the patient's cached results
  *   GET  /api/documents/{home}/{repo}/{uid} one document (ITI-39 or local)
  *   GET, POST, DELETE /api/consent/{cx}    a patient's consent (consent_http.c)
@@ -17,6 +19,7 @@
 #include <string.h>
 
 #include "mpi/mpi.h"
+#include "node/api_stream.h"
 #include "node/daemon.h"
 #include "node/metrics.h"
 #include "node/store.h"
@@ -86,7 +89,9 @@ h_health(nng_aio *aio)
 		hie_buf_json_str(&b, name);
 		hie_buf_printf(&b, ",\"reachable\":%s}", up ? "true" : "false");
 	}
-	hie_buf_addstr(&b, "]}");
+	hie_buf_addstr(&b, "]");
+	node_audit_fwd_health(n, &b);
+	hie_buf_addstr(&b, "}");
 	xca_fanout_release(fo);
 	node_http_reply(aio, db_ok && audit_ok ? 200 : 503, "application/json", b.data, b.len);
 	hie_buf_free(&b);
@@ -133,6 +138,7 @@ h_metrics(nng_aio *aio)
 		    "hie_audit_records_total{result=\"lost\"} %llu\n",
 		    (unsigned long long) written, (unsigned long long) refused);
 		node_metrics_state(n, &b);
+		node_audit_fwd_metrics(n, &b);
 	}
 	if (node_metrics_render(&b) != HIE_OK) {
 		hie_buf_free(&b);
@@ -303,7 +309,30 @@ struct api_call {
 	int               discover; /* XCPD ran before ITI-38 (audited too) */
 	char             *cache_key; /* the result goes into n->qcache under it */
 	char              cache_patient[256];
+	int               budget_ms; /* X-HIE-Deadline-Ms; 0: the configured overall deadline */
+	struct node_stream *st;      /* streamed answer (api_stream.h); NULL: one JSON reply */
 };
+
+/*
+ * X-HIE-Deadline-Ms: the caller's budget for the whole query (discovery,
+ * ITI-38) or retrieve, in ms; it can shorten the configured overall
+ * deadline, never lengthen it.  0 with why on a bad value.
+ */
+static int
+request_budget(nng_http_req *req, int *ms, char *why, size_t whycap)
+{
+	const char *v = nng_http_req_get_header(req, "X-HIE-Deadline-Ms");
+
+	*ms = 0;
+	if (v == NULL)
+		return 1;
+	if (v[0] == '\0' || strlen(v) > 7 || strspn(v, "0123456789") != strlen(v) || atoi(v) < 1) {
+		snprintf(why, whycap, "X-HIE-Deadline-Ms must be a number of milliseconds, 1 to 9999999");
+		return 0;
+	}
+	*ms = atoi(v);
+	return 1;
+}
 
 /* A clinician request waiting on peers: counted in n->inflight so that
  * shutdown waits for it.  Freed by api_call_end. */
@@ -385,7 +414,17 @@ api_done(struct xca_result *res, void *arg)
 		ok += res->peers[i].status == XCA_OK;
 	}
 	hie_buf_init(&b, 64u << 20);
-	if (xca_result_json(res, &b) == HIE_OK) {
+	if (ac->st != NULL) {
+		/* Streamed: the whole result is the last line. */
+		if (xca_result_json(res, &b) == HIE_OK)
+			node_stream_line(ac->st, b.data, b.len);
+		else
+			node_stream_line(ac->st, "{\"error\":\"result too large\"}", 28);
+		node_stream_end(ac->st);
+		ac->st = NULL;
+		if (ac->cache_key != NULL && ok + query_nomatch(res) == res->npeers && b.len > 0)
+			xca_cache_put(ac->n->qcache, ac->cache_patient, ac->cache_key, b.data, b.len);
+	} else if (xca_result_json(res, &b) == HIE_OK) {
 		node_http_reply(ac->aio, 200, "application/json", b.data, b.len);
 		/* Kept only when every peer answered: a peer that timed out
 		 * now may answer on the next page. */
@@ -417,19 +456,38 @@ api_done(struct xca_result *res, void *arg)
 	api_call_end(ac);
 }
 
-/* ?discover=1: XCPD first, describing the patient with the demographics
+/* A streamed query: each peer's line as it finishes (one at a time). */
+static void
+api_on_peer(const struct xca_peer_result *p, const struct reg_entry *docs, size_t ndocs, void *arg)
+{
+	struct api_call *ac = arg;
+	hie_buf          b;
+
+	hie_buf_init(&b, 64u << 20);
+	if (xca_peer_json(p, docs, ndocs, &b) == HIE_OK)
+		node_stream_line(ac->st, b.data, b.len);
+	hie_buf_free(&b);
+}
+
+/* The query, within the caller's budget, streamed when asked; with
+ * ?discover=1 XCPD first, describing the patient with the demographics
  * our MPI holds for the id asked about. */
 static hie_err
-discover_query(struct node *n, xca_fanout *fo, const struct reg_query *q, const struct wss_claims *claims,
-    struct api_call *ac)
+start_query(struct node *n, xca_fanout *fo, const struct reg_query *q, const struct wss_claims *claims,
+    int discover, struct api_call *ac)
 {
-	struct mpi_patient *who = malloc(sizeof(*who));
-	hie_err             e = who == NULL ? HIE_ENOMEM : xca_patient_demographics(n->mpi, q->patient_id, who);
+	struct xca_query_opts o = { .budget_ms = ac->budget_ms, .on_peer = ac->st != NULL ? api_on_peer : NULL,
+		.peer_arg = ac };
+	struct mpi_patient   *who = NULL;
+	hie_err               e = HIE_OK;
 
-	if (e == HIE_OK) {
-		ac->discover = 1;
-		e = xca_fanout_query_discover(fo, q, who, claims, ac->rid, api_done, ac);
+	if (discover && ((who = malloc(sizeof(*who))) == NULL ||
+	                    (e = xca_patient_demographics(n->mpi, q->patient_id, who)) != HIE_OK)) {
+		free(who);
+		return who == NULL ? HIE_ENOMEM : e;
 	}
+	ac->discover = discover;
+	e = xca_fanout_query_opts(fo, q, who, claims, ac->rid, &o, api_done, ac);
 	free(who);
 	return e;
 }
@@ -508,6 +566,8 @@ h_patients(nng_aio *aio)
 	char            *key;
 	char             why[128];
 	hie_err          e;
+	int              budget, stream;
+	const char      *accept;
 
 	/* The tree handler also matches "/api/patients" itself. */
 	if (strncmp(uri, "/api/patients/", 14) != 0) {
@@ -537,12 +597,16 @@ h_patients(nng_aio *aio)
 		return;
 	}
 	qs = slash[10] == '?' ? slash + 11 : NULL;
-	if ((qs != NULL && !query_params(qs, &q, &discover, why, sizeof(why))) || !request_claims(n, req, &claims, why, sizeof(why))) {
+	if ((qs != NULL && !query_params(qs, &q, &discover, why, sizeof(why))) || !request_claims(n, req, &claims, why, sizeof(why)) ||
+	    !request_budget(req, &budget, why, sizeof(why))) {
 		node_http_reply_error(aio, 400, why);
 		return;
 	}
+	accept = nng_http_req_get_header(req, "Accept");
+	stream = accept != NULL && strstr(accept, "application/x-ndjson") != NULL;
 	key = n->qcache != NULL ? cache_key(qs, &claims) : NULL;
-	if (reply_cached(n, aio, req, q.patient_id, key)) {
+	/* A streamed query always asks the peers: its lines are per peer. */
+	if (!stream && reply_cached(n, aio, req, q.patient_id, key)) {
 		free(key);
 		return;
 	}
@@ -552,11 +616,26 @@ h_patients(nng_aio *aio)
 		return;
 	}
 	ac->cache_key = key;
+	ac->budget_ms = budget;
 	hie_strlcpy(ac->cache_patient, q.patient_id, sizeof(ac->cache_patient));
+	if (stream && node_stream_open(aio, &ac->st) != HIE_OK) {
+		api_call_end(ac);
+		node_http_reply_error(aio, 500, "cannot stream");
+		return;
+	}
 	fo = node_fanout_get(n);
-	e = discover ? discover_query(n, fo, &q, &claims, ac) : xca_fanout_query(fo, &q, &claims, ac->rid, api_done, ac);
+	e = start_query(n, fo, &q, &claims, discover, ac);
 	xca_fanout_release(fo);
-	if (e != HIE_OK) {
+	if (e != HIE_OK && ac->st != NULL) {
+		/* The 200 is out: the error is the stream's only line. */
+		char line[300];
+		int  len = snprintf(line, sizeof(line), "{\"error\":\"%s\"}",
+		     e == HIE_EUNKNOWNPATIENT ? "patient not in this node's MPI: discovery needs its demographics"
+		                              : hie_strerror(e));
+		node_stream_line(ac->st, line, (size_t) len);
+		node_stream_end(ac->st);
+		api_call_end(ac);
+	} else if (e != HIE_OK) {
 		api_call_end(ac);
 		if (e == HIE_EUNKNOWNPATIENT)
 			node_http_reply_error(aio, 404, "patient not in this node's MPI: discovery needs its demographics");
@@ -625,12 +704,13 @@ h_documents(nng_aio *aio)
 	struct api_call   *dc;
 	xca_fanout        *fo;
 	hie_err            e;
+	int                budget;
 
 	if (strncmp(uri, "/api/documents/", 15) != 0 || !doc_path(uri + 15, &ref)) {
 		node_http_reply_error(aio, 400, "use /api/documents/{urn:oid:home}/{repository OID}/{document uniqueId}");
 		return;
 	}
-	if (!request_claims(n, req, &claims, why, sizeof(why))) {
+	if (!request_claims(n, req, &claims, why, sizeof(why)) || !request_budget(req, &budget, why, sizeof(why))) {
 		node_http_reply_error(aio, 400, why);
 		return;
 	}
@@ -653,7 +733,7 @@ h_documents(nng_aio *aio)
 		return;
 	}
 	fo = node_fanout_get(n);
-	e = xca_fanout_retrieve(fo, &ref, &claims, dc->rid, doc_done, dc);
+	e = xca_fanout_retrieve_budget(fo, &ref, &claims, dc->rid, budget, doc_done, dc);
 	xca_fanout_release(fo);
 	if (e != HIE_OK) {
 		api_call_end(dc);

@@ -52,6 +52,33 @@ check "--latest keeps the newest of several" \
   test "$(query --latest | json "len(j['documents'])")" = 1 -a \
        "$(query --latest | json "j['documents'][0]['creationTime']")" = "$(query | json "max(d['creationTime'] for d in j['documents'])")"
 
+# ---- streamed results and one budget (issue 8) ----
+out=$("$BIN/xca/hie-query" -n "$(fed_http clinic-a)" --patient "$PATIENT" --stream)
+echo "$out" | sed 's/^/     /'
+check "--stream: a line per peer as it answered, before the whole result" \
+  bash -c "echo \"\$1\" | grep -n '^peer \|^Patient' | cut -d: -f2 | cut -c1-7 | tr '\n' ' ' | grep -q '^peer ho peer ho Patient'" _ "$out"
+check "--stream: each peer line has its documents" test "$(echo "$out" | grep -c '^peer hospital-[bc] ok .*, 2 documents')" = 2
+lines=$(query --stream)
+check "--stream --json: the peers' lines are NDJSON objects with a peer" \
+  test "$(echo "$lines" | /usr/bin/python3 -c "import json,sys; ls=[json.loads(l) for l in sys.stdin]; print(sum('peer' in l for l in ls), 'peers' in ls[-1])")" = "2 True"
+check "--stream: the final result is the plain query's (same documents)" \
+  test "$(echo "$lines" | tail -1 | json "sorted(d['uniqueId'] for d in j['documents'])")" = "$(query --refresh | json "sorted(d['uniqueId'] for d in j['documents'])")"
+hdrs=$(curl -s -D - -o /dev/null -H 'Accept: application/x-ndjson' \
+  "http://$(fed_http clinic-a)/api/patients/$(/usr/bin/python3 -c "import urllib.parse;print(urllib.parse.quote('$PATIENT',safe=''))")/documents")
+check "the API streams as chunked application/x-ndjson" \
+  bash -c "echo \"\$1\" | grep -qi '^transfer-encoding: chunked' && echo \"\$1\" | grep -qi '^content-type: application/x-ndjson'" _ "$hdrs"
+check "--deadline 0.001: every peer is a timeout within the 1 ms budget" \
+  test "$(query --refresh --deadline 0.001 | statuses)" = "timeout,timeout"
+check "--deadline 5 (more than overall_deadline_ms): ok, the node's deadline holds" \
+  test "$(query --refresh --deadline 5 | statuses)" = "ok,ok"
+out=$(curl -s -H 'X-HIE-Deadline-Ms: soon' "http://$(fed_http clinic-a)/api/patients/$(/usr/bin/python3 -c "import urllib.parse;print(urllib.parse.quote('$PATIENT',safe=''))")/documents")
+check "a malformed X-HIE-Deadline-Ms is refused by name" bash -c "echo '$out' | grep -q 'X-HIE-Deadline-Ms must be'"
+doc=$(query | json "'/'.join(__import__('urllib.parse').parse.quote(j['documents'][0][k], safe='') for k in ('homeCommunityId', 'repositoryUniqueId', 'uniqueId'))")
+code=$(curl -s -o "$FED/doc.out" -w '%{http_code}' -H 'X-HIE-Deadline-Ms: 1' "http://$(fed_http clinic-a)/api/documents/$doc")
+check "retrieve within a 1 ms budget: 502 timeout ($(cat "$FED/doc.out"))" bash -c "[ '$code' = 502 ] && grep -qE 'within|deadline' '$FED/doc.out'"
+code=$(curl -s -o /dev/null -w '%{http_code}' -H 'X-HIE-Deadline-Ms: 3000' "http://$(fed_http clinic-a)/api/documents/$doc")
+check "retrieve within a 3 s budget: 200" test "$code" = 200
+
 # ---- the result cache ----
 r1=$(query --type 34133-9,18842-5)
 fed_stop hospital-c

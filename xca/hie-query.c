@@ -20,6 +20,7 @@ static const char usage[] =
     "                 [--type LOINC[,LOINC]] [--since YYYYMMDD] [--until YYYYMMDD]\n"
     "                 [--confidentiality N[,R,V]] [--latest] [--retrieve DIR]\n"
     "                 [--refresh] [--forget] [--json] [--timeout SECONDS]\n"
+    "                 [--stream] [--deadline SECONDS]\n"
     "                 [--user NAME] [--role SNOMED_CODE] [--purpose TREATMENT|...]\n"
     "  --discover      XCPD first: each peer is asked with its own id for the\n"
     "                  patient (found from the demographics in our MPI)\n"
@@ -32,6 +33,12 @@ static const char usage[] =
     "  --refresh       ask the peers even if the node has a recent result\n"
     "                  for this query ([query] cache_ttl_s)\n"
     "  --forget        drop the node's cached results for the patient, and stop\n"
+    "  --stream        print each peer's status and documents as it answers\n"
+    "                  (peer ... lines; with --json the node's NDJSON lines),\n"
+    "                  then the whole result as without it\n"
+    "  --deadline S    one budget for everything: discovery, the query and\n"
+    "                  --retrieve together get S seconds (the node's\n"
+    "                  [query] overall_deadline_ms is the most it allows)\n"
     "  --user, --role, --purpose  who asks and why: they go into the signed\n"
     "                  XUA assertion each peer receives (default: role\n"
     "                  112247003 medical doctor, purpose TREATMENT)\n"
@@ -44,6 +51,63 @@ on_data(char *p, size_t size, size_t n, void *arg)
 {
 	hie_buf *b = arg;
 	return hie_buf_add(b, p, size * n) == HIE_OK ? size * n : 0;
+}
+
+static const char *str(json_object *o, const char *key);
+static long long   num(json_object *o, const char *key);
+
+/* --stream: the node's NDJSON answer, a line per peer as it finishes and
+ * the whole result last; peer lines are printed as they come, the last
+ * line is kept in body. */
+struct stream {
+	hie_buf line;
+	hie_buf *body;
+	int      json;
+};
+
+static void
+stream_line(struct stream *st, const char *l, size_t len)
+{
+	json_object *o = json_tokener_parse(l), *p, *docs;
+
+	if (o != NULL && json_object_object_get_ex(o, "peer", &p)) {
+		if (st->json) {
+			printf("%.*s\n", (int) len, l);
+		} else {
+			json_object_object_get_ex(o, "documents", &docs);
+			printf("peer %s %s %lld ms, %zu documents%s%s\n", str(p, "name"), str(p, "status"), num(p, "ms"),
+			    docs ? json_object_array_length(docs) : 0, str(p, "error")[0] ? ": " : "", str(p, "error"));
+			for (size_t i = 0; docs && i < json_object_array_length(docs); i++) {
+				json_object *d = json_object_array_get_idx(docs, i);
+				printf("  %-14.14s %-10s %-36.36s %s\n", str(d, "creationTime"), str(d, "typeCode"),
+				    str(d, "title"), str(d, "uniqueId"));
+			}
+		}
+		fflush(stdout);
+	} else {
+		hie_buf_free(st->body);
+		hie_buf_add(st->body, l, len);
+	}
+	json_object_put(o);
+}
+
+static size_t
+on_stream(char *p, size_t size, size_t n, void *arg)
+{
+	struct stream *st = arg;
+	size_t         len = size * n;
+
+	for (size_t i = 0; i < len; i++) {
+		if (p[i] != '\n') {
+			if (hie_buf_add(&st->line, &p[i], 1) != HIE_OK)
+				return 0;
+			continue;
+		}
+		if (st->line.len > 0)
+			stream_line(st, st->line.data, st->line.len);
+		st->line.len = 0;
+	}
+	return len;
 }
 
 static const char *
@@ -129,11 +193,39 @@ file_name(const char *uid, const char *mime, char *out, size_t cap)
 	snprintf(out + n, cap - n, "%s", strcmp(mime, "application/pdf") == 0 ? ".pdf" : strcmp(mime, "text/plain") == 0 ? ".txt" : ".xml");
 }
 
+/* --deadline: the budget's end (hie_now_ms clock; 0: none), and the
+ * request headers to which what is left of it is added. */
+static int64_t            deadline_at;
+static struct curl_slist *base_headers;
+
+/* Sets the headers of the next request: base_headers and, with a
+ * deadline, X-HIE-Deadline-Ms with what is left.  0 when nothing is. */
+static int
+set_headers(CURL *curl, struct curl_slist **hs)
+{
+	curl_slist_free_all(*hs);
+	*hs = NULL;
+	for (struct curl_slist *h = base_headers; h != NULL; h = h->next)
+		*hs = curl_slist_append(*hs, h->data);
+	if (deadline_at != 0) {
+		char    h[64];
+		int64_t left = deadline_at - hie_now_ms();
+		if (left <= 0)
+			return 0;
+		snprintf(h, sizeof(h), "X-HIE-Deadline-Ms: %lld", (long long) left);
+		*hs = curl_slist_append(*hs, h);
+	}
+	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, *hs);
+	return 1;
+}
+
 /* Fetches every document of the result into dir.  Returns the number that
  * failed. */
 static int
 retrieve_all(CURL *curl, const char *base, json_object *root, const char *dir)
 {
+	struct curl_slist *hs = NULL;
+
 	json_object *docs;
 	hie_buf      url, body;
 	int          failed = 0;
@@ -150,6 +242,11 @@ retrieve_all(CURL *curl, const char *base, json_object *root, const char *dir)
 		char         name[300], path[4400], hash[41];
 		long         status;
 
+		if (!set_headers(curl, &hs)) {
+			fprintf(stderr, "failed %s: the --deadline passed\n", parts[2]);
+			failed++;
+			continue;
+		}
 		hie_buf_init(&url, 8192);
 		hie_buf_printf(&url, "%s/api/documents", base);
 		for (int k = 0; k < 3; k++) {
@@ -182,6 +279,7 @@ retrieve_all(CURL *curl, const char *base, json_object *root, const char *dir)
 		printf("retrieved %s %s %zu bytes -> %s\n", parts[2], str(d, "typeCode"), body.len, path);
 	}
 	hie_buf_free(&body);
+	curl_slist_free_all(hs);
 	return failed;
 }
 
@@ -205,11 +303,15 @@ main(int argc, char **argv)
 		{ "discover", no_argument, NULL, 'D' },
 		{ "refresh", no_argument, NULL, 'F' },
 		{ "forget", no_argument, NULL, 'X' },
+		{ "stream", no_argument, NULL, 'S' },
+		{ "deadline", required_argument, NULL, 'E' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char  *node = NULL, *patient = NULL, *type = NULL, *since = NULL, *retrieve = NULL;
 	const char  *user = NULL, *role = NULL, *purpose = NULL, *until = NULL, *conf = NULL;
-	int          latest = 0, discover = 0, refresh = 0, forget = 0;
+	int          latest = 0, discover = 0, refresh = 0, forget = 0, stream = 0;
+	double       deadline = 0;
+	struct stream st;
 	struct curl_slist *headers = NULL;
 	int          json = 0, ch, rc = 1;
 	long         timeout = 60, status = 0;
@@ -236,6 +338,13 @@ main(int argc, char **argv)
 		case 'D': discover = 1; break;
 		case 'F': refresh = 1; break;
 		case 'X': forget = 1; break;
+		case 'S': stream = 1; break;
+		case 'E':
+			if ((deadline = atof(optarg)) <= 0 || deadline > 3600) {
+				fputs("hie-query: --deadline takes seconds, more than 0 and at most 3600\n", stderr);
+				return 2;
+			}
+			break;
 		default: fputs(usage, stderr); return 2;
 		}
 	}
@@ -243,6 +352,8 @@ main(int argc, char **argv)
 		fputs(usage, stderr);
 		return 2;
 	}
+	if (deadline > 0)
+		deadline_at = hie_now_ms() + (int64_t) (deadline * 1000);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	if ((curl = curl_easy_init()) == NULL)
 		return 1;
@@ -280,6 +391,17 @@ main(int argc, char **argv)
 		}
 		if (refresh)
 			headers = curl_slist_append(headers, "Cache-Control: no-cache");
+		base_headers = headers;
+		headers = NULL;
+		if (stream && !forget)
+			headers = curl_slist_append(headers, "Accept: application/x-ndjson");
+		for (struct curl_slist *h = base_headers; h != NULL; h = h->next)
+			headers = curl_slist_append(headers, h->data);
+		if (deadline_at != 0) {
+			char h[64];
+			snprintf(h, sizeof(h), "X-HIE-Deadline-Ms: %lld", (long long) (deadline * 1000));
+			headers = curl_slist_append(headers, h);
+		}
 		curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
 	}
 	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -293,13 +415,33 @@ main(int argc, char **argv)
 		}
 		goto done;
 	}
-	if ((status = http_get(curl, url.data, &body)) < 0)
+	if (stream) {
+		/* As http_get, with the lines handled as they come. */
+		CURLcode cc;
+		hie_buf_init(&st.line, MAX_RESPONSE);
+		st.body = &body;
+		st.json = json;
+		curl_easy_setopt(curl, CURLOPT_URL, url.data);
+		curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_stream);
+		curl_easy_setopt(curl, CURLOPT_WRITEDATA, &st);
+		if ((cc = curl_easy_perform(curl)) != CURLE_OK) {
+			fprintf(stderr, "hie-query: %s: %s\n", url.data, curl_easy_strerror(cc));
+			hie_buf_free(&st.line);
+			goto done;
+		}
+		if (st.line.len > 0) /* a last line without its newline */
+			stream_line(&st, st.line.data, st.line.len);
+		hie_buf_free(&st.line);
+		curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+	} else if ((status = http_get(curl, url.data, &body)) < 0) {
 		goto done;
+	}
 	if ((root = json_tokener_parse(body.data ? body.data : "")) == NULL) {
 		fprintf(stderr, "hie-query: node answered HTTP %ld with something that is not JSON\n", status);
 		goto done;
 	}
-	if (status != 200) {
+	if (status != 200 || (json_object_object_get_ex(root, "error", NULL) && !json_object_object_get_ex(root, "peers", NULL))) {
+		/* A streamed refusal comes as a 200 whose only line is the error. */
 		fprintf(stderr, "hie-query: node refused the query (HTTP %ld): %s\n", status, str(root, "error"));
 	} else {
 		if (latest)
@@ -318,6 +460,7 @@ done:
 	hie_buf_free(&base);
 	hie_buf_free(&body);
 	curl_slist_free_all(headers);
+	curl_slist_free_all(base_headers);
 	curl_easy_cleanup(curl);
 	curl_global_cleanup();
 	return rc;

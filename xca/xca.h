@@ -173,6 +173,10 @@ void    xca_retrieved_free(struct xca_retrieved *r);
 
 /* The result as the JSON object hie-query prints (see README). */
 hie_err xca_result_json(const struct xca_result *res, hie_buf *out);
+/* One streamed peer (xca_peer_fn) as a JSON object:
+ * {"peer":{name, community, status, ms, documents, error},
+ *  "documents":[entries as in xca_result_json]} */
+hie_err xca_peer_json(const struct xca_peer_result *p, const struct reg_entry *docs, size_t ndocs, hie_buf *out);
 void    xca_result_free(struct xca_result *res);
 
 /* ---- XCPD discovery (ITI-55 to every peer; xca/discover.c) ----
