@@ -63,6 +63,9 @@ static const struct key_desc keys[] = {
 	I("hl7", "idle_timeout_s", hl7_idle_timeout_s, 1, 86400, "300"),
 	I("hl7", "frame_timeout_s", hl7_frame_timeout_s, 1, 3600, "30"),
 	I("hl7", "max_connections", hl7_max_connections, 1, 10000, "256"),
+	P("hl7", "app_ack_routes", hl7_app_ack_routes, ""),
+	I("hl7", "app_ack_max_queued", hl7_app_ack_max_queued, 1, 10000000, "10000"),
+	I("hl7", "app_ack_retry_max_s", hl7_app_ack_retry_max_s, 1, 3600, "60"),
 	PR("mpi", "link_threshold", mpi_link_threshold, "0.95"),
 	PR("mpi", "review_threshold", mpi_review_threshold, "0.30"),
 	I("security", "clock_skew_s", clock_skew_s, 0, 3600, "300"),
@@ -285,6 +288,7 @@ node_config_load(const char *path, struct node_config *cfg, FILE *err)
 	    !url_has_scheme(cfg->listen_mllp, "tls+tcp://"))
 		cfg_error(&st, "listen", "mllp", "must be empty, a tcp:// or a tls+tcp:// address");
 	check_readable(&st, "tls", "crl", cfg->crl);
+	check_readable(&st, "hl7", "app_ack_routes", cfg->hl7_app_ack_routes);
 	if (strcmp(cfg->consent_default, "permit") != 0 && strcmp(cfg->consent_default, "deny") != 0)
 		cfg_error(&st, "consent", "default", "must be permit or deny");
 	if (cfg->overall_deadline_ms < cfg->peer_deadline_ms)

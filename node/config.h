@@ -47,6 +47,9 @@ struct node_config {
 	int  hl7_idle_timeout_s;      /* [hl7] idle_timeout_s */
 	int  hl7_frame_timeout_s;     /* [hl7] frame_timeout_s */
 	int  hl7_max_connections;     /* [hl7] max_connections */
+	char hl7_app_ack_routes[NODE_PATH]; /* [hl7] app_ack_routes: routes file, "" none */
+	int  hl7_app_ack_max_queued;  /* [hl7] app_ack_max_queued */
+	int  hl7_app_ack_retry_max_s; /* [hl7] app_ack_retry_max_s */
 	double mpi_link_threshold;    /* [mpi] link_threshold, a probability */
 	double mpi_review_threshold;  /* [mpi] review_threshold, <= link */
 	int  clock_skew_s;            /* [security] clock_skew_s */

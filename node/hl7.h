@@ -153,9 +153,9 @@ hie_err hl7_escape(const char *delims, const char *s, hie_buf *out);
  * acknowledgement, AA/AE/AR, on the same connection.  Enhanced mode:
  * the accept acknowledgement CA/CE/CR is sent when MSH-15 asks for it (AL
  * always, ER on error, SU on success, NE never); the application
- * acknowledgement that MSH-16 may ask for is a separate message the
- * receiver sends later and is not built here (hl7_ack_build does, when a
- * caller has a way to deliver it).
+ * acknowledgement that MSH-16 asks for by the same rules is a separate
+ * message the receiver sends later, on a connection of its own
+ * (hl7_app_ack builds it; node/hl7_appack.h queues and delivers it).
  *
  * The ACK uses the delimiters and character set of the message it answers;
  * MSH-3/4 and MSH-5/6 are swapped, MSH-10 is a fresh id, MSA-2 the
@@ -179,6 +179,22 @@ hie_err hl7_ack(const hl7_msg *m, enum hl7_outcome outcome, const struct hl7_err
 /* An acknowledgement with this exact code, whatever the mode says. */
 hie_err hl7_ack_build(const hl7_msg *m, enum hl7_ack_code code, const struct hl7_error *err,
     hie_buf *out);
+/* Whether m is in enhanced mode with MSH-16 AL, ER or SU: the processing
+ * outcome then goes into a separate application acknowledgement
+ * (hl7_app_ack) and the accept acknowledgement only says whether the
+ * message was committed (CA) or refused before processing (CR).  0 in
+ * original mode, when MSH-16 is empty, and for NE (no application ack
+ * ever: the accept ack, CE for an error, is all the sender hears). */
+int     hl7_app_ack_mode(const hl7_msg *m);
+/* The application acknowledgement MSH-16 asks for after this outcome, as
+ * a message of its own: MSA AA/AE/AR with MSA-2 the original MSH-10, an
+ * ERR segment for AE/AR, a fresh MSH-10, MSH-15 AL (the receiver's accept
+ * acknowledgement tells us it arrived) and MSH-16 NE.  Appends nothing
+ * when MSH-16 does not want one (NE; ER on success; SU on failure; not
+ * hl7_app_ack_mode). */
+hie_err hl7_app_ack(const hl7_msg *m, enum hl7_outcome outcome, const struct hl7_error *err,
+    hie_buf *out);
+
 /* The answer to bytes hl7_parse refused with err: built from what can be
  * salvaged of their MSH (delimiters, MSH-3..6, -10, -11, -12, -15).  AR
  * (CR) when err points at MSH or is code 200..203, AE (CE) otherwise.

@@ -112,8 +112,12 @@ to_charset(hie_buf *b, size_t from, enum hl7_charset cs)
 		b->data[b->len] = 0;
 }
 
+/* app: an application acknowledgement sent as a message of its own
+ * (enhanced mode): it asks for the receiver's accept acknowledgement
+ * (MSH-15 AL), which is how the sender knows it was delivered, and never
+ * for an application acknowledgement (MSH-16 NE). */
 static hie_err
-build(const struct ackin *in, enum hl7_ack_code code, const struct hl7_error *err,
+build(const struct ackin *in, enum hl7_ack_code code, const struct hl7_error *err, int app,
     hie_buf *out)
 {
 	const char  fs = in->d[0], cs = in->d[1], ss = in->d[4];
@@ -155,6 +159,8 @@ build(const struct ackin *in, enum hl7_ack_code code, const struct hl7_error *er
 		else if ((f == 15 || f == 16) && code >= HL7_CA)
 			/* never acknowledge an ACK */
 			TRY(hie_buf_addstr(out, "NE"));
+		else if (app && (f == 15 || f == 16))
+			TRY(hie_buf_addstr(out, f == 15 ? "AL" : "NE"));
 		if (out->len > before + 1)
 			last = out->len;
 	}
@@ -326,7 +332,44 @@ respond(const struct ackin *in, enum hl7_outcome outcome, const struct hl7_error
 		if (!(outcome == HL7_ACCEPT ? accept_rules[k].on_success : accept_rules[k].on_failure))
 			return HIE_OK;
 	}
-	return build(in, mode_codes[enhanced][outcome], outcome == HL7_ACCEPT ? NULL : err, out);
+	return build(in, mode_codes[enhanced][outcome], outcome == HL7_ACCEPT ? NULL : err, 0, out);
+}
+
+/* The MSH-16 rule for this outcome: -1 when MSH-16 is not one of the
+ * table 0155 values (no separate application acknowledgement), else
+ * whether one is wanted. */
+static int
+app_rule(const struct ackin *in, enum hl7_outcome outcome)
+{
+	if (in->is_ack || in->app_ack[0] == 0)
+		return -1;
+	for (size_t k = 0; k + 1 < sizeof(accept_rules) / sizeof(accept_rules[0]); k++)
+		if (strcmp(accept_rules[k].value, in->app_ack) == 0)
+			return outcome == HL7_ACCEPT ? accept_rules[k].on_success : accept_rules[k].on_failure;
+	return -1;
+}
+
+int
+hl7_app_ack_mode(const hl7_msg *m)
+{
+	struct ackin in;
+	from_msg(m, &in);
+	/* NE: the accept ack is the sender's only news, so it keeps the
+	 * outcome (CE for an error) -- as the AL/NE lab feeds of the corpus
+	 * expect. */
+	return app_rule(&in, HL7_ACCEPT) >= 0 && strcmp(in.app_ack, "NE") != 0;
+}
+
+hie_err
+hl7_app_ack(const hl7_msg *m, enum hl7_outcome outcome, const struct hl7_error *err, hie_buf *out)
+{
+	struct ackin in;
+	if ((unsigned) outcome > HL7_REJECT)
+		return HIE_EINVAL;
+	from_msg(m, &in);
+	if (app_rule(&in, outcome) <= 0)
+		return HIE_OK;
+	return build(&in, mode_codes[0][outcome], outcome == HL7_ACCEPT ? NULL : err, 1, out);
 }
 
 hie_err
@@ -345,7 +388,7 @@ hl7_ack_build(const hl7_msg *m, enum hl7_ack_code code, const struct hl7_error *
 	if ((unsigned) code > HL7_CR)
 		return HIE_EINVAL;
 	from_msg(m, &in);
-	return build(&in, code, err, out);
+	return build(&in, code, err, 0, out);
 }
 
 hie_err

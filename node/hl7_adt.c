@@ -12,6 +12,28 @@
 static const char *const upsert_events[] = { "A01", "A02", "A03", "A04", "A05", "A06", "A07", "A08", "A11",
 	"A12", "A13", "A28", "A31" };
 
+/* Events that presuppose the patient is registered (transfer, discharge,
+ * update, cancellations): the record missing is a data-quality problem
+ * at the sender, though the node creates it (hl7_feed.h: unmatched). */
+static const char *const update_events[] = { "A02", "A03", "A06", "A07", "A08", "A11", "A12", "A13", "A31" };
+
+static void
+unmatched(struct hl7_job *j)
+{
+	struct hl7_header h;
+	hl7_get_header(j->m, &h);
+	memcpy(j->unmatched, h.event, sizeof(j->unmatched));
+}
+
+/* e is a refusal for an unknown patient (ERR 204). */
+static hie_err
+unknown(struct hl7_job *j, hie_err e)
+{
+	if (e == HIE_EHL7 && j->err.code == HL7_E_UNKNOWN_KEY)
+		unmatched(j);
+	return e;
+}
+
 static int
 is_upsert(const char *ev)
 {
@@ -85,8 +107,13 @@ upsert(hl7_feed *f, MDB_txn *txn, struct hl7_job *j, const char *source)
 		snprintf(j->detail, sizeof(j->detail), "updated rid=%llu eid=%llu", (unsigned long long) res.rid,
 		    (unsigned long long) res.eid);
 	} else if (e == HIE_ENOTFOUND) {
+		struct hl7_header h;
 		if ((e = mpi_add_txn(f->cfg.mpi, txn, &p, 0, &res)) != HIE_OK)
 			return mpi_refusal(j, e, 1, res.why);
+		hl7_get_header(j->m, &h);
+		for (size_t i = 0; i < sizeof(update_events) / sizeof(update_events[0]); i++)
+			if (strcmp(h.event, update_events[i]) == 0)
+				unmatched(j);
 		snprintf(j->detail, sizeof(j->detail), "added rid=%llu eid=%llu %s", (unsigned long long) res.rid,
 		    (unsigned long long) res.eid, mpi_outcome_name(res.outcome));
 	} else
@@ -123,13 +150,13 @@ merge(hl7_feed *f, MDB_txn *txn, struct hl7_job *j)
 		struct mpi_ident prior;
 		uint64_t         rid, into, from;
 		if ((e = hl7_feed_patient(f, txn, j->m, (int) k, &cx, &rid, &into, &j->err)) != HIE_OK)
-			return e;
+			return unknown(j, e);
 		if ((e = mrg_cx(f, j, (int) k, &prior)) != HIE_OK)
 			return e;
 		e = mpi_find_txn(f->cfg.mpi, txn, NULL, &prior.cx, &rid, &from);
 		if (e == HIE_ENOTFOUND)
-			return hl7_error_set(&j->err, HL7_E_UNKNOWN_KEY, "MRG", (int) k, 1,
-			    "prior patient not known to the MPI");
+			return unknown(j, hl7_error_set(&j->err, HL7_E_UNKNOWN_KEY, "MRG", (int) k, 1,
+			    "prior patient not known to the MPI"));
 		if (e != HIE_OK)
 			return e;
 		if (from != into && (e = mpi_merge_txn(f->cfg.mpi, txn, from, into)) != HIE_OK)
@@ -154,11 +181,12 @@ unlink_pair(hl7_feed *f, MDB_txn *txn, struct hl7_job *j, const char *source)
 	hie_err            e;
 
 	if ((e = hl7_feed_patient(f, txn, j->m, 1, &cx, &rid1, &eid1, &j->err)) != HIE_OK)
-		return e;
+		return unknown(j, e);
 	if ((e = hl7_pid_to_patient(j->m, 2, source, f->local_oid, &p, &j->err)) != HIE_OK)
 		return e;
 	if ((e = find_own(f, txn, &p, &rid2, &eid2)) == HIE_ENOTFOUND)
-		return hl7_error_set(&j->err, HL7_E_UNKNOWN_KEY, "PID", 2, 3, "second patient not known to the MPI");
+		return unknown(j, hl7_error_set(&j->err, HL7_E_UNKNOWN_KEY, "PID", 2, 3,
+		    "second patient not known to the MPI"));
 	if (e != HIE_OK)
 		return e;
 	mpi_cx_format(&cx, j->patient, sizeof(j->patient));
@@ -190,7 +218,7 @@ change_id(hl7_feed *f, MDB_txn *txn, struct hl7_job *j, const char *source)
 		return hl7_error_set(&j->err, HL7_E_REQUIRED_MISSING, "PID", 1, 3, "no new identifier in PID-3");
 	e = mpi_find_txn(f->cfg.mpi, txn, source, &prior.cx, &rid, &eid);
 	if (e == HIE_ENOTFOUND)
-		return hl7_error_set(&j->err, HL7_E_UNKNOWN_KEY, "MRG", 1, 1, "identifier to change not known");
+		return unknown(j, hl7_error_set(&j->err, HL7_E_UNKNOWN_KEY, "MRG", 1, 1, "identifier to change not known"));
 	if (e != HIE_OK || (e = mpi_get_txn(f->cfg.mpi, txn, rid, &p)) != HIE_OK)
 		return e;
 	/* The new identifier of the same authority, else PID-3's first. */

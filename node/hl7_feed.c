@@ -43,7 +43,8 @@ ack_code(const hie_buf *reply, char out[4])
 
 static void
 report(hl7_feed *f, const char *rid, const hl7_msg *m, const struct hl7_header *h, const hie_buf *reply, int dup,
-    const struct hl7_error *err, const char *detail, const char *patient, int64_t t0)
+    const struct hl7_error *err, const char *detail, const char *patient, const char *unmatched,
+    const char *app_outcome, int64_t t0)
 {
 	struct hl7_feed_event ev;
 	char                  type[16], code[4] = "", sender[64] = "";
@@ -61,6 +62,8 @@ report(hl7_feed *f, const char *rid, const hl7_msg *m, const struct hl7_header *
 	ev.err_code   = err != NULL ? err->code : 0;
 	ev.detail     = detail != NULL && detail[0] != '\0' ? detail : (err != NULL ? err->text : "");
 	ev.patient    = patient != NULL ? patient : "";
+	ev.unmatched  = unmatched != NULL ? unmatched : "";
+	ev.app_outcome = app_outcome != NULL ? app_outcome : "";
 	ev.ms         = hie_now_ms() - t0;
 	if (m != NULL)
 		hl7_source(m, sender, sizeof(sender));
@@ -100,21 +103,57 @@ hl7_feed_patient(hl7_feed *f, MDB_txn *txn, hl7_msg *m, int seq, struct mpi_cx *
 	return e;
 }
 
-/* ---- the writer ---- */
+/* The answer on the connection to m after outcome, remembered (hl7.seen)
+ * and, when MSH-16 asks for one, its application acknowledgement queued,
+ * both in txn.  txn NULL: nothing was committed (storage failure), the
+ * answer only.  An error means txn must not be committed. */
+static hie_err
+answer(hl7_feed *f, MDB_txn *txn, const hl7_msg *m, enum hl7_outcome outcome, const struct hl7_error *err,
+    hie_buf *reply, struct hl7_appack_put_info *app, char app_outcome[3])
+{
+	int     app_mode = txn != NULL && f->cfg.appack != NULL && hl7_app_ack_mode(m);
+	hie_err e;
+
+	memset(app, 0, sizeof(*app));
+	app_outcome[0] = '\0';
+	if (app_mode && outcome != HL7_REJECT)
+		memcpy(app_outcome, outcome == HL7_ACCEPT ? "AA" : "AE", 3);
+	reply->len = 0;
+	if (app_mode && outcome == HL7_ERROR)
+		/* Committed and processed: the error is the application ack's. */
+		hl7_ack(m, HL7_ACCEPT, NULL, reply);
+	else
+		hl7_ack(m, outcome, outcome == HL7_ACCEPT ? NULL : err, reply);
+	if (txn == NULL)
+		return HIE_OK;
+	if ((e = hl7_seen_put(f->seen, txn, m, reply->len > 0 ? reply->data : "", reply->len)) != HIE_OK)
+		return e;
+	if (app_mode && outcome != HL7_REJECT) {
+		hie_buf a;
+		hie_buf_init(&a, 1 << 16);
+		if ((e = hl7_app_ack(m, outcome, err, &a)) == HIE_OK && a.len > 0)
+			e = hl7_appack_put(f->cfg.appack, txn, m, a.data, a.len, app);
+		hie_buf_free(&a);
+	}
+	return e;
+}
 
 static void
+committed(hl7_feed *f, const hl7_msg *m, const struct hl7_appack_put_info *app)
+{
+	struct hl7_header h;
+	if (!app->queued)
+		return;
+	hl7_get_header(m, &h);
+	hl7_appack_committed(f->cfg.appack, app, h.control_id);
+}
+
+/* ---- the writer ---- */
+
+static hie_err
 finish_job(hl7_feed *f, struct hl7_job *j, MDB_txn *txn)
 {
-	j->reply->len = 0;
-	if (j->outcome == HL7_ACCEPT)
-		hl7_ack(j->m, HL7_ACCEPT, NULL, j->reply);
-	else
-		hl7_ack(j->m, j->outcome, &j->err, j->reply);
-	if (txn != NULL && hl7_seen_put(f->seen, txn, j->m, j->reply->len > 0 ? j->reply->data : "", j->reply->len) !=
-	                       HIE_OK) {
-		/* Not remembered: the group cannot be acknowledged as durable. */
-		j->outcome = HL7_REJECT;
-	}
+	return answer(f, txn, j->m, j->outcome, &j->err, j->reply, &j->app, j->app_outcome);
 }
 
 /* Applies the jobs in one transaction; on any storage failure every job
@@ -137,6 +176,7 @@ apply_round(hl7_feed *f, struct hl7_job *jobs)
 			continue;
 		}
 		j->reply->len = 0;
+		j->unmatched[0] = '\0';
 		/* A nested transaction only where a refusal can come after a
 		 * write: a merge of several PID/MRG pairs.  Every other event
 		 * refuses before its first write (the MPI operations decide
@@ -160,23 +200,27 @@ apply_round(hl7_feed *f, struct hl7_job *jobs)
 				e = HIE_OK;
 			}
 		}
-		if (e == HIE_OK) {
-			finish_job(f, j, txn);
-			if (j->outcome == HL7_REJECT && j->err.code == 0)
-				e = HIE_EDB;
-		}
+		if (e == HIE_OK)
+			/* Not remembered or not queued: the group cannot be
+			 * acknowledged as durable. */
+			e = finish_job(f, j, txn);
 	}
 	if (e == HIE_OK && (rc = mdb_txn_commit(txn)) != 0)
 		e = hie_store_err(rc);
 	else if (e != HIE_OK && txn != NULL)
 		mdb_txn_abort(txn);
-	if (e == HIE_OK)
+	if (e == HIE_OK) {
+		for (struct hl7_job *j = jobs; j != NULL; j = j->next)
+			committed(f, j->m, &j->app);
 		return;
+	}
 	hie_log(HIE_LOG_ERR, "hl7", "HIE-HL7-STORE", NULL, "group commit failed: %s; refusing the group",
 	    hie_strerror(e));
 	for (struct hl7_job *j = jobs; j != NULL; j = j->next) {
 		j->dup     = 0;
 		j->outcome = HL7_REJECT;
+		j->unmatched[0] = '\0';
+		j->app_outcome[0] = '\0';
 		hl7_error_set(&j->err, HL7_E_INTERNAL, "", 0, 0, "storage failure: %s", hie_strerror(e));
 		hie_strlcpy(j->detail, j->err.text, sizeof(j->detail));
 		finish_job(f, j, NULL);
@@ -297,32 +341,50 @@ handle_other(hl7_feed *f, struct slot *s, hie_buf *reply)
 			reply->len = 0;
 			hl7_ack(s->m, HL7_ERROR, &err, reply);
 		}
-		report(f, s->rid, s->m, &s->h, reply, 0, e == HIE_OK ? NULL : &err, detail, "", s->t0);
+		report(f, s->rid, s->m, &s->h, reply, 0, e == HIE_OK ? NULL : &err, detail, "", NULL, NULL, s->t0);
 		return;
 	}
 	if (is_doc && f->cfg.reg != NULL) {
+		struct hl7_appack_put_info app;
+		char                       app_outcome[3] = "";
 		if (hl7_seen_lookup(f->seen, NULL, s->m, reply) == HIE_OK) {
-			report(f, s->rid, s->m, &s->h, reply, 1, NULL, "retransmission", "", s->t0);
+			report(f, s->rid, s->m, &s->h, reply, 1, NULL, "retransmission", "", NULL, NULL, s->t0);
 			return;
 		}
 		reply->len = 0;
 		e = hl7_doc_apply(f, s->m, &err, detail, sizeof(detail), patient, sizeof(patient));
-		if (e == HIE_OK)
-			hl7_ack(s->m, HL7_ACCEPT, NULL, reply);
-		else if (e == HIE_EHL7)
-			hl7_ack(s->m, err.code >= 200 && err.code <= 203 ? HL7_REJECT : HL7_ERROR, &err, reply);
-		else {
-			/* Storage: AR and not remembered, so a retransmission retries. */
-			hl7_error_set(&err, HL7_E_INTERNAL, "", 0, 0, "storage failure: %s", hie_strerror(e));
-			hl7_ack(s->m, HL7_REJECT, &err, reply);
+		if (e == HIE_OK || e == HIE_EHL7) {
+			/* The answer remembered, and the application ack queued,
+			 * in one transaction after the document's (hl7_doc.c). */
+			enum hl7_outcome o = e == HIE_OK                             ? HL7_ACCEPT
+			                     : err.code >= 200 && err.code <= 203 ? HL7_REJECT
+			                                                             : HL7_ERROR;
+			MDB_txn *txn;
+			int      rc = mdb_txn_begin(f->cfg.env, NULL, 0, &txn);
+			hie_err  e2 = rc != 0 ? hie_store_err(rc) : answer(f, txn, s->m, o, &err, reply, &app, app_outcome);
+			if (rc == 0 && e2 != HIE_OK)
+				mdb_txn_abort(txn);
+			else if (rc == 0 && (rc = mdb_txn_commit(txn)) != 0)
+				e2 = hie_store_err(rc);
+			if (e2 == HIE_OK)
+				committed(f, s->m, &app);
+			else
+				e = e2;
 		}
-		if (e == HIE_OK || e == HIE_EHL7)
-			hl7_seen_put(f->seen, NULL, s->m, reply->len > 0 ? reply->data : "", reply->len);
-		report(f, s->rid, s->m, &s->h, reply, 0, e == HIE_OK ? NULL : &err, detail, patient, s->t0);
+		if (e != HIE_OK && e != HIE_EHL7) {
+			/* Storage: AR and not remembered, so a retransmission
+			 * retries (and finds the document: reg_put's EEXIST). */
+			hl7_error_set(&err, HL7_E_INTERNAL, "", 0, 0, "storage failure: %s", hie_strerror(e));
+			reply->len = 0;
+			hl7_ack(s->m, HL7_REJECT, &err, reply);
+			app_outcome[0] = '\0';
+		}
+		report(f, s->rid, s->m, &s->h, reply, 0, e == HIE_OK ? NULL : &err, detail, patient, NULL, app_outcome,
+		    s->t0);
 		return;
 	}
 	if (strcmp(s->h.type, "ACK") == 0) {
-		report(f, s->rid, s->m, &s->h, reply, 0, NULL, "acknowledgement received", "", s->t0);
+		report(f, s->rid, s->m, &s->h, reply, 0, NULL, "acknowledgement received", "", NULL, NULL, s->t0);
 		return; /* acknowledgements are never acknowledged */
 	}
 	if (strcmp(s->h.type, "ADT") == 0 || is_doc || strcmp(s->h.type, "QBP") == 0 ||
@@ -333,7 +395,7 @@ handle_other(hl7_feed *f, struct slot *s, hie_buf *reply)
 		hl7_error_set(&err, HL7_E_UNSUPPORTED_TYPE, "MSH", 1, 9, "message type %s is not supported here",
 		    s->h.type);
 	hl7_ack(s->m, HL7_REJECT, &err, reply);
-	report(f, s->rid, s->m, &s->h, reply, 0, &err, NULL, "", s->t0);
+	report(f, s->rid, s->m, &s->h, reply, 0, &err, NULL, "", NULL, NULL, s->t0);
 }
 
 void
@@ -364,7 +426,7 @@ hl7_feed_batch(void *arg, struct mllp_frame *fr, size_t n)
 				fr[i].err = e; /* no MSH: the listener closes the connection */
 			else if (e != HIE_OK)
 				fr[i].err = e;
-			report(f, s[i].rid, NULL, NULL, fr[i].reply, 0, &err, NULL, "", s[i].t0);
+			report(f, s[i].rid, NULL, NULL, fr[i].reply, 0, &err, NULL, "", NULL, NULL, s[i].t0);
 			continue;
 		}
 		hl7_get_header(s[i].m, &s[i].h);
@@ -384,7 +446,8 @@ hl7_feed_batch(void *arg, struct mllp_frame *fr, size_t n)
 		if (s[i].adt) {
 			struct hl7_job *j = &jobs[s[i].adt - 1];
 			report(f, s[i].rid, s[i].m, &s[i].h, j->reply, j->dup, j->outcome == HL7_ACCEPT ? NULL : &j->err,
-			    j->dup ? "retransmission" : j->detail, j->patient, s[i].t0);
+			    j->dup ? "retransmission" : j->detail, j->patient, j->dup ? NULL : j->unmatched,
+			    j->dup ? NULL : j->app_outcome, s[i].t0);
 		}
 		hl7_free(s[i].m);
 	}

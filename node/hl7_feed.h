@@ -33,6 +33,21 @@
  * own and their acknowledgement recorded after it; see hl7_doc.c for why
  * that order is safe.
  *
+ * Enhanced mode with MSH-16 AL/ER/SU (hl7_app_ack_mode) and cfg.appack: the
+ * accept acknowledgement is CA once the message is committed, whatever
+ * processing found (CR when it was refused before processing: header,
+ * unsupported event, storage), and the outcome AA/AE/AR goes into the
+ * application acknowledgement MSH-16 asks for, queued (node/hl7_appack.h)
+ * in the transaction that records the accept acknowledgement -- for ADT
+ * the one that applies the message.  Without MSH-16, with NE, or without
+ * cfg.appack, CA/CE/CR carry the outcome.
+ *
+ * Unmatched ADT (event.unmatched, a data-quality signal): an update-type
+ * event (A02 A03 A06 A07 A08 A11 A12 A13 A31) for a patient the sender
+ * never registered, so the record had to be created; a merge (A40, A18)
+ * whose PID-3 or MRG-1, an unlink (A37) whose patients, or an identifier
+ * change (A47) whose MRG-1 the MPI does not hold.
+ *
  * Threading: hl7_feed_batch and hl7_feed_handle may be called from any
  * number of threads at once (the MLLP listener's workers).
  */
@@ -44,6 +59,7 @@
 
 #include "mpi/mpi.h"
 #include "node/hl7.h"
+#include "node/hl7_appack.h"
 #include "node/mllp.h"
 #include "registry/registry.h"
 
@@ -58,6 +74,9 @@ struct hl7_feed_event {
 	const char *detail;      /* reason, or what was changed ("rid=3 eid=2 new") */
 	const char *patient;     /* CX of the patient when one was resolved, else "" */
 	const char *sender;      /* source system (hl7_source: MSH-4, else MSH-3); "" when unparsable */
+	const char *unmatched;   /* ADT event ("A08") whose patient the MPI did not hold, else "" */
+	const char *app_outcome; /* "AA"/"AE": the processing outcome, when it goes into an
+	                          * application ack (ack is then CA); "" otherwise */
 	int64_t     ms;
 };
 
@@ -69,6 +88,7 @@ struct hl7_feed_cfg {
 	const char       *repository_id; /* repositoryUniqueId of stored documents */
 	struct hl7_limits lim;           /* zero: hl7_default_limits */
 	size_t            max_group;     /* messages per commit; 0: 4096 */
+	hl7_appack       *appack;        /* NULL: enhanced-mode messages get no application ack */
 	void (*report)(void *arg, const struct hl7_feed_event *ev); /* may be NULL */
 	void             *report_arg;
 };

@@ -39,6 +39,9 @@ struct hl7_job {
 	char             patient[300];
 	int              dup;
 	int              finished;
+	char             unmatched[4]; /* see hl7_feed.h; set by hl7_adt_apply */
+	struct hl7_appack_put_info app; /* application ack queued with the round */
+	char             app_outcome[3]; /* AA/AE when the outcome goes in an application ack */
 	struct hl7_job  *next;
 };
 

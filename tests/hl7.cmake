@@ -53,3 +53,10 @@ set_tests_properties(unit.hl7_feed PROPERTIES TIMEOUT 120)
 add_test(NAME hl7.tls COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/hl7_tls.sh ${CMAKE_BINARY_DIR})
 set_tests_properties(hl7.tls PROPERTIES
   ENVIRONMENT "HIE_SOURCE_DIR=${CMAKE_SOURCE_DIR}" SKIP_RETURN_CODE 77 TIMEOUT 120)
+
+# Enhanced-mode application acknowledgements ([hl7] app_ack_routes) to an
+# independent MLLP receiver (python3-hl7's asyncio server): MSH-16
+# AL/ER/SU/NE, retry, a node crash, the bounded queue, a tls+tcp:// route.
+add_test(NAME hl7.appack COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/hl7_appack.sh ${CMAKE_BINARY_DIR})
+set_tests_properties(hl7.appack PROPERTIES
+  ENVIRONMENT "HIE_SOURCE_DIR=${CMAKE_SOURCE_DIR}" SKIP_RETURN_CODE 77 TIMEOUT 300)

@@ -4,6 +4,7 @@
 # mllp_send, then hostile input from raw sockets (/usr/bin/python3).
 # Messages are made here (the corpus is not needed):
 #   A04 x3, A08, A40 (merge), A47 (identifier change), ORU^R01 (TX),
+#   an A08 and an A40 for unknown patients (/metrics: unmatched ADT),
 #   MDM^T02 (ED base64), QBP^Q23 (PIX), QBP^Q22 (PDQ), a retransmission;
 #   each ACK checked, and the MPI checked with hie-mpi.
 #   Bad input: invalid escape (AE 102), unknown event (AR 201) and type
@@ -79,6 +80,15 @@ RCP|I" pix
 msg "${H}QBP^Q22^QBP_Q21|C11|P|2.5.1
 QPD|IHE PDQ Query|Q11|@PID.5.1.1^Okafor~@PID.7^19751103
 RCP|I|10^RD" pdq
+# Unmatched ADT (issue 9's data-quality counter): an update for a patient
+# the sender never registered (created), a merge whose MRG-1 is unknown.
+msg "${H}ADT^A08^ADT_A01|U1|P|2.5.1
+EVN|A08|20261125101500
+PID|1||P8^^^&$A&ISO^MR||Stranger^Sam||19900101|M" a08_unknown
+msg "${H}ADT^A40^ADT_A39|U2|P|2.5.1
+EVN|A40|20261125101500
+PID|1||P1^^^&$A&ISO^MR||Wilson-Hart^Grace
+MRG|GONE^^^&$A&ISO^MR" a40_unknown
 msg "${H}ADT^A04^ADT_A01|BAD1|P|2.5.1
 PID|1||P9^^^&$A&ISO^MR||A\\Q\\B" bad_escape
 msg "${H}ADT^A99^ADT_A01|BAD2|P|2.5.1
@@ -109,6 +119,15 @@ n1=$(hl7_mpi lookup "P1^^^&$A&ISO" | grep -c '^  ')
 expect a04p1 '^MSA|AA|C1'
 grep 'control_id="C1"' "$D/node.log" | grep -q 'ack=dup' || { echo "FAIL: retransmission not recognised"; fail=1; }
 expect bad_escape '^MSA|AE|BAD1' '|102^'
+expect a08_unknown '^MSA|AA|U1'
+expect a40_unknown '^MSA|AE|U2' '|204^'
+metrics=$(curl -s "http://127.0.0.1:$HTTP/metrics")
+for ev in A08 A40; do
+  echo "$metrics" | grep -qx "hie_hl7_unmatched_adt_total{event=\"$ev\"} 1" ||
+    { echo "FAIL: /metrics has no hie_hl7_unmatched_adt_total{event=\"$ev\"} 1"; fail=1; }
+done
+# A04 creates: never unmatched.
+echo "$metrics" | grep -q 'hie_hl7_unmatched_adt_total{event="A04"}' && { echo "FAIL: A04 counted unmatched"; fail=1; }
 expect bad_event '^MSA|AR|BAD2' '|201^'
 expect bad_type '^MSA|AR|BAD3' '|200^'
 
