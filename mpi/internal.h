@@ -127,6 +127,24 @@ hie_err mpi_model_load(mpi *m, MDB_txn *txn, struct mpi_model *model);
 hie_err mpi_validate(struct mpi_patient *p, char *why, size_t cap);
 
 /* ---- search.c: scores candidates of k, grouped by enterprise id ---- */
+/* One scored candidate record (rid 0: its signature or early stop said it
+ * cannot reach the threshold; it still brings its identifier conflict to
+ * its enterprise id); after grouping, one enterprise id. */
+struct mpi_agg {
+	uint64_t eid, rid;
+	double   weight;
+	int      conflict;
+};
+/* Same assigning authority, different identifier. */
+int mpi_id_conflict(const struct mpi_mk *a, const struct mpi_mk *b);
+/* Groups a[0..na) by enterprise id (a reordered), ranks the ids and fills
+ * out as mpi_score_candidates does; eid_conflict_fn says whether any
+ * record of an enterprise id about to link conflicts (the whole id is
+ * checked, pruned candidates were never read).  Shared by the lookup of
+ * one record and the bulk load (bulk.c). */
+hie_err mpi_agg_finish(struct mpi_agg *a, size_t na, const struct mpi_scorer *sc, double min_prob,
+    hie_err (*eid_conflict_fn)(void *arg, uint64_t eid, int *conflict), void *arg,
+    struct mpi_candidate *out, size_t cap, size_t *n);
 hie_err mpi_score_candidates(mpi *m, MDB_txn *txn, const struct mpi_mk *k,
     const struct mpi_model *model, double min_prob, struct mpi_candidate *out,
     size_t cap, size_t *n);
@@ -138,6 +156,12 @@ hie_err mpi_review_put(mpi *m, MDB_txn *txn, uint64_t rid, uint64_t eid, double 
  * transaction (the public mpi_* run them in one of their own; the *_txn functions at the end of ops.c run
  * them in the caller's, for the HL7 v2 group commit). ---- */
 hie_err mpi_add_one(mpi *m, MDB_txn *txn, const struct mpi_model *model, struct mpi_patient *p,
+    unsigned flags, struct mpi_result *res);
+/* mpi_add_batch's body (bulk.c): n records matched in parallel against
+ * the store as txn found it and against each other, with the outcomes
+ * mpi_add_one would give them one after the other; then written.  txn is
+ * the caller's write transaction, which must not have written yet. */
+hie_err mpi_add_bulk(mpi *m, MDB_txn *txn, const struct mpi_model *model, struct mpi_patient *p, size_t n,
     unsigned flags, struct mpi_result *res);
 struct update_arg {
 	struct mpi_patient *p;

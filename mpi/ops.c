@@ -144,9 +144,13 @@ mpi_add_batch(mpi *m, struct mpi_patient *p, size_t n, unsigned flags, struct mp
 		return hie_store_err(rc);
 	if ((e = mpi_model_load(m, txn, &model)) != HIE_OK)
 		goto fail;
-	for (size_t i = 0; i < n; i++)
-		if ((e = mpi_add_one(m, txn, &model, &p[i], flags, &res[i])) != HIE_OK)
-			goto fail;
+	if (n > 1)
+		e = mpi_add_bulk(m, txn, &model, p, n, flags, res);
+	else
+		for (size_t i = 0; i < n && e == HIE_OK; i++)
+			e = mpi_add_one(m, txn, &model, &p[i], flags, &res[i]);
+	if (e != HIE_OK)
+		goto fail;
 	if ((rc = mdb_txn_commit(txn)) != 0)
 		return hie_store_err(rc);
 	return HIE_OK;

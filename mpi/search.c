@@ -9,27 +9,20 @@
 
 #include "mpi/internal.h"
 
-/* One scored candidate; then, after grouping, one enterprise id. */
-struct agg {
-	uint64_t eid, rid;   /* rid 0: not scored (could not reach min_prob) */
-	double   weight;
-	int      conflict;
-};
-
 struct scan {
 	mpi                     *m;
 	MDB_txn                 *txn;
 	const struct mpi_mk     *k;
 	const struct mpi_scorer *sc;
-	struct agg              *agg; /* MPI_CAND_MAX */
+	struct mpi_agg              *agg; /* MPI_CAND_MAX */
 	size_t                   n;
 	hie_err                  err;
 };
 
 /* Same assigning authority, different identifier: that authority says
  * these are two patients, whatever the demographics look like. */
-static int
-id_conflict(const struct mpi_mk *a, const struct mpi_mk *b)
+int
+mpi_id_conflict(const struct mpi_mk *a, const struct mpi_mk *b)
 {
 	for (unsigned i = 0; i < a->nidh; i++)
 		for (unsigned j = 0; j < b->nidh; j++)
@@ -43,7 +36,7 @@ score_one(uint64_t rid, void *arg)
 {
 	struct scan  *s = arg;
 	struct mpi_mk c;
-	struct agg   *a;
+	struct mpi_agg   *a;
 	uint8_t       lv[MPI_NFIELDS];
 	double        w;
 
@@ -54,7 +47,7 @@ score_one(uint64_t rid, void *arg)
 	a = &s->agg[s->n++];
 	/* A candidate that cannot reach the threshold still brings its
 	 * identifier conflict to its enterprise id. */
-	*a = (struct agg) { c.eid, 0, -INFINITY, id_conflict(s->k, &c) };
+	*a = (struct mpi_agg) { c.eid, 0, -INFINITY, mpi_id_conflict(s->k, &c) };
 	if (mpi_score_pair(s->sc, s->k, &c, lv, &w))
 		a->rid = rid, a->weight = w;
 	return 0;
@@ -78,7 +71,7 @@ eid_conflict(mpi *m, MDB_txn *txn, const struct mpi_mk *k, uint64_t eid, int *co
 		struct mpi_mk c;
 		if ((e = mpi_mk_get(m, txn, rids[i], &c)) != HIE_OK)
 			return e;
-		*conflict = id_conflict(k, &c);
+		*conflict = mpi_id_conflict(k, &c);
 	}
 	return HIE_OK;
 }
@@ -86,14 +79,14 @@ eid_conflict(mpi *m, MDB_txn *txn, const struct mpi_mk *k, uint64_t eid, int *co
 static int
 eid_cmp(const void *a, const void *b)
 {
-	const struct agg *x = a, *y = b;
+	const struct mpi_agg *x = a, *y = b;
 	return x->eid < y->eid ? -1 : x->eid > y->eid;
 }
 
 static int
 agg_cmp(const void *a, const void *b)
 {
-	const struct agg *x = a, *y = b;
+	const struct mpi_agg *x = a, *y = b;
 
 	if (x->weight != y->weight)
 		return x->weight < y->weight ? 1 : -1;
@@ -114,13 +107,14 @@ posterior(double w)
  * scored record and whether any record conflicts; ids with no scored
  * record dropped.  Returns the number of ids. */
 static size_t
-group(struct agg *a, size_t n)
+group(struct mpi_agg *a, size_t n)
 {
 	size_t w = 0;
 
-	qsort(a, n, sizeof(*a), eid_cmp);
+	if (n > 1)
+		qsort(a, n, sizeof(*a), eid_cmp);
 	for (size_t i = 0; i < n;) {
-		struct agg g = a[i];
+		struct mpi_agg g = a[i];
 		size_t     j = i + 1;
 		for (; j < n && a[j].eid == g.eid; j++) {
 			g.conflict |= a[j].conflict;
@@ -135,13 +129,55 @@ group(struct agg *a, size_t n)
 }
 
 hie_err
+mpi_agg_finish(struct mpi_agg *a, size_t na, const struct mpi_scorer *sc, double min_prob,
+    hie_err (*eid_conflict_fn)(void *arg, uint64_t eid, int *conflict), void *arg,
+    struct mpi_candidate *out, size_t cap, size_t *n)
+{
+	const struct mpi_model *model = sc->model;
+	size_t                  w = group(a, na);
+	hie_err                 e = HIE_OK;
+
+	*n = 0;
+	if (w > 1)
+		qsort(a, w, sizeof(*a), agg_cmp);
+	for (size_t i = 0; i < w && *n < cap; i++) {
+		double p = posterior(a[i].weight + sc->prior);
+		/* A conflicting identifier never links automatically: at most
+		 * a possible match for a person to decide.  Candidates ruled
+		 * out by their signature were never read, so an id about to
+		 * link is checked whole. */
+		if (p >= model->link && !a[i].conflict && (e = eid_conflict_fn(arg, a[i].eid, &a[i].conflict)) != HIE_OK)
+			break;
+		if (a[i].conflict && p >= model->link)
+			p = model->review + (model->link - model->review) / 2;
+		if (p < min_prob)
+			continue;
+		out[(*n)++] = (struct mpi_candidate) { a[i].eid, a[i].rid, a[i].weight, p };
+	}
+	return e;
+}
+
+struct conflict_arg {
+	mpi                 *m;
+	MDB_txn             *txn;
+	const struct mpi_mk *k;
+};
+
+static hie_err
+store_eid_conflict(void *arg, uint64_t eid, int *conflict)
+{
+	struct conflict_arg *c = arg;
+	return eid_conflict(c->m, c->txn, c->k, eid, conflict);
+}
+
+hie_err
 mpi_score_candidates(mpi *m, MDB_txn *txn, const struct mpi_mk *k, const struct mpi_model *model,
     double min_prob, struct mpi_candidate *out, size_t cap, size_t *n)
 {
-	struct mpi_scorer sc;
-	struct scan       s = { m, txn, k, &sc, NULL, 0, HIE_OK };
-	size_t            w;
-	hie_err           e;
+	struct mpi_scorer   sc;
+	struct scan         s = { m, txn, k, &sc, NULL, 0, HIE_OK };
+	struct conflict_arg ca = { m, txn, k };
+	hie_err             e;
 
 	*n = 0;
 	mpi_scorer_init(&sc, model, min_prob);
@@ -149,25 +185,8 @@ mpi_score_candidates(mpi *m, MDB_txn *txn, const struct mpi_mk *k, const struct 
 		return HIE_ENOMEM;
 	if ((e = mpi_block_candidates_sig(m, txn, k, &sc, score_one, &s)) == HIE_OK)
 		e = s.err;
-	if (e == HIE_OK) {
-		w = group(s.agg, s.n);
-		qsort(s.agg, w, sizeof(*s.agg), agg_cmp);
-		for (size_t i = 0; i < w && *n < cap; i++) {
-			double p = posterior(s.agg[i].weight + sc.prior);
-			/* A conflicting identifier never links automatically:
-			 * at most a possible match for a person to decide.
-			 * Candidates ruled out by their signature were never
-			 * read, so an id about to link is checked whole. */
-			if (p >= model->link && !s.agg[i].conflict &&
-			    (e = eid_conflict(m, txn, k, s.agg[i].eid, &s.agg[i].conflict)) != HIE_OK)
-				break;
-			if (s.agg[i].conflict && p >= model->link)
-				p = model->review + (model->link - model->review) / 2;
-			if (p < min_prob)
-				continue;
-			out[(*n)++] = (struct mpi_candidate) { s.agg[i].eid, s.agg[i].rid, s.agg[i].weight, p };
-		}
-	}
+	if (e == HIE_OK)
+		e = mpi_agg_finish(s.agg, s.n, &sc, min_prob, store_eid_conflict, &ca, out, cap, n);
 	free(s.agg);
 	return e;
 }

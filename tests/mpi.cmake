@@ -1,5 +1,5 @@
 # MPI tests (issue 5): unit tests of mpi/ and the FEBRL evaluation.
-foreach(t mpi_compare mpi_em mpi_store)
+foreach(t mpi_compare mpi_em mpi_store mpi_bulk)
   add_executable(test_${t} unit/test_${t}.c)
   target_link_libraries(test_${t} hie_testutil hie_mpi hie_registry hie_certs hie_core
                         PkgConfig::CMOCKA m pthread)

@@ -1,0 +1,864 @@
+/*
+ * mpi/bulk.c -- mpi_add_batch: a batch matched in parallel, then written
+ * in one transaction in key order.
+ *
+ * Adding records one by one inside a transaction costs, per record, seven
+ * blocking-index lookups and seven inserts at random places of a B-tree
+ * that grows with the store: at a million records nearly every one is a
+ * cache miss, and the write transaction's dirty-page list is searched on
+ * every read.  A batch is done in three steps instead, with the same
+ * result as adding its records in order:
+ *
+ *  1. in parallel (one thread per core), each record is validated and
+ *     normalised, and compared with the store as the write transaction
+ *     found it (read transactions of worker threads see exactly that
+ *     snapshot, since the write lock is held) and with the records before
+ *     it in the batch that share a blocking key (an in-memory block);
+ *     pair scores do not depend on enterprise ids, so all of this is
+ *     independent of the other records' outcomes;
+ *  2. in batch order, on one thread: deterministic identifiers, which
+ *     blocks are over the cap once the batch's earlier records count,
+ *     grouping by enterprise id (a batch record's id is the one step 2
+ *     gave it) and the link/review decision, as mpi_add_one makes them;
+ *  3. the writes: records, match keys and history appended in rid order,
+ *     the enterprise, identifier and blocking indexes sorted by key so
+ *     that consecutive inserts land on the same pages.
+ * Nothing is written before step 3 and the batch commits as a whole, so
+ * an acknowledged batch is durable and a failed one leaves nothing.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mpi/internal.h"
+
+#define REVIEW_MAX 3
+#define MAX_THREADS 8
+
+/* A candidate of one record: a stored record or an earlier batch record. */
+struct bcand {
+	uint64_t rid;   /* stored record (0: batch record bidx) */
+	uint64_t eid;   /* stored record's enterprise id */
+	double   weight;
+	uint32_t bidx;
+	uint8_t  keys;  /* bit kk: shares blocking key kk with the record */
+	uint8_t  scored, conflict;
+};
+
+struct brec {
+	struct mpi_mk k;
+	char          keys[MPI_NKEYS][MPI_KEY_LEN];
+	size_t        nk;
+	uint64_t      sig;
+	uint32_t      kpos[MPI_NKEYS];    /* position in the sorted key array */
+	size_t        scount[MPI_NKEYS];  /* stored block sizes */
+	uint32_t      ipos[MPI_MAX_IDS];  /* position in the sorted id array (UINT32_MAX: none) */
+	uint64_t      ideid[MPI_MAX_IDS][2]; /* first two distinct stored owners per id */
+	struct bcand *c;
+	size_t        nc;
+	int           valid, accepted;
+	uint64_t      rid, eid;
+	uint32_t      prev_member; /* earlier batch record with the same eid (UINT32_MAX: none) */
+};
+
+/* A blocking key or identifier of a batch record, for the in-memory blocks. */
+struct bent {
+	uint64_t    h;
+	const char *s;
+	size_t      len;
+	uint32_t    j;
+	uint8_t     kk;
+};
+
+struct bulk {
+	mpi                     *m;
+	const struct mpi_model  *model;
+	struct mpi_scorer        sc;
+	struct mpi_patient      *p;
+	struct mpi_result       *res;
+	struct brec             *r;
+	size_t                   n;
+	unsigned                 flags;
+	struct bent             *ke, *ie;  /* sorted keys and identifiers */
+	uint32_t                *kstart, *istart; /* first entry of each entry's group */
+	size_t                   nke, nie;
+	char                    *idkeys;   /* the identifiers' mpi.idx keys, 300 bytes each */
+	size_t                   next;     /* work queue of step 1 */
+	pthread_mutex_t          lock;
+	hie_err                  err;
+};
+
+static uint64_t
+hash_bytes(const char *s, size_t n)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char) s[i]) * 1099511628211ull;
+	return h;
+}
+
+static int
+bent_cmp(const void *a, const void *b)
+{
+	const struct bent *x = a, *y = b;
+	int                c;
+
+	if (x->h != y->h)
+		return x->h < y->h ? -1 : 1;
+	if (x->len != y->len)
+		return x->len < y->len ? -1 : 1;
+	if ((c = memcmp(x->s, y->s, x->len)) != 0)
+		return c;
+	return x->j < y->j ? -1 : x->j > y->j;
+}
+
+static int
+bent_same(const struct bent *x, const struct bent *y)
+{
+	return x->h == y->h && x->len == y->len && memcmp(x->s, y->s, x->len) == 0;
+}
+
+static int
+deterministic(const struct mpi_ident *x)
+{
+	return strcmp(x->type, "SS") != 0;
+}
+
+/* authority NUL id, the mpi.idx key. */
+static size_t
+id_key(const struct mpi_ident *x, char *key)
+{
+	size_t a = strlen(x->cx.authority), l = strlen(x->cx.id);
+
+	memcpy(key, x->cx.authority, a);
+	key[a] = '\0';
+	memcpy(key + a + 1, x->cx.id, l);
+	return a + 1 + l;
+}
+
+static int
+cand_cmp(const void *a, const void *b)
+{
+	const struct bcand *x = a, *y = b;
+
+	if (x->rid != y->rid)
+		return x->rid < y->rid ? -1 : 1;
+	return x->bidx < y->bidx ? -1 : x->bidx > y->bidx;
+}
+
+/* Step 1 for record j: its candidates in the snapshot and in the batch,
+ * scored; the stored owners of its identifiers. */
+static hie_err
+match_one(struct bulk *b, MDB_txn *txn, MDB_cursor *blk, MDB_cursor *idx, size_t j)
+{
+	struct brec  *r = &b->r[j];
+	struct bcand *c = NULL;
+	size_t        nc = 0, cap = 0, u = 0;
+	int           rc;
+
+	/* Stored owners of each deterministic identifier. */
+	for (size_t x = 0; x < b->p[j].n_ids; x++) {
+		char    key[300];
+		MDB_val k, v;
+		if (r->ipos[x] == UINT32_MAX)
+			continue;
+		k.mv_size = id_key(&b->p[j].ids[x], key);
+		k.mv_data = key;
+		for (rc = mdb_cursor_get(idx, &k, &v, MDB_SET_KEY); rc == 0;
+		     rc = mdb_cursor_get(idx, &k, &v, MDB_NEXT_DUP)) {
+			struct mpi_mk mk;
+			hie_err       e;
+			if ((e = mpi_mk_get(b->m, txn, mpi_u64_get(v.mv_data), &mk)) != HIE_OK)
+				return e;
+			if (r->ideid[x][0] == 0)
+				r->ideid[x][0] = mk.eid;
+			else if (mk.eid != r->ideid[x][0]) {
+				r->ideid[x][1] = mk.eid;
+				break;
+			}
+		}
+		if (rc != 0 && rc != MDB_NOTFOUND)
+			return hie_store_err(rc);
+	}
+	if (b->flags & MPI_ADD_NOMATCH)
+		return HIE_OK;
+
+	for (size_t kk = 0; kk < r->nk; kk++) {
+		MDB_val k = { strlen(r->keys[kk]), r->keys[kk] }, v;
+		size_t  count = 0;
+		rc = mdb_cursor_get(blk, &k, &v, MDB_SET_KEY);
+		if (rc == 0)
+			rc = mdb_cursor_count(blk, &count);
+		if (rc == MDB_NOTFOUND)
+			rc = 0, count = 0;
+		if (rc != 0)
+			goto fail;
+		r->scount[kk] = count;
+		if (count > MPI_BLOCK_CAP)
+			continue; /* skipped whatever the batch adds */
+		if (count > 0)
+			for (rc = mdb_cursor_get(blk, &k, &v, MDB_GET_MULTIPLE); rc == 0;
+			     rc = mdb_cursor_get(blk, &k, &v, MDB_NEXT_MULTIPLE))
+				for (size_t i = 0; i + MPI_BLK_VAL <= v.mv_size && count > 0; i += MPI_BLK_VAL, count--) {
+					const char *e = (const char *) v.mv_data + i;
+					if (mpi_sig_bound(&b->sc, r->sig, mpi_u64_get(e + 8)) < b->sc.min_w)
+						continue;
+					if (nc == cap) {
+						struct bcand *g = realloc(c, (cap = cap ? cap * 2 : 64) * sizeof(*c));
+						if (g == NULL) {
+							free(c);
+							return HIE_ENOMEM;
+						}
+						c = g;
+					}
+					c[nc++] = (struct bcand) { mpi_u64_get(e), 0, 0, 0, (uint8_t) (1u << kk), 0, 0 };
+				}
+		if (rc != 0 && rc != MDB_NOTFOUND)
+			goto fail;
+		rc = 0;
+		/* The batch's earlier records with this key. */
+		for (uint32_t q = b->kstart[r->kpos[kk]]; q < r->kpos[kk]; q++) {
+			uint32_t i = b->ke[q].j;
+			if (mpi_sig_bound(&b->sc, r->sig, b->r[i].sig) < b->sc.min_w)
+				continue;
+			if (nc == cap) {
+				struct bcand *g = realloc(c, (cap = cap ? cap * 2 : 64) * sizeof(*c));
+				if (g == NULL) {
+					free(c);
+					return HIE_ENOMEM;
+				}
+				c = g;
+			}
+			c[nc++] = (struct bcand) { 0, 0, 0, i, (uint8_t) (1u << kk), 0, 0 };
+		}
+	}
+	/* Each candidate once (its keys merged), stored ones by rid first. */
+	if (nc > 1)
+		qsort(c, nc, sizeof(*c), cand_cmp);
+	for (size_t i = 0; i < nc; i++) {
+		if (u > 0 && c[i].rid == c[u - 1].rid && c[i].bidx == c[u - 1].bidx) {
+			c[u - 1].keys |= c[i].keys;
+			continue;
+		}
+		c[u++] = c[i];
+	}
+	for (size_t i = 0; i < u; i++) {
+		struct mpi_mk        mk;
+		const struct mpi_mk *o = &mk;
+		uint8_t              lv[MPI_NFIELDS];
+		hie_err              e;
+		if (c[i].rid != 0) {
+			if ((e = mpi_mk_get(b->m, txn, c[i].rid, &mk)) != HIE_OK) {
+				free(c);
+				return e;
+			}
+			c[i].eid = mk.eid;
+		} else
+			o = &b->r[c[i].bidx].k;
+		c[i].conflict = (uint8_t) mpi_id_conflict(&r->k, o);
+		c[i].scored = (uint8_t) mpi_score_pair(&b->sc, &r->k, o, lv, &c[i].weight);
+	}
+	r->c = c;
+	r->nc = u;
+	return HIE_OK;
+fail:
+	free(c);
+	return hie_store_err(rc);
+}
+
+static void *
+worker(void *arg)
+{
+	struct bulk *b = arg;
+	MDB_txn     *txn = NULL;
+	MDB_cursor  *blk = NULL, *idx = NULL;
+	hie_err      e = HIE_OK;
+	int          rc;
+
+	if ((rc = mdb_txn_begin(b->m->env, NULL, MDB_RDONLY, &txn)) != 0 ||
+	    (rc = mdb_cursor_open(txn, b->m->blk, &blk)) != 0 || (rc = mdb_cursor_open(txn, b->m->idx, &idx)) != 0)
+		e = hie_store_err(rc);
+	for (;;) {
+		size_t j, end;
+		pthread_mutex_lock(&b->lock);
+		if (e != HIE_OK && b->err == HIE_OK)
+			b->err = e;
+		j = b->next;
+		b->next = j + 64 < b->n ? j + 64 : b->n;
+		end = b->next;
+		if (b->err != HIE_OK)
+			j = end = b->n;
+		pthread_mutex_unlock(&b->lock);
+		if (j >= end)
+			break;
+		for (; j < end && e == HIE_OK; j++)
+			if (b->r[j].valid)
+				e = match_one(b, txn, blk, idx, j);
+	}
+	if (blk != NULL)
+		mdb_cursor_close(blk);
+	if (idx != NULL)
+		mdb_cursor_close(idx);
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+	return NULL;
+}
+
+/* Step 0, also in parallel: validation and match keys. */
+struct prep_arg {
+	struct bulk *b;
+	size_t       from, to;
+};
+
+static void *
+prep(void *arg)
+{
+	struct prep_arg *a = arg;
+	struct bulk     *b = a->b;
+	time_t           now = time(NULL);
+
+	for (size_t j = a->from; j < a->to; j++) {
+		struct brec        *r = &b->r[j];
+		struct mpi_result  *res = &b->res[j];
+		struct mpi_patient *p = &b->p[j];
+		memset(res, 0, sizeof(*res));
+		if ((res->err = mpi_validate(p, res->why, sizeof(res->why))) != HIE_OK)
+			continue;
+		if (p->updated == 0)
+			p->updated = (int64_t) now;
+		mpi_mk_build(p, &r->k);
+		r->nk = mpi_block_keys(&r->k, r->keys);
+		r->sig = mpi_sig(&r->k);
+		r->valid = 1;
+	}
+	return NULL;
+}
+
+static size_t
+nthreads(size_t n)
+{
+	long c = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t t = c < 1 ? 1 : c > MAX_THREADS ? MAX_THREADS : (size_t) c;
+
+	return n < 256 ? 1 : t;
+}
+
+/* Runs fn on t threads (the calling one among them). */
+static void
+run_parallel(size_t t, void *(*fn)(void *), void *args, size_t argsize)
+{
+	pthread_t th[MAX_THREADS];
+	int       started[MAX_THREADS] = { 0 };
+
+	for (size_t i = 1; i < t; i++)
+		started[i] = pthread_create(&th[i], NULL, fn, (char *) args + i * argsize) == 0;
+	for (size_t i = 1; i < t; i++)
+		if (!started[i])
+			fn((char *) args + i * argsize); /* no thread: do its share here */
+	fn(args);
+	for (size_t i = 1; i < t; i++)
+		if (started[i])
+			pthread_join(th[i], NULL);
+}
+
+/* Sorted entries and the start of each one's group. */
+static hie_err
+sort_entries(struct bent *e, size_t n, uint32_t **start, struct brec *r, int ids)
+{
+	uint32_t *s;
+
+	qsort(e, n, sizeof(*e), bent_cmp);
+	if ((s = malloc((n ? n : 1) * sizeof(*s))) == NULL)
+		return HIE_ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		s[i] = i > 0 && bent_same(&e[i], &e[i - 1]) ? s[i - 1] : (uint32_t) i;
+		if (ids)
+			r[e[i].j].ipos[e[i].kk] = (uint32_t) i;
+		else
+			r[e[i].j].kpos[e[i].kk] = (uint32_t) i;
+	}
+	*start = s;
+	return HIE_OK;
+}
+
+/* ---- step 2 ---- */
+
+struct eidmap {
+	uint64_t *key;
+	uint32_t *last;
+	size_t    cap;
+};
+
+static uint32_t *
+eidmap_slot(struct eidmap *em, uint64_t eid)
+{
+	size_t i = (size_t) ((eid * 0x9e3779b97f4a7c15ull) >> 7) & (em->cap - 1);
+
+	while (em->key[i] != 0 && em->key[i] != eid)
+		i = (i + 1) & (em->cap - 1);
+	if (em->key[i] == 0) {
+		em->key[i] = eid;
+		em->last[i] = UINT32_MAX;
+	}
+	return &em->last[i];
+}
+
+struct conflict_ctx {
+	struct bulk   *b;
+	MDB_txn       *txn;
+	struct eidmap *em;
+	size_t         j;
+};
+
+/* As search.c's: the first 256 members of eid in rid order -- the stored
+ * ones, then the batch's. */
+static hie_err
+batch_eid_conflict(void *arg, uint64_t eid, int *conflict)
+{
+	struct conflict_ctx *x = arg;
+	const struct mpi_mk *k = &x->b->r[x->j].k;
+	uint64_t             rids[256];
+	uint32_t             bm[256];
+	size_t               n, nb = 0;
+	hie_err              e;
+
+	*conflict = 0;
+	if (k->nidh == 0)
+		return HIE_OK;
+	if ((e = mpi_members_txn(x->b->m, x->txn, eid, rids, 256, &n)) != HIE_OK)
+		return e;
+	for (size_t i = 0; i < n && i < 256 && !*conflict; i++) {
+		struct mpi_mk c;
+		if ((e = mpi_mk_get(x->b->m, x->txn, rids[i], &c)) != HIE_OK)
+			return e;
+		*conflict = mpi_id_conflict(k, &c);
+	}
+	for (uint32_t i = *eidmap_slot(x->em, eid); i != UINT32_MAX; i = x->b->r[i].prev_member)
+		if (nb < 256)
+			bm[nb++] = i;
+		else /* keep the first 256: shift */
+			memmove(bm, bm + 1, 255 * sizeof(*bm)), bm[255] = i;
+	/* bm is newest first; members in rid order are oldest first. */
+	for (size_t q = 0; q < nb && n + q < 256 && !*conflict; q++)
+		*conflict = mpi_id_conflict(k, &x->b->r[bm[nb - 1 - q]].k);
+	return HIE_OK;
+}
+
+/* The enterprise id the record's identifiers point to, as id_owner in
+ * ops.c finds it: stored holders then the batch's, identifier by
+ * identifier.  HIE_EAMBIGUOUS when two (res->why says which). */
+static hie_err
+batch_owner(struct bulk *b, size_t j, uint64_t *eid)
+{
+	struct brec *r = &b->r[j];
+	uint64_t     other = 0;
+
+	*eid = 0;
+	for (size_t x = 0; x < b->p[j].n_ids && other == 0; x++) {
+		if (r->ipos[x] == UINT32_MAX)
+			continue;
+		/* The first two distinct stored owners, in the order a
+		 * lookup meets them: the first one differing from *eid is
+		 * among them. */
+		for (int q = 0; q < 2 && other == 0; q++) {
+			uint64_t v = r->ideid[x][q];
+			if (v == 0)
+				continue;
+			if (*eid != 0 && v != *eid)
+				other = v;
+			else
+				*eid = v;
+		}
+		for (uint32_t q = b->istart[r->ipos[x]]; q < r->ipos[x] && other == 0; q++) {
+			const struct brec *o = &b->r[b->ie[q].j];
+			if (!o->accepted)
+				continue;
+			if (*eid != 0 && o->eid != *eid)
+				other = o->eid;
+			else
+				*eid = o->eid;
+		}
+	}
+	if (other == 0)
+		return HIE_OK;
+	snprintf(b->res[j].why, sizeof(b->res[j].why), "identifiers already belong to enterprise ids %llu and %llu",
+	    (unsigned long long) *eid, (unsigned long long) other);
+	return HIE_EAMBIGUOUS;
+}
+
+/* Number of accepted batch records before entry pos in its group, up to
+ * limit + 1. */
+static size_t
+live_before(const struct bulk *b, uint32_t pos, size_t limit)
+{
+	size_t n = 0;
+
+	for (uint32_t q = b->kstart[pos]; q < pos && n <= limit; q++)
+		n += b->r[b->ke[q].j].accepted != 0;
+	return n;
+}
+
+static hie_err
+counter_get(mpi *m, MDB_txn *txn, const char *name, uint64_t *v)
+{
+	MDB_val k = { strlen(name), (void *) name }, d;
+	int     rc = mdb_get(txn, m->meta, &k, &d);
+
+	*v = 0;
+	if (rc == MDB_NOTFOUND)
+		return HIE_OK;
+	if (rc != 0)
+		return hie_store_err(rc);
+	if (d.mv_size != 8)
+		return HIE_EDB;
+	*v = mpi_u64_get(d.mv_data);
+	return HIE_OK;
+}
+
+static hie_err
+counter_set(mpi *m, MDB_txn *txn, const char *name, uint64_t v)
+{
+	unsigned char b[8];
+	MDB_val       k = { strlen(name), (void *) name }, d = { 8, b };
+
+	mpi_u64_put(b, v);
+	return hie_store_err(mdb_put(txn, m->meta, &k, &d, 0));
+}
+
+struct review_ent {
+	uint64_t rid, eid;
+	double   prob;
+};
+
+/* Step 2: every record's outcome, in batch order. */
+static hie_err
+decide(struct bulk *b, MDB_txn *txn, struct review_ent **rv, size_t *nrv)
+{
+	struct eidmap   em;
+	struct mpi_agg *agg = NULL;
+	size_t          aggcap = 0, rvcap = 0;
+	uint64_t        rid, eid;
+	hie_err         e = HIE_OK;
+
+	*rv = NULL;
+	*nrv = 0;
+	em.cap = 64;
+	while (em.cap < 2 * b->n)
+		em.cap *= 2;
+	em.key = calloc(em.cap, sizeof(*em.key));
+	em.last = calloc(em.cap, sizeof(*em.last));
+	if (em.key == NULL || em.last == NULL) {
+		e = HIE_ENOMEM;
+		goto done;
+	}
+	if ((e = counter_get(b->m, txn, "rid", &rid)) != HIE_OK || (e = counter_get(b->m, txn, "eid", &eid)) != HIE_OK)
+		goto done;
+	for (size_t j = 0; j < b->n; j++) {
+		struct brec         *r = &b->r[j];
+		struct mpi_result   *res = &b->res[j];
+		struct mpi_candidate cand[REVIEW_MAX + 1];
+		size_t               nc = 0, na = 0, nreview = 0;
+		uint64_t             owner;
+		unsigned             live = 0;
+
+		if (!r->valid)
+			continue;
+		if ((e = batch_owner(b, j, &owner)) == HIE_EAMBIGUOUS) {
+			res->err = e;
+			e = HIE_OK;
+			continue;
+		}
+		if (e != HIE_OK)
+			goto done;
+		if (owner != 0) {
+			res->outcome = MPI_LINKED_ID;
+			res->prob = 1;
+		} else if (!(b->flags & MPI_ADD_NOMATCH)) {
+			struct conflict_ctx cx = { b, txn, &em, j };
+			for (size_t kk = 0; kk < r->nk; kk++)
+				if (r->scount[kk] <= MPI_BLOCK_CAP &&
+				    r->scount[kk] + live_before(b, r->kpos[kk], MPI_BLOCK_CAP) <= MPI_BLOCK_CAP)
+					live |= 1u << kk;
+			if (aggcap < r->nc) {
+				free(agg);
+				if ((agg = malloc((aggcap = r->nc) * sizeof(*agg))) == NULL) {
+					e = HIE_ENOMEM;
+					goto done;
+				}
+			}
+			/* Stored candidates come first (lower rids), batch ones
+			 * in batch order, i.e. rid order: the cap keeps the
+			 * same ones as a lookup would. */
+			for (size_t i = 0; i < r->nc && na < MPI_CAND_MAX; i++) {
+				const struct bcand *c = &r->c[i];
+				uint64_t            ce = c->eid, cr = c->rid;
+				if (!(c->keys & live))
+					continue;
+				if (cr == 0) {
+					if (!b->r[c->bidx].accepted)
+						continue;
+					ce = b->r[c->bidx].eid;
+					cr = b->r[c->bidx].rid;
+				}
+				agg[na++] = (struct mpi_agg) { ce, c->scored ? cr : 0, c->scored ? c->weight : -1e300,
+					c->conflict };
+			}
+			if ((e = mpi_agg_finish(agg, na, &b->sc, b->model->review, batch_eid_conflict, &cx, cand,
+			         REVIEW_MAX + 1, &nc)) != HIE_OK)
+				goto done;
+			res->prob = nc > 0 ? cand[0].prob : 0;
+			if (nc > 0 && cand[0].prob >= b->model->link && !(nc > 1 && cand[1].prob >= b->model->link)) {
+				owner = cand[0].eid;
+				res->outcome = MPI_LINKED_MATCH;
+			} else if (nc > 0) {
+				res->outcome = MPI_REVIEW;
+				nreview = nc > REVIEW_MAX ? REVIEW_MAX : nc;
+			}
+		}
+		r->rid = ++rid;
+		r->eid = owner != 0 ? owner : ++eid;
+		r->accepted = 1;
+		{
+			uint32_t *last = eidmap_slot(&em, r->eid);
+			r->prev_member = *last;
+			*last = (uint32_t) j;
+		}
+		res->rid = b->p[j].rid = r->rid;
+		res->eid = b->p[j].eid = r->eid;
+		for (size_t i = 0; i < nreview; i++) {
+			if (*nrv == rvcap) {
+				struct review_ent *g = realloc(*rv, (rvcap = rvcap ? rvcap * 2 : 16) * sizeof(**rv));
+				if (g == NULL) {
+					e = HIE_ENOMEM;
+					goto done;
+				}
+				*rv = g;
+			}
+			(*rv)[(*nrv)++] = (struct review_ent) { r->rid, cand[i].eid, cand[i].prob };
+		}
+	}
+	if ((e = counter_set(b->m, txn, "rid", rid)) == HIE_OK)
+		e = counter_set(b->m, txn, "eid", eid);
+done:
+	free(agg);
+	free(em.key);
+	free(em.last);
+	return e;
+}
+
+/* ---- step 3: the writes ---- */
+
+struct kv {
+	const void   *k;
+	size_t        klen;
+	unsigned char v[MPI_BLK_VAL];
+};
+
+static int
+kv_cmp(const void *a, const void *b)
+{
+	const struct kv *x = a, *y = b;
+	size_t           l = x->klen < y->klen ? x->klen : y->klen;
+	int              c = memcmp(x->k, y->k, l);
+
+	/* LMDB's order: bytes, then the shorter key first. */
+	if (c == 0 && x->klen != y->klen)
+		c = x->klen < y->klen ? -1 : 1;
+	return c != 0 ? c : memcmp(x->v, y->v, MPI_BLK_VAL);
+}
+
+/* Inserts the sorted pairs through one cursor: consecutive keys share
+ * their pages, so the path down the tree is in cache. */
+static hie_err
+put_sorted(MDB_txn *txn, MDB_dbi dbi, struct kv *e, size_t n, size_t vlen)
+{
+	MDB_cursor *c;
+	int         rc;
+
+	qsort(e, n, sizeof(*e), kv_cmp);
+	if ((rc = mdb_cursor_open(txn, dbi, &c)) != 0)
+		return hie_store_err(rc);
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		MDB_val k = { e[i].klen, (void *) e[i].k }, v = { vlen, e[i].v };
+		if (k.mv_size == 0 || k.mv_size > 511)
+			continue; /* LMDB's key limit: not indexed, as mpi_index */
+		if ((rc = mdb_cursor_put(c, &k, &v, MDB_NODUPDATA)) == MDB_KEYEXIST)
+			rc = 0;
+	}
+	mdb_cursor_close(c);
+	return hie_store_err(rc);
+}
+
+static hie_err
+write_all(struct bulk *b, MDB_txn *txn, const struct review_ent *rv, size_t nrv)
+{
+	struct kv *blk = NULL, *idx = NULL, *eid = NULL;
+	char      *idkeys = NULL;
+	size_t     nb = 0, ni = 0, ne = 0, nacc = 0, nids = 0;
+	hie_err    e = HIE_OK;
+
+	for (size_t j = 0; j < b->n; j++)
+		if (b->r[j].accepted)
+			nacc++, nids += b->p[j].n_ids;
+	if (nacc == 0)
+		return HIE_OK;
+	blk = malloc(nacc * MPI_NKEYS * sizeof(*blk));
+	idx = malloc((nids ? nids : 1) * sizeof(*idx));
+	eid = malloc(nacc * sizeof(*eid));
+	idkeys = malloc((nids ? nids : 1) * 300);
+	if (blk == NULL || idx == NULL || eid == NULL || idkeys == NULL) {
+		e = HIE_ENOMEM;
+		goto done;
+	}
+	for (size_t j = 0; j < b->n && e == HIE_OK; j++) {
+		struct brec *r = &b->r[j];
+		if (!r->accepted)
+			continue;
+		r->k.eid = r->eid;
+		/* Records, match keys and history: rids ascending, appended. */
+		if ((e = mpi_rec_put(b->m, txn, &b->p[j])) != HIE_OK || (e = mpi_mk_put(b->m, txn, r->rid, &r->k)) != HIE_OK ||
+		    (e = mpi_hist_put(b->m, txn, r->rid, MPI_H_ADD, 0, r->eid)) != HIE_OK)
+			break;
+		eid[ne].k = &r->eid;
+		eid[ne].klen = 0; /* set below, once the keys are big-endian */
+		mpi_u64_put(eid[ne].v, r->rid);
+		ne++;
+		for (size_t kk = 0; kk < r->nk; kk++) {
+			blk[nb] = (struct kv) { r->keys[kk], strlen(r->keys[kk]), { 0 } };
+			mpi_u64_put(blk[nb].v, r->rid);
+			mpi_u64_put(blk[nb].v + 8, r->sig);
+			nb++;
+		}
+		for (size_t x = 0; x < b->p[j].n_ids; x++) {
+			char *key = idkeys + ni * 300;
+			idx[ni] = (struct kv) { key, id_key(&b->p[j].ids[x], key), { 0 } };
+			mpi_u64_put(idx[ni].v, r->rid);
+			ni++;
+		}
+	}
+	if (e != HIE_OK)
+		goto done;
+	{
+		/* Enterprise index keys: big-endian eids, kept in the record's
+		 * scratch (r->k.eid is host order). */
+		unsigned char *ek = malloc(ne * 8);
+		if (ek == NULL) {
+			e = HIE_ENOMEM;
+			goto done;
+		}
+		for (size_t i = 0; i < ne; i++) {
+			mpi_u64_put(ek + 8 * i, *(const uint64_t *) eid[i].k);
+			eid[i].k = ek + 8 * i;
+			eid[i].klen = 8;
+		}
+		e = put_sorted(txn, b->m->eid, eid, ne, 8);
+		if (e == HIE_OK)
+			e = put_sorted(txn, b->m->idx, idx, ni, 8);
+		if (e == HIE_OK)
+			e = put_sorted(txn, b->m->blk, blk, nb, MPI_BLK_VAL);
+		free(ek);
+	}
+	for (size_t i = 0; i < nrv && e == HIE_OK; i++)
+		e = mpi_review_put(b->m, txn, rv[i].rid, rv[i].eid, rv[i].prob);
+done:
+	free(blk);
+	free(idx);
+	free(eid);
+	free(idkeys);
+	return e;
+}
+
+hie_err
+mpi_add_bulk(mpi *m, MDB_txn *txn, const struct mpi_model *model, struct mpi_patient *p, size_t n,
+    unsigned flags, struct mpi_result *res)
+{
+	struct bulk        b;
+	struct prep_arg    pa[MAX_THREADS];
+	struct review_ent *rv = NULL;
+	size_t             nrv = 0, t = nthreads(n), nke = 0, nie = 0;
+	hie_err            e = HIE_OK;
+
+	memset(&b, 0, sizeof(b));
+	b.m = m;
+	b.model = model;
+	b.p = p;
+	b.res = res;
+	b.n = n;
+	b.flags = flags;
+	mpi_scorer_init(&b.sc, model, model->review);
+	if ((b.r = calloc(n ? n : 1, sizeof(*b.r))) == NULL)
+		return HIE_ENOMEM;
+	for (size_t i = 0; i < t; i++)
+		pa[i] = (struct prep_arg) { &b, n * i / t, n * (i + 1) / t };
+	run_parallel(t, prep, pa, sizeof(pa[0]));
+
+	/* The in-memory blocks: the batch's keys and identifiers, sorted. */
+	for (size_t j = 0; j < n; j++) {
+		nke += b.r[j].nk;
+		nie += p[j].n_ids;
+	}
+	b.ke = malloc((nke ? nke : 1) * sizeof(*b.ke));
+	b.ie = malloc((nie ? nie : 1) * sizeof(*b.ie));
+	b.idkeys = malloc((nie ? nie : 1) * 300);
+	if (b.ke == NULL || b.ie == NULL || b.idkeys == NULL) {
+		e = HIE_ENOMEM;
+		goto done;
+	}
+	for (size_t j = 0; j < n; j++) {
+		struct brec *r = &b.r[j];
+		for (size_t x = 0; x < MPI_MAX_IDS; x++)
+			r->ipos[x] = UINT32_MAX;
+		if (!r->valid)
+			continue;
+		for (size_t kk = 0; kk < r->nk; kk++) {
+			size_t len = strlen(r->keys[kk]);
+			b.ke[b.nke++] = (struct bent) { hash_bytes(r->keys[kk], len), r->keys[kk], len, (uint32_t) j,
+				(uint8_t) kk };
+		}
+		for (size_t x = 0; x < p[j].n_ids; x++) {
+			char  *key = b.idkeys + 300 * b.nie;
+			size_t len;
+			if (!deterministic(&p[j].ids[x]))
+				continue;
+			len = id_key(&p[j].ids[x], key);
+			b.ie[b.nie++] = (struct bent) { hash_bytes(key, len), key, len, (uint32_t) j, (uint8_t) x };
+		}
+	}
+	if ((e = sort_entries(b.ke, b.nke, &b.kstart, b.r, 0)) != HIE_OK ||
+	    (e = sort_entries(b.ie, b.nie, &b.istart, b.r, 1)) != HIE_OK)
+		goto done;
+
+	pthread_mutex_init(&b.lock, NULL);
+	{
+		/* Every thread takes chunks of records from the same queue. */
+		pthread_t th[MAX_THREADS];
+		int       started[MAX_THREADS] = { 0 };
+		for (size_t i = 1; i < t; i++)
+			started[i] = pthread_create(&th[i], NULL, worker, &b) == 0;
+		worker(&b);
+		for (size_t i = 1; i < t; i++)
+			if (started[i])
+				pthread_join(th[i], NULL);
+	}
+	pthread_mutex_destroy(&b.lock);
+	if ((e = b.err) != HIE_OK)
+		goto done;
+	if ((e = decide(&b, txn, &rv, &nrv)) != HIE_OK)
+		goto done;
+	e = write_all(&b, txn, rv, nrv);
+done:
+	for (size_t j = 0; j < n; j++)
+		free(b.r[j].c);
+	free(b.r);
+	free(b.ke);
+	free(b.ie);
+	free(b.idkeys);
+	free(b.kstart);
+	free(b.istart);
+	free(rv);
+	return e;
+}
