@@ -4,7 +4,8 @@
 # HTTP SOAP listener behind a TLS front that requires our client
 # certificate, tests/https_forward.py), called with libcurl; hospital-c stays
 # on the nng link.  ITI-38 and ITI-39 both ways, signed; a front that does not
-# answer is bounded by the deadline; a rogue CA's front is refused.
+# answer is bounded by the deadline; a rogue CA's front is refused, and so is
+# a front whose certificate the network CRL revokes.
 set -uo pipefail
 BIN=$(cd "$1" && pwd)
 HIE_ROOT=${HIE_SOURCE_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
@@ -73,6 +74,26 @@ r=$(query)
 echo "$r" | json "'\n'.join('     %s %s %s ms %s' % (p['name'], p['status'], p['ms'], p.get('error', '')) for p in j['peers'])"
 check "an https peer with a rogue CA's certificate is an error, not believed" \
   test "$(echo "$r" | json "[p['status'] for p in j['peers']][0]")" = error
+
+# A front with a good certificate that the network then revokes: refused
+# once clinic-a has the new CRL (curl checks the network CRL too).
+kill $FWD; wait $FWD 2>/dev/null; FWD=
+"$BIN/certs/hie-certs" issue --ca "$FED/ca" --name localhost --community urn:oid:1.3.6.1.4.1.21367.13.20.2000 \
+  --out "$FED/vfront" >/dev/null
+/usr/bin/python3 "$HIE_ROOT/tests/https_forward.py" "$FED/vfront/node.crt" "$FED/vfront/node.key" "$FED/ca/ca.crt" \
+  "$fport" "http://$(fed_http hospital-b)/xca/iti38" > "$FED/fwd3.out" 2>> "$FED/fwd.log" &
+FWD=$!
+for _ in $(seq 1 50); do grep -q ready "$FED/fwd3.out" 2>/dev/null && break; sleep 0.1; done
+check "clinic-a has a CRL configured (the network's)" grep -q '^crl = .\+' "$FED/clinic-a/hie-node.ini"
+check "a fresh front certificate is believed" test "$(query | json "[p['status'] for p in j['peers']][0]")" = ok
+"$BIN/certs/hie-certs" revoke --ca "$FED/ca" --cert "$FED/vfront/node.crt" >/dev/null
+"$BIN/certs/hie-certs" crl --ca "$FED/ca" --out "$FED/clinic-a/crl.pem" >/dev/null
+kill -HUP "$(cat "$FED/clinic-a.pid")"; sleep 1; fed_wait_peers clinic-a 1
+r=$(query)
+echo "$r" | json "'\n'.join('     %s %s %s ms %s' % (p['name'], p['status'], p['ms'], p.get('error', '')) for p in j['peers'])"
+check "once revoked (clinic-a's new CRL), that front is refused: error, revoked" \
+  test "$(echo "$r" | json "[(p['status'], 'revoked' in p.get('error', '')) for p in j['peers']][0]")" = "('error', True)"
+check "hospital-c (nng) still ok" test "$(echo "$r" | json "[p['status'] for p in j['peers']][1]")" = ok
 
 echo "# gateway_https: $pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -5,7 +5,8 @@
  * on the nng side, no thread waits on a peer; each transfer is bounded by
  * the call's deadline and its answer by max_message_bytes.  TLS 1.2 or
  * later, the peer's certificate checked against the network CA and the
- * URL's host name, and our node certificate presented (mutual TLS).  The
+ * URL's host name, and against the network CRL the node loaded (a revoked
+ * front is refused), and our node certificate presented (mutual TLS).  The
  * request and the response are the same signed SOAP as over nng: building
  * and verifying stay in call.c.
  */
@@ -13,6 +14,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "xca/internal.h"
 
@@ -38,7 +40,39 @@ struct xca_https {
 	int          stop;
 	size_t       max_bytes;
 	char        *cert, *key, *ca; /* PEM, owned */
+	/* The network CRL in a file of our own: libcurl takes CRLs only
+	 * from a file (CURLOPT_CRLFILE).  NULL when the node has no CRL. */
+	char        *crl_path;
 };
+
+/* Writes crl (PEM) to a new 0600 file in $TMPDIR; *path malloc'd. */
+static hie_err
+crl_file(const char *crl, char **path)
+{
+	const char *tmp = getenv("TMPDIR");
+	char        p[4096];
+	int         fd;
+	size_t      len = strlen(crl), off = 0;
+
+	snprintf(p, sizeof(p), "%s/hie-crl-XXXXXX", tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp");
+	if ((fd = mkstemp(p)) < 0)
+		return HIE_EIO;
+	while (off < len) {
+		ssize_t w = write(fd, crl + off, len - off);
+		if (w <= 0) {
+			close(fd);
+			unlink(p);
+			return HIE_EIO;
+		}
+		off += (size_t) w;
+	}
+	close(fd);
+	if ((*path = strdup(p)) == NULL) {
+		unlink(p);
+		return HIE_ENOMEM;
+	}
+	return HIE_OK;
+}
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static void
@@ -173,6 +207,13 @@ xca_https_new(const struct node_tls_material *tls, size_t max_bytes, struct xca_
 		xca_https_free(h);
 		return HIE_ENOMEM;
 	}
+	if (tls->crl != NULL && tls->crl[0] != '\0') {
+		hie_err e = crl_file(tls->crl, &h->crl_path);
+		if (e != HIE_OK) {
+			xca_https_free(h);
+			return e;
+		}
+	}
 	if (pthread_create(&h->thread, NULL, engine, h) != 0) {
 		xca_https_free(h);
 		return HIE_ENOMEM;
@@ -202,6 +243,10 @@ xca_https_free(struct xca_https *h)
 	free(h->cert);
 	free(h->key);
 	free(h->ca);
+	if (h->crl_path != NULL) {
+		unlink(h->crl_path);
+		free(h->crl_path);
+	}
 	free(h);
 }
 
@@ -252,6 +297,8 @@ xca_https_post(struct xca_https *h, struct xca_call *c, const char *url, const c
 	curl_easy_setopt(x->easy, CURLOPT_CAPATH, NULL);
 	curl_easy_setopt(x->easy, CURLOPT_SSLCERT_BLOB, &cert);
 	curl_easy_setopt(x->easy, CURLOPT_SSLKEY_BLOB, &key);
+	if (h->crl_path != NULL)
+		curl_easy_setopt(x->easy, CURLOPT_CRLFILE, h->crl_path);
 	curl_easy_setopt(x->easy, CURLOPT_FOLLOWLOCATION, 0L);
 	nng_mtx_lock(h->mtx);
 	x->next = h->pending;
