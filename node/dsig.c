@@ -6,7 +6,8 @@
  * context: xmlsec evaluates each "#id" reference as an XPath node set over
  * the whole document, which was most of the cost of a signed message (see
  * docs/benchmarks.md, soap).  The policy is the same: only what precheck
- * allows gets this far.  xmlsec still registers ids (xmlSecAddIDs).
+ * allows gets this far.  Ids are looked up in libxml2's id table, which
+ * dsig_register_ids fills.
  */
 #include "node/dsig.h"
 #include "node/xml.h"
@@ -19,11 +20,11 @@
 #include <openssl/crypto.h>
 #include <openssl/ec.h>
 #include <openssl/err.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <xmlsec/xmltree.h>
 
 #define WSU_NS "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd"
 #define ALG_EXC_C14N "http://www.w3.org/2001/10/xml-exc-c14n#"
@@ -56,6 +57,24 @@ dsig_node_id(const xmlNode *n)
  * can answer by walking parents.  libxml2's exclusive C14N does the rest,
  * streaming into the digest or signature context as it goes.
  */
+
+/* SHA-256 fetched once: OpenSSL 3 otherwise looks the implementation up
+ * again in every EVP_DigestInit/SignInit/VerifyInit with EVP_sha256(). */
+static EVP_MD        *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void
+sha256_fetch(void)
+{
+	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+static const EVP_MD *
+sha256(void)
+{
+	pthread_once(&sha256_once, sha256_fetch);
+	return sha256_md != NULL ? sha256_md : EVP_sha256();
+}
 
 struct vis {
 	const xmlNode *apex;    /* the referenced element */
@@ -488,7 +507,7 @@ digest_of(const xmlNode *apex, const xmlNode *exclude, xmlChar **prefixes, unsig
 
 	if (ctx == NULL)
 		return HIE_ENOMEM;
-	if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
+	if (EVP_DigestInit_ex(ctx, sha256(), NULL) == 1 &&
 	    (e = c14n_feed(apex, exclude, prefixes, ctx, SINK_DIGEST)) == HIE_OK)
 		e = EVP_DigestFinal_ex(ctx, md, &n) == 1 && n == 32 ? HIE_OK : HIE_ECRYPTO;
 	EVP_MD_CTX_free(ctx);
@@ -517,7 +536,7 @@ sign_signed_info(const xmlNode *si, EVP_PKEY *pkey, char **b64)
 	*b64 = NULL;
 	if (ctx == NULL)
 		return HIE_ENOMEM;
-	if (EVP_PKEY_get_size(pkey) > (int) sizeof(der) || EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, pkey) != 1 ||
+	if (EVP_PKEY_get_size(pkey) > (int) sizeof(der) || EVP_DigestSignInit(ctx, NULL, sha256(), NULL, pkey) != 1 ||
 	    c14n_feed(si, NULL, NULL, ctx, SINK_SIGN) != HIE_OK || EVP_DigestSignFinal(ctx, der, &len) != 1)
 		goto done;
 	if (EVP_PKEY_get_base_id(pkey) == EVP_PKEY_EC) {
@@ -622,42 +641,39 @@ fail:
 }
 
 /*
- * Every attribute named Id or ID counts, whatever its namespace: xmlsec
- * resolves a "#x" reference through any of them (xmlSecAddIDs matches the
- * local name), so an id value must be unique among all of them or a
+ * Every attribute named Id or ID counts, whatever its namespace: a "#x"
+ * reference resolves through any of them (and through xml:id, which the
+ * parser registers), so an id value must be unique among all of them or a
  * reference could resolve to another element than the one we check.
  */
 static void
-collect_ids(xmlNode *n, xmlHashTablePtr seen, int *dup)
+collect_ids(xmlNode *n, int *dup)
 {
 	for (; n != NULL && !*dup; n = n->next) {
-		int has_id = 0;
 		if (n->type != XML_ELEMENT_NODE)
 			continue;
 		for (xmlAttr *a = n->properties; a != NULL && !*dup; a = a->next) {
+			xmlAttr *known;
 			if ((strcmp((const char *) a->name, "Id") != 0 && strcmp((const char *) a->name, "ID") != 0) ||
 			    a->children == NULL || a->children->content == NULL)
 				continue;
-			if (xmlHashAddEntry(seen, a->children->content, n) != 0)
+			/* libxml2's id table is the one lookup: registered once
+			 * (wss_sign registers the assertion before the rest). */
+			if ((known = xmlGetID(n->doc, a->children->content)) == a)
+				continue;
+			if (known != NULL || xmlAddID(NULL, n->doc, a->children->content, a) == NULL)
 				*dup = 1;
-			has_id = 1;
 		}
-		if (has_id && !*dup)
-			xmlSecAddIDs(n->doc, n, (const xmlChar **) dsig_id_attrs);
-		collect_ids(n->children, seen, dup);
+		collect_ids(n->children, dup);
 	}
 }
 
 hie_err
 dsig_register_ids(xmlDoc *doc, char *why, size_t whycap)
 {
-	xmlHashTablePtr seen = xmlHashCreate(32);
-	int             dup = 0;
+	int dup = 0;
 
-	if (seen == NULL)
-		return HIE_ENOMEM;
-	collect_ids(xmlDocGetRootElement(doc), seen, &dup);
-	xmlHashFree(seen, NULL);
+	collect_ids(xmlDocGetRootElement(doc), &dup);
 	if (dup) {
 		snprintf(why, whycap, "an element id appears twice");
 		return HIE_ESIG;
@@ -682,8 +698,8 @@ alg_in(const char *alg, const char *const *allowed)
 }
 
 /*
- * Reads SignedInfo before xmlsec does, so that each thing we do not accept
- * is refused with its own reason (xmlsec would only say "failed"): the
+ * Reads SignedInfo before anything is computed, so that each thing we do
+ * not accept is refused with its own reason: the
  * canonicalization, signature and digest methods, the transforms, and
  * each reference being "#id" naming an element of this document.
  */
@@ -1008,7 +1024,7 @@ dsig_verify(xmlNode *sig, X509 *cert, char refs[][DSIG_ID_MAX], size_t *nrefs, c
 		snprintf(why, whycap, "signature does not verify (malformed SignatureValue)");
 		goto done;
 	}
-	if ((ctx = EVP_MD_CTX_new()) == NULL || EVP_DigestVerifyInit(ctx, NULL, EVP_sha256(), NULL, pub) != 1 ||
+	if ((ctx = EVP_MD_CTX_new()) == NULL || EVP_DigestVerifyInit(ctx, NULL, sha256(), NULL, pub) != 1 ||
 	    c14n_feed(si, NULL, p.n > 0 ? p.list : NULL, ctx, SINK_VERIFY) != HIE_OK) {
 		snprintf(why, whycap, "signature could not be processed");
 		goto done;

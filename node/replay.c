@@ -86,33 +86,48 @@ purge(hie_replay *rc, MDB_txn *txn, time_t now)
 hie_err
 hie_replay_check(hie_replay *rc, const char *id, time_t expires)
 {
+	return hie_replay_check_n(rc, &id, &expires, 1, NULL);
+}
+
+hie_err
+hie_replay_check_n(hie_replay *rc, const char *const *ids, const time_t *expires, size_t n, size_t *which)
+{
 	MDB_txn *txn;
 	MDB_val  k, v;
 	MDB_stat st;
-	int64_t  e = (int64_t) expires;
 	time_t   now = time(NULL);
-	size_t   len = strlen(id);
 	int      r;
 
-	if (len == 0 || len > 256)
-		return HIE_EINVAL;
+	if (which != NULL)
+		*which = 0;
+	for (size_t i = 0; i < n; i++)
+		if (ids[i] == NULL || ids[i][0] == '\0' || strlen(ids[i]) > 256) {
+			if (which != NULL)
+				*which = i;
+			return HIE_EINVAL;
+		}
 	if (mdb_txn_begin(rc->env, NULL, 0, &txn) != 0)
 		return HIE_EDB;
-	k.mv_data = (void *) id;
-	k.mv_size = len;
-	if ((r = mdb_get(txn, rc->dbi, &k, &v)) == 0 && expiry_of(&v) >= now) {
-		mdb_txn_abort(txn);
-		return HIE_EREPLAY;
-	}
-	if (mdb_stat(txn, rc->dbi, &st) != 0 || (st.ms_entries >= rc->max && purge(rc, txn, now) >= rc->max)) {
-		mdb_txn_abort(txn);
-		return HIE_EBUSY;
-	}
-	v.mv_data = &e;
-	v.mv_size = sizeof(e);
-	if (mdb_put(txn, rc->dbi, &k, &v, 0) != 0) {
-		mdb_txn_abort(txn);
-		return HIE_EDB;
+	for (size_t i = 0; i < n; i++) {
+		int64_t e = (int64_t) expires[i];
+		k.mv_data = (void *) ids[i];
+		k.mv_size = strlen(ids[i]);
+		if (which != NULL)
+			*which = i;
+		if ((r = mdb_get(txn, rc->dbi, &k, &v)) == 0 && expiry_of(&v) >= now) {
+			mdb_txn_abort(txn);
+			return HIE_EREPLAY;
+		}
+		if (mdb_stat(txn, rc->dbi, &st) != 0 || (st.ms_entries >= rc->max && purge(rc, txn, now) >= rc->max)) {
+			mdb_txn_abort(txn);
+			return HIE_EBUSY;
+		}
+		v.mv_data = &e;
+		v.mv_size = sizeof(e);
+		if (mdb_put(txn, rc->dbi, &k, &v, 0) != 0) {
+			mdb_txn_abort(txn);
+			return HIE_EDB;
+		}
 	}
 	return mdb_txn_commit(txn) == 0 ? HIE_OK : HIE_EDB;
 }

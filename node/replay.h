@@ -34,4 +34,12 @@ void    hie_replay_close(hie_replay *rc);
  */
 hie_err hie_replay_check(hie_replay *rc, const char *id, time_t expires);
 
+/*
+ * The same for ids[n] (expiring at expires[n]) in one transaction: all are
+ * recorded or none.  On an error *which (may be NULL) is the index of the
+ * id it is about (the replayed one for HIE_EREPLAY).  A signed request's
+ * message id and assertion id go together: one LMDB commit per message.
+ */
+hie_err hie_replay_check_n(hie_replay *rc, const char *const *ids, const time_t *expires, size_t n, size_t *which);
+
 #endif /* NODE_REPLAY_H */

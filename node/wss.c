@@ -12,7 +12,7 @@
 #include <string.h>
 #include <time.h>
 
-#include <xmlsec/xmltree.h>
+#include <libxml/valid.h>
 
 #include "node/dsig.h"
 #include "node/x509.h"
@@ -160,13 +160,13 @@ wss_signer_free(wss_signer *s)
 
 /* ---- outbound ---- */
 
+/* wsu:Id "PREFIX-UUID": the prefixes differ within a message, so one
+ * random UUID per message (tag) keeps them unique; the assertion's ID,
+ * which the replay cache keys on, has its own. */
 static void
-set_wsu_id(xmlNode *n, xmlNs *wsu, const char *prefix, char *out, size_t cap)
+set_wsu_id(xmlNode *n, xmlNs *wsu, const char *prefix, const char *tag, char *out, size_t cap)
 {
-	char uuid[46];
-
-	hie_urn_uuid(uuid);
-	snprintf(out, cap, "%s-%s", prefix, uuid + 9);
+	snprintf(out, cap, "%s-%s", prefix, tag);
 	xmlNewNsProp(n, wsu, BAD_CAST "Id", BAD_CAST out);
 }
 
@@ -216,7 +216,7 @@ assertion_add(xmlNode *sec, const wss_signer *s, const struct wss_claims *c, con
 	iso_time(t, now);
 	iso_time(t - 5, before);
 	iso_time(t + ttl, until);
-	xmlNewProp(as, BAD_CAST "ID", BAD_CAST id);
+	xmlAddID(NULL, as->doc, BAD_CAST id, xmlNewProp(as, BAD_CAST "ID", BAD_CAST id));
 	xmlNewProp(as, BAD_CAST "IssueInstant", BAD_CAST now);
 	xmlNewProp(as, BAD_CAST "Version", BAD_CAST "2.0");
 	issuer = xmlNewTextChild(as, saml, BAD_CAST "Issuer", BAD_CAST s->issuer);
@@ -242,7 +242,6 @@ assertion_add(xmlNode *sec, const wss_signer *s, const struct wss_claims *c, con
 			add_attr(stmt, saml, hl7, xsi, (int) i, v);
 	}
 	/* The enveloped signature goes right after Issuer (SAML core 2.3.3). */
-	xmlSecAddIDs(as->doc, as, (const xmlChar **) dsig_id_attrs);
 	ids[0] = id;
 	return dsig_sign(as, subj, ids, 1, 1, s->key, NULL);
 }
@@ -252,7 +251,7 @@ wss_sign(const wss_signer *s, xmlDoc *env, const struct wss_claims *claims, cons
 {
 	xmlNode    *hdr = soap_header(env), *body, *sec, *ts, *bst, *str, *ref;
 	xmlNs      *wsse, *wsu, *soap;
-	char        ids[8][DSIG_ID_MAX], created[32], expires[32], bst_id[DSIG_ID_MAX], uri[DSIG_ID_MAX + 1];
+	char        ids[8][DSIG_ID_MAX], created[32], expires[32], bst_id[DSIG_ID_MAX], uri[DSIG_ID_MAX + 1], tag[46];
 	const char *idp[8];
 	size_t      n = 0;
 	time_t      t = time(NULL);
@@ -272,7 +271,8 @@ wss_sign(const wss_signer *s, xmlDoc *env, const struct wss_claims *claims, cons
 	xmlNewNsProp(sec, soap, BAD_CAST "mustUnderstand", BAD_CAST "true");
 
 	ts = xmlNewChild(sec, wsu, BAD_CAST "Timestamp", NULL);
-	set_wsu_id(ts, wsu, "TS", ids[n++], DSIG_ID_MAX);
+	hie_urn_uuid(tag);
+	set_wsu_id(ts, wsu, "TS", tag + 9, ids[n++], DSIG_ID_MAX);
 	iso_time(t, created);
 	iso_time(t + ttl_s, expires);
 	xmlNewTextChild(ts, wsu, BAD_CAST "Created", BAD_CAST created);
@@ -281,7 +281,7 @@ wss_sign(const wss_signer *s, xmlDoc *env, const struct wss_claims *claims, cons
 	bst = xmlNewTextChild(sec, wsse, BAD_CAST "BinarySecurityToken", BAD_CAST s->cert_b64);
 	xmlNewProp(bst, BAD_CAST "ValueType", BAD_CAST BST_VALUETYPE);
 	xmlNewProp(bst, BAD_CAST "EncodingType", BAD_CAST BST_ENCODING);
-	set_wsu_id(bst, wsu, "X509", bst_id, sizeof(bst_id));
+	set_wsu_id(bst, wsu, "X509", tag + 9, bst_id, sizeof(bst_id));
 
 	if (claims != NULL &&
 	    (e = assertion_add(sec, s, claims, audience != NULL ? audience : "", ttl_s, ids[n++], DSIG_ID_MAX)) != HIE_OK)
@@ -289,9 +289,9 @@ wss_sign(const wss_signer *s, xmlDoc *env, const struct wss_claims *claims, cons
 	for (size_t i = 0; i < sizeof(wsa_headers) / sizeof(wsa_headers[0]); i++) {
 		xmlNode *h = hie_xml_child(hdr, SOAP_NS_WSA, wsa_headers[i]);
 		if (h != NULL)
-			set_wsu_id(h, wsu, wsa_headers[i], ids[n++], DSIG_ID_MAX);
+			set_wsu_id(h, wsu, wsa_headers[i], tag + 9, ids[n++], DSIG_ID_MAX);
 	}
-	set_wsu_id(body, wsu, "Body", ids[n++], DSIG_ID_MAX);
+	set_wsu_id(body, wsu, "Body", tag + 9, ids[n++], DSIG_ID_MAX);
 	for (size_t i = 0; i < n; i++)
 		idp[i] = ids[i];
 	if ((e = dsig_register_ids(env, uri, sizeof(uri))) != HIE_OK)
@@ -535,9 +535,11 @@ read_claims(xmlNode *as, struct wss_claims *c)
 	}
 }
 
+/* Checks the assertion; its id and how long the replay cache must keep it
+ * go to *aid and *aexp (wss_verify records them with the message id). */
 static hie_err
 check_assertion(wss_verifier *v, xmlNode *as, X509 *cert, const char *cert_community, struct wss_identity *who,
-    time_t now, char *why, size_t whycap)
+    time_t now, const char **aid, time_t *aexp, char *why, size_t whycap)
 {
 	char        refs[DSIG_MAX_REFS][DSIG_ID_MAX], aud[160];
 	size_t      nrefs;
@@ -570,8 +572,8 @@ check_assertion(wss_verifier *v, xmlNode *as, X509 *cert, const char *cert_commu
 	if (strcmp(who->claims.home_community, cert_community) != 0)
 		FAIL(HIE_ECERT, "assertion claims community %.100s, signer is %.100s", who->claims.home_community,
 		    cert_community);
-	if (v->replay != NULL && (e = hie_replay_check(v->replay, id, noa + v->skew)) != HIE_OK)
-		FAIL(e, e == HIE_EREPLAY ? "assertion replayed" : "replay cache unavailable");
+	*aid = id;
+	*aexp = noa + v->skew;
 done:
 	return e;
 }
@@ -585,6 +587,9 @@ wss_verify(wss_verifier *v, const struct soap_msg *m, int require_assertion, con
 	int         nsec;
 	xmlNode    *sec = sec_header(m, &nsec), *ts, *sig, *as, *hdr;
 	X509       *cert = NULL;
+	const char *rids[2];
+	time_t      rexp[2];
+	size_t      nr = 0, which;
 	time_t      now = time(NULL), created, expires;
 	hie_err     e = HIE_OK;
 	static const char *const wsa_headers[] = { "Action", "MessageID", "To", "RelatesTo" };
@@ -650,12 +655,21 @@ wss_verify(wss_verifier *v, const struct soap_msg *m, int require_assertion, con
 	if (as != NULL) {
 		if (!dsig_covers(refs, nrefs, hie_xml_attr(as, "ID")))
 			FAIL(HIE_ESIG, "the assertion is not covered by the message signature");
-		if ((e = check_assertion(v, as, cert, who->community, who, now, why, whycap)) != HIE_OK)
+		if ((e = check_assertion(v, as, cert, who->community, who, now, &rids[nr], &rexp[nr], why, whycap)) != HIE_OK)
 			goto done;
+		nr++;
 	}
-	if (v->replay != NULL && m->message_id != NULL &&
-	    (e = hie_replay_check(v->replay, m->message_id, expires + v->skew)) != HIE_OK)
-		FAIL(e, e == HIE_EREPLAY ? "message replayed (wsa:MessageID seen before)" : "replay cache unavailable");
+	/* Both ids in one replay cache transaction: all recorded or none. */
+	if (m->message_id != NULL) {
+		rids[nr] = m->message_id;
+		rexp[nr++] = expires + v->skew;
+	}
+	if (v->replay != NULL && nr > 0 && (e = hie_replay_check_n(v->replay, rids, rexp, nr, &which)) != HIE_OK) {
+		int msg = rids[which] == m->message_id;
+		FAIL(e, e != HIE_EREPLAY ? "replay cache unavailable"
+		        : msg            ? "message replayed (wsa:MessageID seen before)"
+		                         : "assertion replayed");
+	}
 done:
 	X509_free(cert);
 	return e;
