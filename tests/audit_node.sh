@@ -2,8 +2,8 @@
 # tests/audit_node.sh BUILD_DIR [CORPUS] -- audit, privacy and consent on
 # real nodes (three, mutual TLS, made by the project's own tools):
 #  - consent set through the CLI and the JSON API; an opted-out patient is
-#    invisible to the responders (ITI-38 Success with nothing, ITI-39 as a
-#    missing document); EMERGENCY break-the-glass where the policy allows it
+#    invisible to the responders (ITI-38 and ITI-18 Success with nothing,
+#    ITI-39 and ITI-43 as a missing document); EMERGENCY break-the-glass where the policy allows it
 #  - the disclosures report lists exactly the disclosures made here
 #  - every record of every node as ATNA; with the corpus each one valid
 #    against the DICOM audit schema (xmllint)
@@ -174,6 +174,40 @@ fed_wait_peers clinic-a 2
 check "space back: /health ok again" curl -sf -o /dev/null "http://$(fed_http hospital-c)/health"
 r=$(query --user "Dr. Bob Stone")
 check "space back: hospital-c answers again" test "$(echo "$r" | peer_docs hospital-c)" = 2
+
+# ---- this community's own consumers: ITI-18 and ITI-43 at hospital-b ----
+# The patient is still opted out at hospital-b (no EMERGENCY here): a
+# signed XDS.b stored query finds nothing and a retrieve of a known
+# document answers as for a missing one; after the patient permits again
+# the same requests disclose (so the empty answers are consent's doing).
+B_COMMUNITY=urn:oid:1.3.6.1.4.1.21367.13.20.2000
+xds() { # ACTION PATH BODY -> the response on stdout
+  printf '<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:a="http://www.w3.org/2005/08/addressing"><s:Header><a:Action>%s</a:Action><a:MessageID>urn:uuid:%s</a:MessageID><a:To>http://%s%s</a:To></s:Header><s:Body>%s</s:Body></s:Envelope>' \
+    "$1" "$(cat /proc/sys/kernel/random/uuid)" "$(fed_http hospital-b)" "$2" "$3" > "$FED/xds-req.xml"
+  node soap sign -c "$(ini clinic-a)" --audience "$B_COMMUNITY" --user "Dr. Bob Stone" "$FED/xds-req.xml" > "$FED/xds-signed.xml" || return 1
+  curl -s -H 'Content-Type: application/soap+xml; charset=UTF-8' --data-binary @"$FED/xds-signed.xml" "http://$(fed_http hospital-b)$2"
+}
+PAT_XML=$(printf '%s' "$PATIENT" | sed 's/&/\&amp;/g')
+ITI18_BODY="<query:AdhocQueryRequest xmlns:query=\"urn:oasis:names:tc:ebxml-regrep:xsd:query:3.0\" xmlns:rim=\"urn:oasis:names:tc:ebxml-regrep:xsd:rim:3.0\"><query:ResponseOption returnType=\"LeafClass\" returnComposedObjects=\"true\"/><rim:AdhocQuery id=\"urn:uuid:14d4debf-8f97-4251-9a74-a90016b0af0d\"><rim:Slot name=\"\$XDSDocumentEntryPatientId\"><rim:ValueList><rim:Value>'$PAT_XML'</rim:Value></rim:ValueList></rim:Slot><rim:Slot name=\"\$XDSDocumentEntryStatus\"><rim:ValueList><rim:Value>('urn:oasis:names:tc:ebxml-regrep:StatusType:Approved')</rim:Value></rim:ValueList></rim:Slot></rim:AdhocQuery></query:AdhocQueryRequest>"
+ITI43_BODY="<xdsb:RetrieveDocumentSetRequest xmlns:xdsb=\"urn:ihe:iti:xds-b:2007\"><xdsb:DocumentRequest><xdsb:RepositoryUniqueId>${B_COMMUNITY#urn:oid:}.1</xdsb:RepositoryUniqueId><xdsb:DocumentUniqueId>$DS</xdsb:DocumentUniqueId></xdsb:DocumentRequest></xdsb:RetrieveDocumentSetRequest>"
+ITI18=urn:ihe:iti:2007:RegistryStoredQuery ITI43=urn:ihe:iti:2007:RetrieveDocumentSet
+xds "$ITI18" /xds/iti18 "$ITI18_BODY" > "$FED/iti18-denied.xml"
+check "opted out: ITI-18 answers Success with no document" \
+  bash -c "grep -q 'ResponseStatusType:Success' '$FED/iti18-denied.xml' && ! grep -q 'ExtrinsicObject' '$FED/iti18-denied.xml'"
+xds "$ITI43" /xds/iti43 "$ITI43_BODY" > "$FED/iti43-denied.xml"
+check "opted out: ITI-43 of a known document answers as for a missing one" \
+  bash -c "grep -q 'XDSDocumentUniqueIdError' '$FED/iti43-denied.xml' && ! grep -q '<xdsb:Document>' '$FED/iti43-denied.xml'"
+node consent set -c "$(ini hospital-b)" --patient "$PATIENT" --policy permit --by "privacy officer B" >/dev/null ||
+  bad "consent set permit"
+xds "$ITI18" /xds/iti18 "$ITI18_BODY" > "$FED/iti18-permit.xml"
+check "permitted again: the same ITI-18 finds the 2 documents" test "$(grep -o '<rim:ExtrinsicObject ' "$FED/iti18-permit.xml" | wc -l)" = 2
+xds "$ITI43" /xds/iti43 "$ITI43_BODY" > "$FED/iti43-permit.xml"
+check "permitted again: the same ITI-43 returns the document" grep -q 'ResponseStatusType:Success' "$FED/iti43-permit.xml"
+sleep 0.5 # the audit writer commits in batches
+node audit list -c "$(ini hospital-b)" > "$FED/b2.jsonl" 2>/dev/null
+for t in 18 43; do
+  check "ITI-$t withheld by consent is audited as consent-denied" grep -q "\"event\":\"consent-denied\".*\"detail\":\"ITI-$t: " "$FED/b2.jsonl"
+done
 
 # ---- stop; the trails verify; ATNA for every record ----
 for n in clinic-a hospital-b hospital-c; do fed_stop "$n"; done

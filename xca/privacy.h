@@ -1,7 +1,7 @@
 /*
  * xca/privacy.h -- consent enforcement inside the responding gateway (the
  * xca module's own; not a public API).  The responder calls these around
- * its ITI-38 and ITI-39 handlers when r->consent is set.
+ * its ITI-38, ITI-39, ITI-18 and ITI-43 handlers when r->consent is set.
  */
 #ifndef XCA_PRIVACY_H
 #define XCA_PRIVACY_H

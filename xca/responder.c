@@ -67,12 +67,18 @@ iti38(struct txn *t)
 }
 
 /* ITI-18: the same engine, for this community's own document consumers
- * (no homeCommunityId on the results). */
+ * (no homeCommunityId on the results).  Consent binds them as it binds
+ * other communities: an opted-out patient is invisible to every responder. */
 static hie_err
 iti18(struct txn *t)
 {
+	hie_err e;
+
 	xca_privacy_capture_query(t->m->body, t->out);
-	return stored_query(t, NULL);
+	e = stored_query(t, NULL);
+	if (e == HIE_OK && t->r->consent != NULL)
+		e = xca_privacy_filter_query(t->r, t->body, t->out);
+	return e;
 }
 
 /* ITI-41: one submission, stored durably before the response is built. */
@@ -109,9 +115,9 @@ retrieve(struct txn *t, const char *home)
 		free(refs);
 		return HIE_EPROTO;
 	}
-	/* Consent (ITI-39 only: ITI-43 serves this community's own
-	 * consumers): a withheld document is answered as a missing one. */
-	if (home != NULL && r->consent != NULL) {
+	/* Consent, for ITI-39 and for this community's own consumers
+	 * (ITI-43) alike: a withheld document is answered as a missing one. */
+	if (r->consent != NULL) {
 		if ((denied = calloc(REG_MAX_RETRIEVE, sizeof(*denied))) == NULL) {
 			free(refs);
 			return HIE_ENOMEM;
