@@ -3,6 +3,7 @@
 
 #include <openssl/sha.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -21,6 +22,7 @@ struct audit_log {
 	int             stopping;
 	uint64_t        written, refused;
 	int             failing;         /* the last write failed */
+	atomic_int      discard;         /* measurement only: records dropped */
 	uint64_t        seq;             /* last stored */
 	unsigned char   last[HASH_LEN];  /* its hash */
 };
@@ -237,6 +239,8 @@ audit_record(audit_log *a, const struct audit_event *ev)
 	struct tm tm;
 	hie_err   e;
 
+	if (atomic_load(&a->discard)) /* measurement only (audit_discard) */
+		return HIE_OK;
 	gmtime_r(&now, &tm);
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	hie_buf_init(&b, 8192);
@@ -290,6 +294,18 @@ audit_record(audit_log *a, const struct audit_event *ev)
 	pthread_cond_signal(&a->cv);
 	pthread_mutex_unlock(&a->mtx);
 	return HIE_OK;
+}
+
+void
+audit_discard(audit_log *a, int on)
+{
+	atomic_store(&a->discard, on);
+}
+
+int
+audit_discarding(audit_log *a)
+{
+	return atomic_load(&a->discard);
 }
 
 int
@@ -371,6 +387,24 @@ audit_verify(MDB_env *env, uint64_t *n, uint64_t *bad, char *why, size_t whycap)
 	 * running node holds the head hash and a record written after it
 	 * covers it.  (Anchoring the head outside the node is for later.) */
 	return *bad == 0 ? HIE_OK : HIE_EDB;
+}
+
+hie_err
+audit_last_seq(MDB_env *env, uint64_t *seq)
+{
+	MDB_txn    *txn;
+	MDB_cursor *cur;
+	MDB_val     k, v;
+	hie_err     e;
+
+	*seq = 0;
+	if ((e = read_cursor(env, &txn, &cur)) != HIE_OK)
+		return e == HIE_ENOTFOUND ? HIE_OK : e;
+	if (mdb_cursor_get(cur, &k, &v, MDB_LAST) == 0)
+		*seq = seq_of(&k);
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	return HIE_OK;
 }
 
 hie_err

@@ -68,6 +68,12 @@ void    audit_close(audit_log *a);
 hie_err audit_record(audit_log *a, const struct audit_event *ev);
 /* Records written and records refused (queue full) since open. */
 void    audit_counts(audit_log *a, uint64_t *written, uint64_t *refused);
+/* Measurement only ([audit] off_for_measurement): from now on records are
+ * dropped at once (counted as discarded), to measure what auditing costs.
+ * Never for production: nothing of what the node does is then recorded. */
+void    audit_discard(audit_log *a, int on);
+/* 1 after audit_discard(a, 1). */
+int     audit_discarding(audit_log *a);
 /* 1 if records can be taken and the last write succeeded.  Transactions
  * check this first: what cannot be audited is not done (fail closed). */
 int     audit_ready(audit_log *a);
@@ -78,6 +84,9 @@ int     audit_ready(audit_log *a);
  * missing before it, or out of order) and the reason in why.
  */
 hie_err audit_verify(MDB_env *env, uint64_t *n, uint64_t *bad, char *why, size_t whycap);
+
+/* The sequence number of the last stored record (0: none). */
+hie_err audit_last_seq(MDB_env *env, uint64_t *seq);
 
 /* Prints the last `last` records (0: all) as JSON lines. */
 hie_err audit_list(MDB_env *env, size_t last, FILE *out);

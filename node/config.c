@@ -74,6 +74,11 @@ static const struct key_desc keys[] = {
 	I("registry", "require_known_patient", require_known_patient, 0, 1, "1"),
 	S("consent", "default", consent_default, "permit"),
 	I("consent", "emergency_override", consent_emergency, 0, 1, "1"),
+	S("audit", "syslog_url", audit_syslog_url, ""),
+	I("audit", "syslog_backoff_min_ms", audit_syslog_backoff_min_ms, 10, 60000, "500"),
+	I("audit", "syslog_backoff_max_s", audit_syslog_backoff_max_s, 1, 3600, "60"),
+	I("audit", "syslog_confirm_ms", audit_syslog_confirm_ms, 0, 60000, "1000"),
+	I("audit", "off_for_measurement", audit_off_for_measurement, 0, 1, "0"),
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -291,6 +296,8 @@ node_config_load(const char *path, struct node_config *cfg, FILE *err)
 	check_readable(&st, "hl7", "app_ack_routes", cfg->hl7_app_ack_routes);
 	if (strcmp(cfg->consent_default, "permit") != 0 && strcmp(cfg->consent_default, "deny") != 0)
 		cfg_error(&st, "consent", "default", "must be permit or deny");
+	if (cfg->audit_syslog_url[0] != '\0' && !url_has_scheme(cfg->audit_syslog_url, "tls+tcp://"))
+		cfg_error(&st, "audit", "syslog_url", "must be empty or a tls+tcp://host:port address (RFC 5425)");
 	if (cfg->overall_deadline_ms < cfg->peer_deadline_ms)
 		cfg_error(&st, "query", "overall_deadline_ms", "must not be below peer_deadline_ms");
 	return st.errors == 0 ? HIE_OK : HIE_ECONFIG;

@@ -58,6 +58,11 @@ struct node_config {
 	int  require_known_patient;   /* [registry] require_known_patient (0/1) */
 	char consent_default[16];     /* [consent] default: permit or deny */
 	int  consent_emergency;       /* [consent] emergency_override (0/1) */
+	char audit_syslog_url[NODE_STR];  /* [audit] syslog_url: "" off, tls+tcp://host:port */
+	int  audit_syslog_backoff_min_ms; /* [audit] syslog_backoff_min_ms */
+	int  audit_syslog_backoff_max_s;  /* [audit] syslog_backoff_max_s */
+	int  audit_syslog_confirm_ms;     /* [audit] syslog_confirm_ms */
+	int  audit_off_for_measurement;   /* [audit] off_for_measurement: benchmarks only */
 	char path[NODE_PATH];         /* the file this came from */
 };
 

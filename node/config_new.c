@@ -104,7 +104,21 @@ static const char template[] =
     "default = permit\n"
     "; 1: purpose of use EMERGENCY overrides an opt-out (break-the-glass,\n"
     "; audited) unless the patient's own policy says otherwise.\n"
-    "emergency_override = 1\n";
+    "emergency_override = 1\n"
+    "\n"
+    "[audit]\n"
+    "; Forwarding to an audit repository (ATNA ITI-20, RFC 5424 syslog over\n"
+    "; TLS, mutual TLS with this node's certificate), e.g.\n"
+    "; tls+tcp://audit.example.org:6514; empty: off.\n"
+    "syslog_url =\n"
+    "; Reconnection backoff: first wait (ms), doubling up to the longest (s).\n"
+    "syslog_backoff_min_ms = 500\n"
+    "syslog_backoff_max_s = 60\n"
+    "; A record counts as accepted by the repository once its bytes were\n"
+    "; acknowledged and the connection stayed up this long after (ms).\n"
+    "syslog_confirm_ms = 1000\n"
+    "; For benchmarks only, never in production: 1 records nothing.\n"
+    "off_for_measurement = 0\n";
 
 hie_err
 node_config_write_new(const char *path, const char *name, const char *community,

@@ -426,6 +426,7 @@ shutdown_node(struct node *n)
 	}
 	node_event(n, "node-stop", n->cfg.name);
 	audit_close(n->audit); /* flushes: the stop record is written */
+	node_audit_fwd_stop(n); /* the stop record goes to the repository after the restart */
 	sec_release(n->sec);
 	hie_replay_close(n->replay);
 	consent_close(n->consent);
@@ -476,6 +477,10 @@ node_run(const char *config_path)
 	node_xref_attach(n.reg, n.mpi, n.cfg.require_known_patient);
 	if ((e = audit_open(n.env, &n.audit)) != HIE_OK) {
 		fprintf(stderr, "hie-node: audit log: %s\n", hie_strerror(e));
+		goto fail;
+	}
+	if ((e = node_audit_fwd_start(&n)) != HIE_OK) {
+		fprintf(stderr, "hie-node: audit.syslog_url %s: %s\n", n.cfg.audit_syslog_url, hie_strerror(e));
 		goto fail;
 	}
 	{

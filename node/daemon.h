@@ -38,6 +38,7 @@ struct node {
 	hie_replay              *replay;   /* inbound message/assertion ids */
 	struct node_sec         *sec;      /* guarded by mtx */
 	audit_log               *audit;
+	struct audit_fwd        *audit_fwd; /* [audit] syslog_url; NULL when off */
 	consent                 *consent;  /* patients' consent; also in responder */
 	struct node_tls_material tls;
 	nng_mtx                 *mtx;    /* guards fanout and sec */
@@ -79,6 +80,14 @@ void node_audit_hl7(struct node *n, const char *rid, int initiator, const char *
 
 /* A security alert record (refused connection, bad certificate...). */
 void node_audit_alert(struct node *n, const char *rid, const char *source, const char *detail);
+
+/* The audit forwarder (node/audit_fwd_node.c): started after the audit
+ * trail when [audit] syslog_url is set (and [audit] off_for_measurement
+ * applied); its state as /health fields and /metrics series. */
+hie_err node_audit_fwd_start(struct node *n);
+void    node_audit_fwd_stop(struct node *n);
+void    node_audit_fwd_health(struct node *n, hie_buf *b);
+void    node_audit_fwd_metrics(struct node *n, hie_buf *b);
 
 /* Peer link: REP over mutual TLS, answering with xca_respond. */
 hie_err node_peerlink_start(struct node *n);

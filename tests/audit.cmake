@@ -23,3 +23,9 @@ target_link_libraries(lmdb_fill hie_core)
 add_test(NAME audit.node COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/audit_node.sh ${CMAKE_BINARY_DIR} ${HIE_CORPUS})
 set_tests_properties(audit.node PROPERTIES
   ENVIRONMENT "HIE_SOURCE_DIR=${CMAKE_SOURCE_DIR}" SKIP_RETURN_CODE 77 TIMEOUT 300)
+
+# Forwarding to an audit repository (ITI-20, RFC 5424 syslog over TLS): a
+# real node and an independent Python receiver (tests/audit/syslog_receiver.py).
+add_test(NAME audit.forward COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/audit_forward.sh ${CMAKE_BINARY_DIR} ${HIE_CORPUS})
+set_tests_properties(audit.forward PROPERTIES
+  ENVIRONMENT "HIE_SOURCE_DIR=${CMAKE_SOURCE_DIR}" SKIP_RETURN_CODE 77 TIMEOUT 300)
