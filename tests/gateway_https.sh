@@ -3,7 +3,8 @@
 # clinic-a's directory hospital-b is an https:// SOAP endpoint (a real node's
 # HTTP SOAP listener behind a TLS front that requires our client
 # certificate, tests/https_forward.py), called with libcurl; hospital-c stays
-# on the nng link.  ITI-38 and ITI-39 both ways, signed; a front that does not
+# on the nng link.  ITI-38 and ITI-39 (MTOM/XOP, as ITI-39 requires) both
+# ways, signed; a front that does not
 # answer is bounded by the deadline; a rogue CA's front is refused, and so is
 # a front whose certificate the network CRL revokes.
 set -uo pipefail
@@ -53,6 +54,9 @@ check "the front saw our client certificate's requests" grep -q "POST" "$FED/fwd
 out=$("$BIN/xca/hie-query" -n "$(fed_http clinic-a)" --patient "$PATIENT" --type 18842-5 --latest --retrieve "$FED/got" 2>&1)
 check "ITI-39 over https: the discharge summary retrieved and its hash checked" \
   bash -c "ls '$FED/got' | grep -q HB-DS && grep -q 'Discharge Summary' '$FED'/got/*"
+check "ITI-39 over https went as MTOM/XOP both ways (the node's answer an attachment)" \
+  grep -q "request multipart/related answer multipart/related" "$FED/fwd.log"
+check "ITI-38 over https stays plain SOAP" grep -q "request application/soap+xml answer application/soap+xml" "$FED/fwd.log"
 
 # A front that accepts TCP but never answers: bounded by the peer deadline.
 kill -STOP $FWD

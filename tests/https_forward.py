@@ -18,6 +18,8 @@ class Forward(http.server.BaseHTTPRequestHandler):
                 status, ctype, data = r.status, r.headers.get("Content-Type", ""), r.read()
         except urllib.error.HTTPError as e:
             status, ctype, data = e.code, e.headers.get("Content-Type", ""), e.read()
+        sys.stderr.write("https_forward: request %s answer %s\n" % (
+            self.headers.get("Content-Type", "").split(";")[0], ctype.split(";")[0]))
         self.send_response(status)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(data)))

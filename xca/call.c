@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "xca/internal.h"
@@ -155,7 +156,7 @@ call_finish(struct xca_call *c, enum xca_status st, const char *fmt, ...)
 }
 
 static void
-read_response_bytes(struct xca_call *c, const char *buf, size_t len)
+read_response_bytes(struct xca_call *c, const char *buf, size_t len, const struct mtom_msg *att)
 {
 	struct xca_op  *op = c->op;
 	struct soap_msg m;
@@ -198,7 +199,9 @@ read_response_bytes(struct xca_call *c, const char *buf, size_t len)
 		return;
 	}
 	why[0] = '\0';
+	c->att = att;
 	st = op->kind->read(op, c, m.body, why, sizeof(why));
+	c->att = NULL;
 	soap_msg_free(&m);
 	call_finish(c, st, st == XCA_OK ? NULL : "%s", why);
 }
@@ -206,21 +209,35 @@ read_response_bytes(struct xca_call *c, const char *buf, size_t len)
 static void
 read_response(struct xca_call *c, nng_msg *msg)
 {
-	read_response_bytes(c, nng_msg_body(msg), nng_msg_len(msg));
+	read_response_bytes(c, nng_msg_body(msg), nng_msg_len(msg), NULL);
 	nng_msg_free(msg);
 }
 
 void
-xca_call_https_done(struct xca_call *c, int timed_out, const char *err, const char *body, size_t len)
+xca_call_https_done(struct xca_call *c, int timed_out, const char *err, const char *ctype, const char *body,
+    size_t len)
 {
 	if (!timed_out && err == NULL)
 		c->pr->answered_ms = hie_now_ms() - c->op->t0;
-	if (timed_out)
+	if (timed_out) {
 		call_finish(c, XCA_TIMEOUT, "no answer within %lld ms", (long long) (hie_now_ms() - c->t0));
-	else if (err != NULL)
+	} else if (err != NULL) {
 		call_finish(c, XCA_ERROR, "%s", err);
-	else
-		read_response_bytes(c, body, len);
+	} else if (ctype != NULL && strncasecmp(ctype, "multipart/related", 17) == 0) {
+		/* MTOM/XOP: the envelope is the root part (verified as sent,
+		 * as our responder signs it), documents are parts. */
+		struct mtom_limits      lim = { 1000, 8192, c->op->fo->max_message_bytes };
+		struct mtom_msg         mm = { 0 };
+		const struct mtom_part *root;
+		char                    why[128];
+		if (mtom_parse(ctype, body, len, &lim, &mm, why, sizeof(why)) != HIE_OK || (root = mtom_root(&mm)) == NULL)
+			call_finish(c, XCA_ERROR, "unreadable MTOM response: %s", why);
+		else
+			read_response_bytes(c, root->data, root->len, &mm);
+		mtom_free(&mm);
+	} else {
+		read_response_bytes(c, body, len, NULL);
+	}
 }
 
 /* An https:// peer: the same signed request, posted by https.c. */
@@ -232,6 +249,7 @@ call_start_https(struct xca_call *c, int timeout)
 	char             *bytes;
 	size_t            len;
 	hie_err           e;
+	char              ctype[512];
 
 	if ((e = build_request(c->op, c, &msg)) != HIE_OK) {
 		call_finish(c, XCA_ERROR, "cannot build request: %s", hie_strerror(e));
@@ -246,9 +264,23 @@ call_start_https(struct xca_call *c, int timeout)
 	memcpy(bytes, nng_msg_body(msg), len);
 	bytes[len] = '\0';
 	nng_msg_free(msg);
+	if (c->op->kind->mtom) {
+		/* The envelope as the root part of a multipart/related body. */
+		hie_buf b;
+		hie_buf_init(&b, len + 4096);
+		e = mtom_build(&b, ctype, sizeof(ctype), c->op->kind->action, bytes, len, NULL, 0);
+		free(bytes);
+		if (e != HIE_OK) {
+			hie_buf_free(&b);
+			call_finish(c, XCA_ERROR, "cannot build the MTOM request: %s", hie_strerror(e));
+			return;
+		}
+		bytes = hie_buf_take(&b, &len);
+	}
 	c->sent = hie_now_ms();
 	c->pr->sent_ms = c->sent - c->op->t0;
-	if ((e = xca_https_post(c->op->fo->https, c, pc->p.address, c->op->kind->action, bytes, len, timeout)) != HIE_OK)
+	if ((e = xca_https_post(c->op->fo->https, c, pc->p.address, c->op->kind->action,
+	         c->op->kind->mtom ? ctype : NULL, bytes, len, timeout)) != HIE_OK)
 		call_finish(c, XCA_ERROR, "cannot start the https call: %s", hie_strerror(e));
 }
 

@@ -27,7 +27,7 @@ struct xfer {
 	hie_buf            resp;
 	size_t             max;
 	int                too_big;
-	char               ctype[128];
+	char               ctype[1024];
 	char               err[CURL_ERROR_SIZE];
 };
 
@@ -101,8 +101,15 @@ on_header(char *p, size_t size, size_t n, void *arg)
 	size_t       len = size * n;
 
 	if (len > 13 && strncasecmp(p, "Content-Type:", 13) == 0) {
-		size_t k = len - 13 < sizeof(x->ctype) - 1 ? len - 13 : sizeof(x->ctype) - 1;
-		memcpy(x->ctype, p + 13, k);
+		/* The value alone: MTOM's boundary is read from it. */
+		const char *v = p + 13, *end = p + len;
+		size_t      k;
+		while (v < end && (*v == ' ' || *v == '\t'))
+			v++;
+		while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t'))
+			end--;
+		k = (size_t) (end - v) < sizeof(x->ctype) - 1 ? (size_t) (end - v) : sizeof(x->ctype) - 1;
+		memcpy(x->ctype, v, k);
 		x->ctype[k] = '\0';
 	}
 	return len;
@@ -128,21 +135,20 @@ xfer_done(struct xfer *x, CURLcode rc)
 
 	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
 	if (x->too_big) {
-		xca_call_https_done(x->c, 0, "answer over max_message_bytes", NULL, 0);
+		xca_call_https_done(x->c, 0, "answer over max_message_bytes", NULL, NULL, 0);
 	} else if (rc == CURLE_OPERATION_TIMEDOUT) {
-		xca_call_https_done(x->c, 1, NULL, NULL, 0);
+		xca_call_https_done(x->c, 1, NULL, NULL, NULL, 0);
 	} else if (rc != CURLE_OK) {
 		snprintf(why, sizeof(why), "https: %s", x->err[0] ? x->err : curl_easy_strerror(rc));
-		xca_call_https_done(x->c, 0, why, NULL, 0);
-	} else if (strstr(x->ctype, "multipart/related") != NULL) {
-		xca_call_https_done(x->c, 0, "https: MTOM answers are not read yet (plain SOAP only)", NULL, 0);
-	} else if (status != 200 && strstr(x->ctype, "soap+xml") == NULL) {
+		xca_call_https_done(x->c, 0, why, NULL, NULL, 0);
+	} else if (status != 200 && strstr(x->ctype, "soap+xml") == NULL && strstr(x->ctype, "multipart/related") == NULL) {
 		/* SOAP 1.2 faults come with 400/500 and are read as faults;
 		 * anything else that is not 200 is the HTTP layer's. */
 		snprintf(why, sizeof(why), "https: HTTP %ld", status);
-		xca_call_https_done(x->c, 0, why, NULL, 0);
+		xca_call_https_done(x->c, 0, why, NULL, NULL, 0);
 	} else {
-		xca_call_https_done(x->c, 0, NULL, x->resp.data ? x->resp.data : "", x->resp.len);
+		/* Plain SOAP or MTOM: call.c reads either. */
+		xca_call_https_done(x->c, 0, NULL, x->ctype, x->resp.data ? x->resp.data : "", x->resp.len);
 	}
 	xfer_free(x);
 }
@@ -251,14 +257,14 @@ xca_https_free(struct xca_https *h)
 }
 
 hie_err
-xca_https_post(struct xca_https *h, struct xca_call *c, const char *url, const char *action, char *body, size_t len,
-    int timeout_ms)
+xca_https_post(struct xca_https *h, struct xca_call *c, const char *url, const char *action, const char *type,
+    char *body, size_t len, int timeout_ms)
 {
 	struct xfer     *x;
 	struct curl_blob cert = { .data = h->cert, .len = strlen(h->cert), .flags = CURL_BLOB_COPY };
 	struct curl_blob key = { .data = h->key, .len = strlen(h->key), .flags = CURL_BLOB_COPY };
 	struct curl_blob ca = { .data = h->ca, .len = strlen(h->ca), .flags = CURL_BLOB_COPY };
-	char             ctype[300];
+	char             ctype[600];
 
 	if ((x = calloc(1, sizeof(*x))) == NULL) {
 		free(body);
@@ -269,7 +275,10 @@ xca_https_post(struct xca_https *h, struct xca_call *c, const char *url, const c
 	x->max = h->max_bytes;
 	hie_buf_init(&x->resp, h->max_bytes + 1);
 	/* SOAP 1.2 over HTTP: the action goes in the Content-Type too. */
-	snprintf(ctype, sizeof(ctype), "Content-Type: application/soap+xml; charset=utf-8; action=\"%s\"", action);
+	if (type != NULL)
+		snprintf(ctype, sizeof(ctype), "Content-Type: %s", type);
+	else
+		snprintf(ctype, sizeof(ctype), "Content-Type: application/soap+xml; charset=utf-8; action=\"%s\"", action);
 	if ((x->easy = curl_easy_init()) == NULL || (x->hdrs = curl_slist_append(NULL, ctype)) == NULL) {
 		xfer_free(x);
 		return HIE_ENOMEM;

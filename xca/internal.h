@@ -11,6 +11,7 @@
 #include <nng/supplemental/util/platform.h>
 #include <stdatomic.h>
 
+#include "node/mtom.h"
 #include "node/soap.h"
 #include "xca/xca.h"
 
@@ -78,6 +79,7 @@ struct xca_call {
 	char                   *doc;      /* ITI-39, malloc'd */
 	size_t                  doclen;
 	char                    mime[64];
+	const struct mtom_msg  *att;      /* the answer's MTOM parts while kind->read runs; NULL: plain SOAP */
 };
 
 struct xca_op_kind {
@@ -89,6 +91,10 @@ struct xca_op_kind {
 	/* Reads a response (not a fault, right action) into c; returns the
 	 * call's status, with the reason in why when not XCA_OK. */
 	enum xca_status (*read)(struct xca_op *op, struct xca_call *c, xmlNode *body, char *why, size_t cap);
+	/* Sent as MTOM/XOP (multipart/related) to https:// peers: ITI-39
+	 * requires it (ITI TF-2b 3.39.5.1), and standard gateways answer in
+	 * kind; the nng link carries plain SOAP. */
+	int mtom;
 	/* Every call is finished: hand the results over.  Runs once, on an
 	 * nng thread; must not block. */
 	void (*complete)(struct xca_op *op);
@@ -141,12 +147,15 @@ hie_err xca_discover_query_start(xca_fanout *fo, const struct reg_query *q, cons
 /* ---- https.c: peers that are https:// SOAP endpoints ---- */
 hie_err xca_https_new(const struct node_tls_material *tls, size_t max_bytes, struct xca_https **out);
 void    xca_https_free(struct xca_https *h);
-/* Posts body (malloc'd; taken over, even on error) to url; when the
- * transfer ends, xca_call_https_done runs on the engine's thread. */
-hie_err xca_https_post(struct xca_https *h, struct xca_call *c, const char *url, const char *action, char *body,
-    size_t len, int timeout_ms);
-/* In call.c: the transfer timed out, failed (err), or brought body. */
-void xca_call_https_done(struct xca_call *c, int timed_out, const char *err, const char *body, size_t len);
+/* Posts body (malloc'd; taken over, even on error) to url, as ctype
+ * (NULL: SOAP 1.2 with action); when the transfer ends,
+ * xca_call_https_done runs on the engine's thread. */
+hie_err xca_https_post(struct xca_https *h, struct xca_call *c, const char *url, const char *action,
+    const char *ctype, char *body, size_t len, int timeout_ms);
+/* In call.c: the transfer timed out, failed (err), or brought body of
+ * Content-Type ctype. */
+void xca_call_https_done(struct xca_call *c, int timed_out, const char *err, const char *ctype, const char *body,
+    size_t len);
 
 /* query.c: out gets v[k] (malloc'd, taken over) filtered by q, one
  * entry per uniqueId, newest first, at most max. */

@@ -26,10 +26,34 @@ retrieve_read(struct xca_op *op, struct xca_call *c, xmlNode *body, char *why, s
 	struct reg_doc_ref   got;
 	hie_err              e;
 
+	char                *xop = NULL;
+	size_t               xoplen = 0;
+
+	if (c->att != NULL) {
+		/* MTOM: the Document is an xop:Include of a part (or inline
+		 * base64 still); its bytes are taken here and the element
+		 * emptied, so that the registry's reader sees the rest. */
+		xmlNode *dr = hie_xml_child(body, REG_NS_XDSB, "DocumentResponse");
+		xmlNode *d = dr != NULL ? hie_xml_child(dr, REG_NS_XDSB, "Document") : NULL;
+		if (d != NULL) {
+			if ((e = mtom_element_bytes(c->att, d, op->fo->max_message_bytes, &xop, &xoplen)) != HIE_OK) {
+				snprintf(why, cap, "Document: %s", hie_strerror(e));
+				return XCA_ERROR;
+			}
+			xmlNodeSetContent(d, NULL);
+		}
+	}
 	e = reg_retrieve_response_parse(body, op->fo->max_message_bytes, &got, c->mime, sizeof(c->mime), &c->doc,
 	    &c->doclen, why, cap);
-	if (e != HIE_OK)
+	if (e != HIE_OK) {
+		free(xop);
 		return XCA_ERROR;
+	}
+	if (xop != NULL) {
+		free(c->doc);
+		c->doc = xop;
+		c->doclen = xoplen;
+	}
 	/* The document must be the one we asked for, from the community we
 	 * asked: anything else is not believed. */
 	if (strcmp(got.unique_id, rc->r->ref.unique_id) != 0 ||
@@ -65,6 +89,7 @@ static const struct xca_op_kind iti39 = {
 	.build = retrieve_build,
 	.read = retrieve_read,
 	.complete = retrieve_complete,
+	.mtom = 1,
 };
 
 hie_err
