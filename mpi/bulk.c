@@ -73,6 +73,20 @@ struct bent {
 	uint8_t     kk;
 };
 
+/* A stored block as pass a found it: its size, and its members' (rid,
+ * signature) pairs in buf[from..to). */
+struct sblock {
+	size_t          count;
+	const uint64_t *buf;
+	size_t          from, to;
+};
+
+/* A stored candidate of record j (its c[ci]), for pass c. */
+struct cref {
+	uint64_t rid;
+	uint32_t j, ci;
+};
+
 struct bulk {
 	mpi                     *m;
 	const struct mpi_model  *model;
@@ -86,9 +100,11 @@ struct bulk {
 	uint32_t                *kstart, *istart; /* first entry of each entry's group */
 	size_t                   nke, nie;
 	char                    *idkeys;   /* the identifiers' mpi.idx keys, 300 bytes each */
-	size_t                   next;     /* work queue of step 1 */
-	pthread_mutex_t          lock;
-	hie_err                  err;
+	uint32_t                *dk;       /* group starts of ke: the distinct keys, in LMDB order */
+	size_t                   ndk;
+	struct sblock           *sb;       /* per group start: the stored block */
+	struct cref             *cr;       /* stored candidates, by rid */
+	size_t                   ncr;
 };
 
 static uint64_t
@@ -150,14 +166,127 @@ cand_cmp(const void *a, const void *b)
 	return x->bidx < y->bidx ? -1 : x->bidx > y->bidx;
 }
 
-/* Step 1 for record j: its candidates in the snapshot and in the batch,
- * scored; the stored owners of its identifiers. */
+/* Step 1 is done in three passes, each splitting its work between the
+ * threads, so that the store is read in key order: consecutive lookups
+ * through one cursor land on the same or the next leaf page, which LMDB
+ * finds without going down the tree again (at a million records a page
+ * not in the CPU's cache costs more than all the comparing).
+ *   a. the batch's distinct blocking keys, in LMDB's key order: each
+ *      stored block read once (its size, and rid + signature of each
+ *      member when under the cap), however many batch records share it;
+ *   b. per record: the members whose signature can reach the threshold,
+ *      the batch's earlier records with the same keys (scored here), and
+ *      the stored owners of its identifiers;
+ *   c. every stored candidate of the batch in rid order: its match key
+ *      read once, scored against each record that has it. */
+
+struct tbuf {
+	uint64_t *v;
+	size_t    n, cap;
+};
+
+struct pass_arg {
+	struct bulk *b;
+	size_t       from, to;
+	struct tbuf  buf;
+	hie_err      err;
+};
+
+static int
+lmdb_key_cmp(const char *a, size_t la, const char *b, size_t lb)
+{
+	int c = memcmp(a, b, la < lb ? la : lb);
+
+	return c != 0 ? c : la < lb ? -1 : la > lb;
+}
+
 static hie_err
-match_one(struct bulk *b, MDB_txn *txn, MDB_cursor *blk, MDB_cursor *idx, size_t j)
+tbuf_add(struct tbuf *t, uint64_t a, uint64_t b)
+{
+	if (t->n + 2 > t->cap) {
+		uint64_t *g = realloc(t->v, (t->cap = t->cap ? t->cap * 2 : 4096) * sizeof(*g));
+		if (g == NULL)
+			return HIE_ENOMEM;
+		t->v = g;
+	}
+	t->v[t->n++] = a;
+	t->v[t->n++] = b;
+	return HIE_OK;
+}
+
+/* Pass a over b->dk[from..to): results in b->sb, indexed by the key's
+ * group start in b->ke; members in this thread's buffer (its index in
+ * sb->buf once all are done, the buffers may move while growing). */
+static void *
+pass_blocks(void *arg)
+{
+	struct pass_arg *a = arg;
+	struct bulk     *b = a->b;
+	MDB_txn         *txn;
+	MDB_cursor      *c;
+	int              rc;
+
+	if ((rc = mdb_txn_begin(b->m->env, NULL, MDB_RDONLY, &txn)) != 0) {
+		a->err = hie_store_err(rc);
+		return NULL;
+	}
+	if ((rc = mdb_cursor_open(txn, b->m->blk, &c)) != 0) {
+		mdb_txn_abort(txn);
+		a->err = hie_store_err(rc);
+		return NULL;
+	}
+	for (size_t i = a->from; i < a->to && a->err == HIE_OK; i++) {
+		const struct bent *e = &b->ke[b->dk[i]];
+		struct sblock     *sb = &b->sb[b->dk[i]];
+		MDB_val            k = { e->len, (void *) e->s }, v;
+		size_t             count = 0;
+		rc = mdb_cursor_get(c, &k, &v, MDB_SET_KEY);
+		if (rc == 0)
+			rc = mdb_cursor_count(c, &count);
+		if (rc == MDB_NOTFOUND)
+			rc = 0;
+		sb->count = count;
+		sb->from = sb->to = a->buf.n;
+		if (rc == 0 && count > 0 && count <= MPI_BLOCK_CAP) {
+			for (rc = mdb_cursor_get(c, &k, &v, MDB_GET_MULTIPLE); rc == 0 && a->err == HIE_OK;
+			     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT_MULTIPLE))
+				for (size_t x = 0; x + MPI_BLK_VAL <= v.mv_size && count > 0; x += MPI_BLK_VAL, count--) {
+					const char *d = (const char *) v.mv_data + x;
+					a->err = tbuf_add(&a->buf, mpi_u64_get(d), mpi_u64_get(d + 8));
+				}
+			if (rc == MDB_NOTFOUND)
+				rc = 0;
+			sb->to = a->buf.n;
+		}
+		if (rc != 0)
+			a->err = hie_store_err(rc);
+	}
+	mdb_cursor_close(c);
+	mdb_txn_abort(txn);
+	return NULL;
+}
+
+static hie_err
+cand_add(struct bcand **c, size_t *nc, size_t *cap, struct bcand x)
+{
+	if (*nc == *cap) {
+		struct bcand *g = realloc(*c, (*cap = *cap ? *cap * 2 : 64) * sizeof(**c));
+		if (g == NULL)
+			return HIE_ENOMEM;
+		*c = g;
+	}
+	(*c)[(*nc)++] = x;
+	return HIE_OK;
+}
+
+/* Pass b for record j. */
+static hie_err
+match_one(struct bulk *b, MDB_txn *txn, MDB_cursor *idx, size_t j)
 {
 	struct brec  *r = &b->r[j];
 	struct bcand *c = NULL;
 	size_t        nc = 0, cap = 0, u = 0;
+	hie_err       e = HIE_OK;
 	int           rc;
 
 	/* Stored owners of each deterministic identifier. */
@@ -171,7 +300,6 @@ match_one(struct bulk *b, MDB_txn *txn, MDB_cursor *blk, MDB_cursor *idx, size_t
 		for (rc = mdb_cursor_get(idx, &k, &v, MDB_SET_KEY); rc == 0;
 		     rc = mdb_cursor_get(idx, &k, &v, MDB_NEXT_DUP)) {
 			struct mpi_mk mk;
-			hie_err       e;
 			if ((e = mpi_mk_get(b->m, txn, mpi_u64_get(v.mv_data), &mk)) != HIE_OK)
 				return e;
 			if (r->ideid[x][0] == 0)
@@ -187,54 +315,24 @@ match_one(struct bulk *b, MDB_txn *txn, MDB_cursor *blk, MDB_cursor *idx, size_t
 	if (b->flags & MPI_ADD_NOMATCH)
 		return HIE_OK;
 
-	for (size_t kk = 0; kk < r->nk; kk++) {
-		MDB_val k = { strlen(r->keys[kk]), r->keys[kk] }, v;
-		size_t  count = 0;
-		rc = mdb_cursor_get(blk, &k, &v, MDB_SET_KEY);
-		if (rc == 0)
-			rc = mdb_cursor_count(blk, &count);
-		if (rc == MDB_NOTFOUND)
-			rc = 0, count = 0;
-		if (rc != 0)
-			goto fail;
-		r->scount[kk] = count;
-		if (count > MPI_BLOCK_CAP)
+	for (size_t kk = 0; kk < r->nk && e == HIE_OK; kk++) {
+		const struct sblock *sb = &b->sb[b->kstart[r->kpos[kk]]];
+		r->scount[kk] = sb->count;
+		if (sb->count > MPI_BLOCK_CAP)
 			continue; /* skipped whatever the batch adds */
-		if (count > 0)
-			for (rc = mdb_cursor_get(blk, &k, &v, MDB_GET_MULTIPLE); rc == 0;
-			     rc = mdb_cursor_get(blk, &k, &v, MDB_NEXT_MULTIPLE))
-				for (size_t i = 0; i + MPI_BLK_VAL <= v.mv_size && count > 0; i += MPI_BLK_VAL, count--) {
-					const char *e = (const char *) v.mv_data + i;
-					if (mpi_sig_bound(&b->sc, r->sig, mpi_u64_get(e + 8)) < b->sc.min_w)
-						continue;
-					if (nc == cap) {
-						struct bcand *g = realloc(c, (cap = cap ? cap * 2 : 64) * sizeof(*c));
-						if (g == NULL) {
-							free(c);
-							return HIE_ENOMEM;
-						}
-						c = g;
-					}
-					c[nc++] = (struct bcand) { mpi_u64_get(e), 0, 0, 0, (uint8_t) (1u << kk), 0, 0 };
-				}
-		if (rc != 0 && rc != MDB_NOTFOUND)
-			goto fail;
-		rc = 0;
+		for (size_t x = sb->from; x < sb->to && e == HIE_OK; x += 2)
+			if (mpi_sig_bound(&b->sc, r->sig, sb->buf[x + 1]) >= b->sc.min_w)
+				e = cand_add(&c, &nc, &cap, (struct bcand) { sb->buf[x], 0, 0, 0, (uint8_t) (1u << kk), 0, 0 });
 		/* The batch's earlier records with this key. */
-		for (uint32_t q = b->kstart[r->kpos[kk]]; q < r->kpos[kk]; q++) {
+		for (uint32_t q = b->kstart[r->kpos[kk]]; q < r->kpos[kk] && e == HIE_OK; q++) {
 			uint32_t i = b->ke[q].j;
-			if (mpi_sig_bound(&b->sc, r->sig, b->r[i].sig) < b->sc.min_w)
-				continue;
-			if (nc == cap) {
-				struct bcand *g = realloc(c, (cap = cap ? cap * 2 : 64) * sizeof(*c));
-				if (g == NULL) {
-					free(c);
-					return HIE_ENOMEM;
-				}
-				c = g;
-			}
-			c[nc++] = (struct bcand) { 0, 0, 0, i, (uint8_t) (1u << kk), 0, 0 };
+			if (mpi_sig_bound(&b->sc, r->sig, b->r[i].sig) >= b->sc.min_w)
+				e = cand_add(&c, &nc, &cap, (struct bcand) { 0, 0, 0, i, (uint8_t) (1u << kk), 0, 0 });
 		}
+	}
+	if (e != HIE_OK) {
+		free(c);
+		return e;
 	}
 	/* Each candidate once (its keys merged), stored ones by rid first. */
 	if (nc > 1)
@@ -247,77 +345,110 @@ match_one(struct bulk *b, MDB_txn *txn, MDB_cursor *blk, MDB_cursor *idx, size_t
 		c[u++] = c[i];
 	}
 	for (size_t i = 0; i < u; i++) {
-		struct mpi_mk        mk;
-		const struct mpi_mk *o = &mk;
+		const struct mpi_mk *o = &b->r[c[i].bidx].k;
 		uint8_t              lv[MPI_NFIELDS];
-		hie_err              e;
-		if (c[i].rid != 0) {
-			if ((e = mpi_mk_get(b->m, txn, c[i].rid, &mk)) != HIE_OK) {
-				free(c);
-				return e;
-			}
-			c[i].eid = mk.eid;
-		} else
-			o = &b->r[c[i].bidx].k;
+		if (c[i].rid != 0)
+			continue; /* pass c */
 		c[i].conflict = (uint8_t) mpi_id_conflict(&r->k, o);
 		c[i].scored = (uint8_t) mpi_score_pair(&b->sc, &r->k, o, lv, &c[i].weight);
 	}
 	r->c = c;
 	r->nc = u;
 	return HIE_OK;
-fail:
-	free(c);
-	return hie_store_err(rc);
 }
 
 static void *
-worker(void *arg)
+pass_records(void *arg)
 {
-	struct bulk *b = arg;
-	MDB_txn     *txn = NULL;
-	MDB_cursor  *blk = NULL, *idx = NULL;
-	hie_err      e = HIE_OK;
-	int          rc;
+	struct pass_arg *a = arg;
+	struct bulk     *b = a->b;
+	MDB_txn         *txn;
+	MDB_cursor      *idx = NULL;
+	int              rc;
 
-	if ((rc = mdb_txn_begin(b->m->env, NULL, MDB_RDONLY, &txn)) != 0 ||
-	    (rc = mdb_cursor_open(txn, b->m->blk, &blk)) != 0 || (rc = mdb_cursor_open(txn, b->m->idx, &idx)) != 0)
-		e = hie_store_err(rc);
-	for (;;) {
-		size_t j, end;
-		pthread_mutex_lock(&b->lock);
-		if (e != HIE_OK && b->err == HIE_OK)
-			b->err = e;
-		j = b->next;
-		b->next = j + 64 < b->n ? j + 64 : b->n;
-		end = b->next;
-		if (b->err != HIE_OK)
-			j = end = b->n;
-		pthread_mutex_unlock(&b->lock);
-		if (j >= end)
-			break;
-		for (; j < end && e == HIE_OK; j++)
-			if (b->r[j].valid)
-				e = match_one(b, txn, blk, idx, j);
+	if ((rc = mdb_txn_begin(b->m->env, NULL, MDB_RDONLY, &txn)) != 0) {
+		a->err = hie_store_err(rc);
+		return NULL;
 	}
-	if (blk != NULL)
-		mdb_cursor_close(blk);
+	if ((rc = mdb_cursor_open(txn, b->m->idx, &idx)) != 0)
+		a->err = hie_store_err(rc);
+	for (size_t j = a->from; j < a->to && a->err == HIE_OK; j++)
+		if (b->r[j].valid)
+			a->err = match_one(b, txn, idx, j);
 	if (idx != NULL)
 		mdb_cursor_close(idx);
-	if (txn != NULL)
-		mdb_txn_abort(txn);
+	mdb_txn_abort(txn);
 	return NULL;
 }
 
+/* Pass c over b->cr[from..to), sorted by rid. */
+static void *
+pass_keys(void *arg)
+{
+	struct pass_arg *a = arg;
+	struct bulk     *b = a->b;
+	struct mpi_mk    mk;
+	uint64_t         have = 0;
+	MDB_txn         *txn;
+	MDB_cursor      *c;
+	int              rc;
+
+	if ((rc = mdb_txn_begin(b->m->env, NULL, MDB_RDONLY, &txn)) != 0) {
+		a->err = hie_store_err(rc);
+		return NULL;
+	}
+	if ((rc = mdb_cursor_open(txn, b->m->key, &c)) != 0) {
+		mdb_txn_abort(txn);
+		a->err = hie_store_err(rc);
+		return NULL;
+	}
+	for (size_t i = a->from; i < a->to && a->err == HIE_OK; i++) {
+		const struct cref *x = &b->cr[i];
+		struct bcand      *cd = &b->r[x->j].c[x->ci];
+		uint8_t            lv[MPI_NFIELDS];
+		if (x->rid != have) {
+			unsigned char kb[8];
+			MDB_val       k = { 8, kb }, v;
+			mpi_u64_put(kb, x->rid);
+			if ((rc = mdb_cursor_get(c, &k, &v, MDB_SET_KEY)) != 0) {
+				a->err = hie_store_err(rc);
+				break;
+			}
+			if ((a->err = mpi_mk_decode(v.mv_data, v.mv_size, &mk)) != HIE_OK)
+				break;
+			have = x->rid;
+		}
+		cd->eid = mk.eid;
+		cd->conflict = (uint8_t) mpi_id_conflict(&b->r[x->j].k, &mk);
+		cd->scored = (uint8_t) mpi_score_pair(&b->sc, &b->r[x->j].k, &mk, lv, &cd->weight);
+	}
+	mdb_cursor_close(c);
+	mdb_txn_abort(txn);
+	return NULL;
+}
+
+static int
+dk_cmp(const void *x, const void *y, void *arg)
+{
+	const struct bent *ke = arg, *a = &ke[*(const uint32_t *) x], *b = &ke[*(const uint32_t *) y];
+
+	return lmdb_key_cmp(a->s, a->len, b->s, b->len);
+}
+
+static int
+cref_cmp(const void *x, const void *y)
+{
+	const struct cref *a = x, *b = y;
+
+	return a->rid < b->rid ? -1 : a->rid > b->rid;
+}
+
 /* Step 0, also in parallel: validation and match keys. */
-struct prep_arg {
-	struct bulk *b;
-	size_t       from, to;
-};
 
 static void *
 prep(void *arg)
 {
-	struct prep_arg *a = arg;
+	struct pass_arg *a = arg;
 	struct bulk     *b = a->b;
 	time_t           now = time(NULL);
 
@@ -653,21 +784,34 @@ done:
 /* ---- step 3: the writes ---- */
 
 struct kv {
+	uint64_t      pfx; /* the key's first 8 bytes, big-endian, zero padded */
 	const void   *k;
 	size_t        klen;
 	unsigned char v[MPI_BLK_VAL];
 };
 
+/* Sorting compares the prefixes first: the keys themselves are spread
+ * over the batch's records, and reading them was most of the sort. */
+static uint64_t
+kv_prefix(const void *k, size_t len)
+{
+	unsigned char b[8] = { 0 };
+
+	memcpy(b, k, len < 8 ? len : 8);
+	return mpi_u64_get(b);
+}
+
 static int
 kv_cmp(const void *a, const void *b)
 {
 	const struct kv *x = a, *y = b;
-	size_t           l = x->klen < y->klen ? x->klen : y->klen;
-	int              c = memcmp(x->k, y->k, l);
+	int              c;
 
-	/* LMDB's order: bytes, then the shorter key first. */
-	if (c == 0 && x->klen != y->klen)
-		c = x->klen < y->klen ? -1 : 1;
+	/* Zero padding keeps LMDB's order (bytes, then the shorter key
+	 * first): a prefix that differs decides. */
+	if (x->pfx != y->pfx)
+		return x->pfx < y->pfx ? -1 : 1;
+	c = lmdb_key_cmp(x->k, x->klen, y->k, y->klen);
 	return c != 0 ? c : memcmp(x->v, y->v, MPI_BLK_VAL);
 }
 
@@ -679,6 +823,8 @@ put_sorted(MDB_txn *txn, MDB_dbi dbi, struct kv *e, size_t n, size_t vlen)
 	MDB_cursor *c;
 	int         rc;
 
+	for (size_t i = 0; i < n; i++)
+		e[i].pfx = kv_prefix(e[i].k, e[i].klen);
 	qsort(e, n, sizeof(*e), kv_cmp);
 	if ((rc = mdb_cursor_open(txn, dbi, &c)) != 0)
 		return hie_store_err(rc);
@@ -728,14 +874,14 @@ write_all(struct bulk *b, MDB_txn *txn, const struct review_ent *rv, size_t nrv)
 		mpi_u64_put(eid[ne].v, r->rid);
 		ne++;
 		for (size_t kk = 0; kk < r->nk; kk++) {
-			blk[nb] = (struct kv) { r->keys[kk], strlen(r->keys[kk]), { 0 } };
+			blk[nb] = (struct kv) { 0, r->keys[kk], strlen(r->keys[kk]), { 0 } };
 			mpi_u64_put(blk[nb].v, r->rid);
 			mpi_u64_put(blk[nb].v + 8, r->sig);
 			nb++;
 		}
 		for (size_t x = 0; x < b->p[j].n_ids; x++) {
 			char *key = idkeys + ni * 300;
-			idx[ni] = (struct kv) { key, id_key(&b->p[j].ids[x], key), { 0 } };
+			idx[ni] = (struct kv) { 0, key, id_key(&b->p[j].ids[x], key), { 0 } };
 			mpi_u64_put(idx[ni].v, r->rid);
 			ni++;
 		}
@@ -777,7 +923,7 @@ mpi_add_bulk(mpi *m, MDB_txn *txn, const struct mpi_model *model, struct mpi_pat
     unsigned flags, struct mpi_result *res)
 {
 	struct bulk        b;
-	struct prep_arg    pa[MAX_THREADS];
+	struct pass_arg    pa[MAX_THREADS];
 	struct review_ent *rv = NULL;
 	size_t             nrv = 0, t = nthreads(n), nke = 0, nie = 0;
 	hie_err            e = HIE_OK;
@@ -793,7 +939,7 @@ mpi_add_bulk(mpi *m, MDB_txn *txn, const struct mpi_model *model, struct mpi_pat
 	if ((b.r = calloc(n ? n : 1, sizeof(*b.r))) == NULL)
 		return HIE_ENOMEM;
 	for (size_t i = 0; i < t; i++)
-		pa[i] = (struct prep_arg) { &b, n * i / t, n * (i + 1) / t };
+		pa[i] = (struct pass_arg) { &b, n * i / t, n * (i + 1) / t, { NULL, 0, 0 }, HIE_OK };
 	run_parallel(t, prep, pa, sizeof(pa[0]));
 
 	/* The in-memory blocks: the batch's keys and identifiers, sorted. */
@@ -832,20 +978,60 @@ mpi_add_bulk(mpi *m, MDB_txn *txn, const struct mpi_model *model, struct mpi_pat
 	    (e = sort_entries(b.ie, b.nie, &b.istart, b.r, 1)) != HIE_OK)
 		goto done;
 
-	pthread_mutex_init(&b.lock, NULL);
-	{
-		/* Every thread takes chunks of records from the same queue. */
-		pthread_t th[MAX_THREADS];
-		int       started[MAX_THREADS] = { 0 };
-		for (size_t i = 1; i < t; i++)
-			started[i] = pthread_create(&th[i], NULL, worker, &b) == 0;
-		worker(&b);
-		for (size_t i = 1; i < t; i++)
-			if (started[i])
-				pthread_join(th[i], NULL);
+	/* Pass a: the distinct keys (group starts), in LMDB's order. */
+	b.dk = malloc((b.nke ? b.nke : 1) * sizeof(*b.dk));
+	b.sb = calloc(b.nke ? b.nke : 1, sizeof(*b.sb));
+	if (b.dk == NULL || b.sb == NULL) {
+		e = HIE_ENOMEM;
+		goto done;
 	}
-	pthread_mutex_destroy(&b.lock);
-	if ((e = b.err) != HIE_OK)
+	for (size_t i = 0; i < b.nke; i++)
+		if (b.kstart[i] == i)
+			b.dk[b.ndk++] = (uint32_t) i;
+	qsort_r(b.dk, b.ndk, sizeof(*b.dk), dk_cmp, b.ke);
+	if (!(flags & MPI_ADD_NOMATCH)) {
+		for (size_t i = 0; i < t; i++)
+			pa[i] = (struct pass_arg) { &b, b.ndk * i / t, b.ndk * (i + 1) / t, { NULL, 0, 0 }, HIE_OK };
+		run_parallel(t, pass_blocks, pa, sizeof(pa[0]));
+		for (size_t i = 0; i < t; i++) {
+			/* The buffers are final now: point the blocks at them. */
+			for (size_t d = b.ndk * i / t; d < b.ndk * (i + 1) / t; d++)
+				b.sb[b.dk[d]].buf = pa[i].buf.v;
+			if (e == HIE_OK)
+				e = pa[i].err;
+		}
+		if (e != HIE_OK)
+			goto done;
+	}
+	/* Pass b: per record. */
+	for (size_t i = 0; i < t; i++)
+		pa[i] = (struct pass_arg) { &b, n * i / t, n * (i + 1) / t, { pa[i].buf.v, 0, 0 }, HIE_OK };
+	run_parallel(t, pass_records, pa, sizeof(pa[0]));
+	for (size_t i = 0; i < t && e == HIE_OK; i++)
+		e = pa[i].err;
+	if (e != HIE_OK)
+		goto done;
+	/* Pass c: the stored candidates' match keys in rid order. */
+	for (size_t j = 0; j < n; j++)
+		for (size_t ci = 0; ci < b.r[j].nc; ci++)
+			b.ncr += b.r[j].c[ci].rid != 0;
+	if ((b.cr = malloc((b.ncr ? b.ncr : 1) * sizeof(*b.cr))) == NULL) {
+		e = HIE_ENOMEM;
+		goto done;
+	}
+	b.ncr = 0;
+	for (size_t j = 0; j < n; j++)
+		for (size_t ci = 0; ci < b.r[j].nc; ci++)
+			if (b.r[j].c[ci].rid != 0)
+				b.cr[b.ncr++] = (struct cref) { b.r[j].c[ci].rid, (uint32_t) j, (uint32_t) ci };
+	if (b.ncr > 1)
+		qsort(b.cr, b.ncr, sizeof(*b.cr), cref_cmp);
+	for (size_t i = 0; i < t; i++)
+		pa[i] = (struct pass_arg) { &b, b.ncr * i / t, b.ncr * (i + 1) / t, { pa[i].buf.v, 0, 0 }, HIE_OK };
+	run_parallel(t, pass_keys, pa, sizeof(pa[0]));
+	for (size_t i = 0; i < t && e == HIE_OK; i++)
+		e = pa[i].err;
+	if (e != HIE_OK)
 		goto done;
 	if ((e = decide(&b, txn, &rv, &nrv)) != HIE_OK)
 		goto done;
@@ -858,6 +1044,11 @@ done:
 	free(b.ie);
 	free(b.idkeys);
 	free(b.kstart);
+	free(b.dk);
+	free(b.sb);
+	free(b.cr);
+	for (size_t i = 0; i < t; i++)
+		free(pa[i].buf.v);
 	free(b.istart);
 	free(rv);
 	return e;

@@ -14,7 +14,10 @@
 #include "mpi/mpi.h"
 #include "node/store.h"
 
-#define BATCH 1000
+/* Records per transaction: a batch is matched in parallel and its index
+ * writes sorted (mpi_add_batch), so larger batches share more of the
+ * store's pages between their lookups and writes. */
+#define BATCH 10000
 #define LINE_MAX_LEN 4096
 
 static void
