@@ -42,6 +42,29 @@ node_fanout_get(struct node *n)
 }
 
 /*
+ * A validly signed directory older than one this node already loaded (a
+ * copy from before a member was removed, replayed) is refused: the highest
+ * serial seen is kept in data_dir/directory.serial.  Refusals are logged
+ * and audited as security alerts.
+ */
+static hie_err
+directory_rollback_check(struct node *n, const struct node_directory *d)
+{
+	char     state[NODE_PATH + 32], why[NODE_PATH + 200], detail[2 * NODE_PATH + 300];
+	uint64_t highest;
+	hie_err  e;
+
+	snprintf(state, sizeof(state), "%s/directory.serial", n->cfg.data_dir);
+	if ((e = node_directory_serial_check(state, d->serial, &highest, why, sizeof(why))) == HIE_OK)
+		return HIE_OK;
+	hie_log(HIE_LOG_ERR, "node", "HIE-NODE-DIRECTORY", NULL, "signed peer directory %s refused: %s",
+	    n->cfg.signed_directory, why);
+	snprintf(detail, sizeof(detail), "signed peer directory %s refused: %s", n->cfg.signed_directory, why);
+	node_audit_alert(n, NULL, n->cfg.community, detail);
+	return e;
+}
+
+/*
  * The peers, from the HIE admin's signed directory when one is configured
  * (its signature checked against the CA in tls), else from the INI
  * directory.  With a signed directory, members (if not NULL) gets each
@@ -66,6 +89,10 @@ peers_read(struct node *n, const struct node_tls_material *tls, struct node_peer
 	if ((e = node_directory_load(n->cfg.signed_directory, tls->ca, &d, why, sizeof(why))) != HIE_OK) {
 		hie_log(HIE_LOG_ERR, "node", "HIE-NODE-DIRECTORY", NULL, "signed peer directory %s refused: %s",
 		    n->cfg.signed_directory, why);
+		return e;
+	}
+	if ((e = directory_rollback_check(n, &d)) != HIE_OK) {
+		node_directory_free(&d);
 		return e;
 	}
 	if (peers != NULL) {

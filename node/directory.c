@@ -306,3 +306,46 @@ node_directory_format(const struct node_directory *d, char **out, size_t *len)
 	*out = hie_buf_take(&b, len);
 	return *out != NULL ? HIE_OK : HIE_ENOMEM;
 }
+
+hie_err
+node_directory_serial_check(const char *state_path, uint64_t serial, uint64_t *highest, char *why, size_t whycap)
+{
+	char              *text = NULL, *end, num[32];
+	size_t             len;
+	unsigned long long seen = 0;
+	hie_err            e;
+	int                n;
+
+	*highest = 0;
+	e = hie_read_file(state_path, 64, &text, &len);
+	if (e == HIE_OK) {
+		seen = strtoull(text, &end, 10);
+		/* A damaged state file must not reopen the rollback window
+		 * silently: refuse until someone looks at it. */
+		if (end == text || (*end != '\n' && *end != '\0')) {
+			free(text);
+			snprintf(why, whycap, "%s: not a directory serial; remove it to accept any validly signed directory",
+			    state_path);
+			return HIE_ECONFIG;
+		}
+		free(text);
+	} else if (e != HIE_ENOTFOUND) {
+		snprintf(why, whycap, "%s: %s", state_path, hie_strerror(e));
+		return e;
+	}
+	*highest = (uint64_t) seen;
+	if (serial < *highest) {
+		snprintf(why, whycap, "serial %llu is lower than serial %llu already loaded (an old directory replayed?)",
+		    (unsigned long long) serial, seen);
+		return HIE_EREPLAY;
+	}
+	if (serial == *highest && e == HIE_OK)
+		return HIE_OK;
+	n = snprintf(num, sizeof(num), "%llu\n", (unsigned long long) serial);
+	if ((e = hie_write_file(state_path, num, (size_t) n, 0600)) != HIE_OK) {
+		snprintf(why, whycap, "%s: %s", state_path, hie_strerror(e));
+		return e;
+	}
+	*highest = serial;
+	return HIE_OK;
+}

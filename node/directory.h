@@ -82,6 +82,17 @@ void    node_fp_format(const unsigned char fp[32], char out[65]);
 struct wss_member;
 hie_err node_directory_members(const struct node_directory *d, struct wss_member **out, size_t *n);
 
+/*
+ * Rollback defence: state_path keeps the highest serial this node has
+ * loaded.  serial lower than it: HIE_EREPLAY (a validly signed but older
+ * directory, e.g. one still listing a member removed since), why says so.
+ * Otherwise a higher serial is written there (0600, atomically) and
+ * *highest is the serial now in force.  A state file that is not a number
+ * is HIE_ECONFIG (fail closed).
+ */
+hie_err node_directory_serial_check(const char *state_path, uint64_t serial, uint64_t *highest, char *why,
+    size_t whycap);
+
 void node_directory_free(struct node_directory *d);
 
 #endif /* NODE_DIRECTORY_H */
