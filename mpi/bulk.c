@@ -50,6 +50,7 @@ struct bcand {
 
 struct brec {
 	struct mpi_mk k;
+	struct mpi_scorer sc; /* the batch's, with this record's surname frequency */
 	char          keys[MPI_NKEYS][MPI_KEY_LEN];
 	size_t        nk;
 	uint64_t      sig;
@@ -314,6 +315,8 @@ match_one(struct bulk *b, MDB_txn *txn, MDB_cursor *idx, size_t j)
 	}
 	if (b->flags & MPI_ADD_NOMATCH)
 		return HIE_OK;
+	r->sc = b->sc;
+	mpi_scorer_family(&r->sc, r->k.family);
 
 	for (size_t kk = 0; kk < r->nk && e == HIE_OK; kk++) {
 		const struct sblock *sb = &b->sb[b->kstart[r->kpos[kk]]];
@@ -321,12 +324,12 @@ match_one(struct bulk *b, MDB_txn *txn, MDB_cursor *idx, size_t j)
 		if (sb->count > MPI_BLOCK_CAP)
 			continue; /* skipped whatever the batch adds */
 		for (size_t x = sb->from; x < sb->to && e == HIE_OK; x += 2)
-			if (mpi_sig_bound(&b->sc, r->sig, sb->buf[x + 1]) >= b->sc.min_w)
+			if (mpi_sig_bound(&r->sc, r->sig, sb->buf[x + 1]) >= r->sc.min_w)
 				e = cand_add(&c, &nc, &cap, (struct bcand) { sb->buf[x], 0, 0, 0, (uint8_t) (1u << kk), 0, 0 });
 		/* The batch's earlier records with this key. */
 		for (uint32_t q = b->kstart[r->kpos[kk]]; q < r->kpos[kk] && e == HIE_OK; q++) {
 			uint32_t i = b->ke[q].j;
-			if (mpi_sig_bound(&b->sc, r->sig, b->r[i].sig) >= b->sc.min_w)
+			if (mpi_sig_bound(&r->sc, r->sig, b->r[i].sig) >= r->sc.min_w)
 				e = cand_add(&c, &nc, &cap, (struct bcand) { 0, 0, 0, i, (uint8_t) (1u << kk), 0, 0 });
 		}
 	}
@@ -350,7 +353,7 @@ match_one(struct bulk *b, MDB_txn *txn, MDB_cursor *idx, size_t j)
 		if (c[i].rid != 0)
 			continue; /* pass c */
 		c[i].conflict = (uint8_t) mpi_id_conflict(&r->k, o);
-		c[i].scored = (uint8_t) mpi_score_pair(&b->sc, &r->k, o, lv, &c[i].weight);
+		c[i].scored = (uint8_t) mpi_score_pair(&r->sc, &r->k, o, lv, &c[i].weight);
 	}
 	r->c = c;
 	r->nc = u;
@@ -420,7 +423,7 @@ pass_keys(void *arg)
 		}
 		cd->eid = mk.eid;
 		cd->conflict = (uint8_t) mpi_id_conflict(&b->r[x->j].k, &mk);
-		cd->scored = (uint8_t) mpi_score_pair(&b->sc, &b->r[x->j].k, &mk, lv, &cd->weight);
+		cd->scored = (uint8_t) mpi_score_pair(&b->r[x->j].sc, &b->r[x->j].k, &mk, lv, &cd->weight);
 	}
 	mdb_cursor_close(c);
 	mdb_txn_abort(txn);

@@ -62,6 +62,10 @@ struct mpi_scorer {
 	double                  prior, min_w;
 };
 void mpi_scorer_init(struct mpi_scorer *s, const struct mpi_model *m, double min_prob);
+/* Makes s the scorer of one query whose surname is `family`: full
+ * agreement on it weighs mpi_family_adjust more (every candidate of the
+ * query that agrees on the surname agrees on this one). */
+void mpi_scorer_family(struct mpi_scorer *s, const char *family);
 int  mpi_score_pair(const struct mpi_scorer *s, const struct mpi_mk *a, const struct mpi_mk *b,
     uint8_t lv[MPI_NFIELDS], double *weight);
 /* The most a record with signature b can weigh against one with a. */

@@ -176,6 +176,9 @@ enum {
 const char *mpi_field_name(int field);
 int         mpi_field_levels(int field);
 
+#define MPI_FREQ_BUCKETS 4096
+typedef struct mpi mpi;
+
 /* m[f][l] = P(level l | match), u[f][l] = P(level l | non-match), p = the
  * share of matches among candidate pairs.  link and review are thresholds
  * on the posterior match probability of a pair. */
@@ -187,7 +190,29 @@ struct mpi_model {
 	int    trained;    /* 0: the built-in prior model */
 	int    iterations; /* EM iterations of the last fit */
 	uint64_t pairs;    /* candidate pairs it was fitted on */
+	/* Surname frequencies, counted over the store's records when the
+	 * model was trained (mpi_train): per hash bucket of the normalised
+	 * surname, -log2(share of records) in quarter bits (0: no table,
+	 * the model predates it or was never trained), and the share of a
+	 * random record's surname (sum of squared shares).  Agreement on a
+	 * surname rarer than that weighs more, on a commoner one less
+	 * (mpi_family_adjust). */
+	uint8_t family_freq[MPI_FREQ_BUCKETS];
+	double  family_mean;
 };
+
+/* The weight (bits) added to full agreement on the surname `family`
+ * (normalised, as mpi_norm_family gives it): log2(mean share / its
+ * share), at least -MPI_FREQ_MAX_BITS (a very common surname) and at most
+ * MPI_FREQ_MAX_BOOST (a rare one: kept small -- in FEBRL most surnames are
+ * rare and a 1.5-bit boost linked a non-match in dataset 3); 0 without a
+ * table. */
+#define MPI_FREQ_MAX_BITS  3.0
+#define MPI_FREQ_MAX_BOOST 0.5
+double mpi_family_adjust(const struct mpi_model *m, const char *family);
+/* Fills model's frequency table from the surnames of the store's
+ * records (mpi_train calls it). */
+hie_err mpi_family_count(mpi *m, struct mpi_model *model);
 
 /* The built-in model used before any training (conservative priors). */
 void mpi_model_default(struct mpi_model *m);
@@ -217,8 +242,6 @@ hie_err mpi_em_fit_opt(const uint8_t *vectors, size_t n, struct mpi_model *model
 hie_err mpi_em_u_from(const uint8_t *vectors, size_t n, struct mpi_model *model);
 
 /* ---- the index ---- */
-
-typedef struct mpi mpi;
 
 /* Opens (creating if needed) the "mpi.*" databases in env; env must stay
  * open until mpi_close. */

@@ -215,6 +215,19 @@ mpi_scorer_init(struct mpi_scorer *s, const struct mpi_model *m, double min_prob
 		s->min_w = log2(min_prob / (1 - min_prob)) - s->prior - 1e-6;
 }
 
+void
+mpi_scorer_family(struct mpi_scorer *s, const char *family)
+{
+	double adj = mpi_family_adjust(s->model, family);
+
+	if (adj == 0)
+		return;
+	s->w[MPI_F_FAMILY][0] += adj;
+	s->wmax[MPI_F_FAMILY] = 0;
+	for (int l = 0; l < fields[MPI_F_FAMILY].nlevels; l++)
+		s->wmax[MPI_F_FAMILY] = fmax(s->wmax[MPI_F_FAMILY], s->w[MPI_F_FAMILY][l]);
+}
+
 static double
 partial(const struct mpi_scorer *s, const uint8_t lv[MPI_NFIELDS], const int *fs, size_t n)
 {

@@ -181,6 +181,7 @@ mpi_score_candidates(mpi *m, MDB_txn *txn, const struct mpi_mk *k, const struct 
 
 	*n = 0;
 	mpi_scorer_init(&sc, model, min_prob);
+	mpi_scorer_family(&sc, k->family);
 	if ((s.agg = malloc(MPI_CAND_MAX * sizeof(*s.agg))) == NULL)
 		return HIE_ENOMEM;
 	if ((e = mpi_block_candidates_sig(m, txn, k, &sc, score_one, &s)) == HIE_OK)

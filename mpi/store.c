@@ -3,6 +3,7 @@
  * a source record, counters, indexes, links with their history, the model.
  * Layout in mpi/internal.h.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -450,7 +451,8 @@ mpi_relink(mpi *m, MDB_txn *txn, uint64_t rid, struct mpi_mk *k, uint64_t eid, m
 
 /* ---- the model, stored as one array of doubles behind a version ---- */
 
-#define MODEL_VERSION 1
+/* 2: with the surname frequency table (version 1 models still load). */
+#define MODEL_VERSION 2
 
 hie_err
 mpi_model_load(mpi *m, MDB_txn *txn, struct mpi_model *model)
@@ -463,9 +465,15 @@ mpi_model_load(mpi *m, MDB_txn *txn, struct mpi_model *model)
 	} else if (rc != 0) {
 		return hie_store_err(rc);
 	} else {
-		if (v.mv_size != 8 + sizeof(*model) || mpi_u64_get(v.mv_data) != MODEL_VERSION)
+		uint64_t ver = v.mv_size >= 8 ? mpi_u64_get(v.mv_data) : 0;
+		if (ver == MODEL_VERSION && v.mv_size == 8 + sizeof(*model)) {
+			memcpy(model, (char *) v.mv_data + 8, sizeof(*model));
+		} else if (ver == 1 && v.mv_size == 8 + offsetof(struct mpi_model, family_freq)) {
+			/* Trained before surname frequencies: none. */
+			memset(model, 0, sizeof(*model));
+			memcpy(model, (char *) v.mv_data + 8, offsetof(struct mpi_model, family_freq));
+		} else
 			return HIE_EDB;
-		memcpy(model, (char *) v.mv_data + 8, sizeof(*model));
 	}
 	if (m->link > 0) {
 		model->link = m->link;

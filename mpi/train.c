@@ -5,6 +5,7 @@
  */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "mpi/internal.h"
 
@@ -228,6 +229,8 @@ mpi_train(mpi *m, size_t max_pairs, struct mpi_model *out)
 		e = HIE_ENOTFOUND;
 		goto done;
 	}
+	if ((e = mpi_family_count(m, &model)) != HIE_OK)
+		goto done;
 	model.p = fmin(fmax(matches / cand, 1e-6), 0.5);
 	model.pairs = (uint64_t) cand;
 	model.trained = 1;
@@ -240,4 +243,75 @@ done:
 	free(vec);
 	free(pairs);
 	return e;
+}
+
+/* ---- surname frequencies ---- */
+
+static unsigned
+family_bucket(const char *family)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *family; family++)
+		h = (h ^ (unsigned char) *family) * 16777619u;
+	return (h ^ h >> 16) % MPI_FREQ_BUCKETS;
+}
+
+hie_err
+mpi_family_count(mpi *m, struct mpi_model *model)
+{
+	uint32_t   *count = calloc(MPI_FREQ_BUCKETS, sizeof(*count));
+	double      total = 0, mean = 0;
+	MDB_txn    *txn;
+	MDB_cursor *c;
+	MDB_val     k, v;
+	int         rc;
+
+	if (count == NULL)
+		return HIE_ENOMEM;
+	if ((rc = mdb_txn_begin(m->env, NULL, MDB_RDONLY, &txn)) != 0) {
+		free(count);
+		return hie_store_err(rc);
+	}
+	if ((rc = mdb_cursor_open(txn, m->key, &c)) == 0) {
+		for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+			struct mpi_mk mk;
+			if (mpi_mk_decode(v.mv_data, v.mv_size, &mk) != HIE_OK || mk.family[0] == '\0')
+				continue;
+			count[family_bucket(mk.family)]++;
+			total += 1;
+		}
+		mdb_cursor_close(c);
+	}
+	mdb_txn_abort(txn);
+	if (rc != MDB_NOTFOUND) {
+		free(count);
+		return hie_store_err(rc);
+	}
+	memset(model->family_freq, 0, sizeof(model->family_freq));
+	model->family_mean = 0;
+	if (total >= 2) {
+		/* A bucket nobody had at training: as rare as one record. */
+		for (unsigned i = 0; i < MPI_FREQ_BUCKETS; i++) {
+			double share = (count[i] > 0 ? count[i] : 1) / total, q = -log2(share) * 4;
+			model->family_freq[i] = (uint8_t) fmin(fmax(round(q), 1), 255);
+			mean += count[i] > 0 ? share * share : 0;
+		}
+		model->family_mean = mean;
+	}
+	free(count);
+	return HIE_OK;
+}
+
+double
+mpi_family_adjust(const struct mpi_model *m, const char *family)
+{
+	unsigned q;
+
+	if (m->family_mean <= 0 || family == NULL || family[0] == '\0' ||
+	    (q = m->family_freq[family_bucket(family)]) == 0)
+		return 0;
+	/* A random non-match agrees on this surname with probability its
+	 * share; the model's u for agreement is that of a typical surname. */
+	return fmin(fmax(log2(m->family_mean) + q / 4.0, -MPI_FREQ_MAX_BITS), MPI_FREQ_MAX_BOOST);
 }

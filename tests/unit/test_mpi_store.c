@@ -2,6 +2,7 @@
  * identifier lookup, search, merge/unmerge with history, the review queue,
  * update, manual link/unlink, and bad input that must leave nothing
  * half-linked. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -341,6 +342,67 @@ test_review_queue(void **state)
 	(void) r;
 }
 
+/* Surname frequencies: agreeing on a rare surname weighs more than on a
+ * common one, all else equal; without the table both weigh the same. */
+static void
+test_family_frequency(void **state)
+{
+	static const char *const given[] = { "anna", "john", "mary", "peter", "susan", "paul" };
+	struct mpi_model         md, plain;
+	struct mpi_candidate     c[4];
+	struct mpi_result        r;
+	size_t                   n;
+	double                   w_common, w_rare, a_common, a_rare;
+	char                     dob[16];
+
+	(void) state;
+	/* A quarter of the records are Smiths; the rest have surnames of
+	 * their own. */
+	for (int i = 0; i < 100; i++) {
+		snprintf(dob, sizeof(dob), "19%02d%02d%02d", 30 + i % 60, 1 + i % 12, 1 + i % 28);
+		assert_int_equal(mpi_add(m, person(given[i % 6], "smith", dob, NULL, NULL, NULL, NULL, NULL, NULL),
+		                     MPI_ADD_NOMATCH, &r), HIE_OK);
+	}
+	for (int i = 0; i < 300; i++) {
+		char fam[32];
+		snprintf(fam, sizeof(fam), "rare%c%c", 'a' + i % 26, 'a' + i / 26);
+		assert_int_equal(mpi_add(m, person("anna", fam, "19500505", NULL, NULL, NULL, NULL, NULL, NULL),
+		                     MPI_ADD_NOMATCH, &r), HIE_OK);
+	}
+	assert_int_equal(mpi_add(m, person("walter", "smith", "19810203", "5", "main street", "x", "2000", NULL, NULL),
+	                     MPI_ADD_NOMATCH, &r), HIE_OK);
+	assert_int_equal(mpi_add(m, person("walter", "zabrowski", "19810203", "5", "main street", "x", "2000", NULL,
+	                     NULL), MPI_ADD_NOMATCH, &r), HIE_OK);
+	mpi_model_default(&md);
+	plain = md;
+	assert_int_equal(mpi_family_count(m, &md), HIE_OK);
+	a_common = mpi_family_adjust(&md, "smith");
+	a_rare = mpi_family_adjust(&md, "zabrowski");
+	assert_true(a_common < -1.0);
+	assert_true(a_rare > 0 && a_rare <= MPI_FREQ_MAX_BOOST);
+	assert_true(mpi_family_adjust(&plain, "smith") == 0);
+
+	assert_int_equal(mpi_model_set(m, &md), HIE_OK);
+	assert_int_equal(mpi_search(m, person("walter", "smith", "19810203", "5", "main street", "x", "2000", NULL, NULL),
+	                     0.01, c, 4, &n), HIE_OK);
+	assert_true(n >= 1);
+	w_common = c[0].weight;
+	assert_int_equal(mpi_search(m, person("walter", "zabrowski", "19810203", "5", "main street", "x", "2000", NULL,
+	                     NULL), 0.01, c, 4, &n), HIE_OK);
+	assert_true(n >= 1);
+	w_rare = c[0].weight;
+	assert_true(fabs((w_rare - w_common) - (a_rare - a_common)) < 1e-9);
+
+	/* The same pairs under the model without the table weigh the same. */
+	assert_int_equal(mpi_model_set(m, &plain), HIE_OK);
+	assert_int_equal(mpi_search(m, person("walter", "smith", "19810203", "5", "main street", "x", "2000", NULL, NULL),
+	                     0.01, c, 4, &n), HIE_OK);
+	w_common = c[0].weight;
+	assert_int_equal(mpi_search(m, person("walter", "zabrowski", "19810203", "5", "main street", "x", "2000", NULL,
+	                     NULL), 0.01, c, 4, &n), HIE_OK);
+	assert_true(fabs(c[0].weight - w_common) < 1e-9);
+}
+
 static void
 test_bad_input(void **state)
 {
@@ -442,6 +504,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_block_measures, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_link_unlink_update, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_review_queue, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_family_frequency, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_input, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_persists, setup, teardown),
 	};
