@@ -64,7 +64,7 @@ static const struct key_desc keys[] = {
 	I("hl7", "frame_timeout_s", hl7_frame_timeout_s, 1, 3600, "30"),
 	I("hl7", "max_connections", hl7_max_connections, 1, 10000, "256"),
 	P("hl7", "app_ack_routes", hl7_app_ack_routes, ""),
-	I("hl7", "app_ack_max_queued", hl7_app_ack_max_queued, 1, 10000000, "10000"),
+	I("hl7", "app_ack_max_queued", hl7_app_ack_max_queued, 1, 10000000, "100000"),
 	I("hl7", "app_ack_retry_max_s", hl7_app_ack_retry_max_s, 1, 3600, "60"),
 	PR("mpi", "link_threshold", mpi_link_threshold, "0.95"),
 	PR("mpi", "review_threshold", mpi_review_threshold, "0.30"),

@@ -78,7 +78,7 @@ static const char template[] =
     "app_ack_routes =\n"
     "; Most application acknowledgements kept waiting for delivery; beyond, the\n"
     "; oldest is dropped (audited).\n"
-    "app_ack_max_queued = 10000\n"
+    "app_ack_max_queued = 100000\n"
     "; Longest wait between delivery attempts to a receiver that is down, s.\n"
     "app_ack_retry_max_s = 60\n"
     "\n"

@@ -661,7 +661,7 @@ hl7_appack_open(const struct hl7_appack_cfg *cfg, FILE *err, hl7_appack **out)
 	if ((q = calloc(1, sizeof(*q))) == NULL)
 		return HIE_ENOMEM;
 	q->env          = cfg->env;
-	q->max_queued   = cfg->max_queued > 0 ? cfg->max_queued : 10000;
+	q->max_queued   = cfg->max_queued > 0 ? cfg->max_queued : 100000;
 	q->retry_max_ms = cfg->retry_max_ms > 0 ? cfg->retry_max_ms : 60000;
 	q->timeout_ms   = cfg->timeout_ms > 0 ? cfg->timeout_ms : 10000;
 	q->report       = cfg->report;

@@ -75,7 +75,7 @@ struct hl7_appack_event {
 struct hl7_appack_cfg {
 	MDB_env    *env;
 	const char *routes_file;  /* NULL or "": no routes */
-	size_t      max_queued;   /* 0: 10000 */
+	size_t      max_queued;   /* 0: 100000 */
 	int         retry_max_ms; /* 0: 60000 */
 	int         timeout_ms;   /* connect, and wait for the receiver's answer; 0: 10000 */
 	/* A client TLS config for tls+tcp:// routes (server_name: the route's
@@ -92,8 +92,9 @@ typedef struct hl7_appack hl7_appack;
  * reason"; HIE_ECONFIG), opens the database and starts the sender.  The
  * strings of cfg are copied.  *out is the caller's (hl7_appack_close). */
 hie_err hl7_appack_open(const struct hl7_appack_cfg *cfg, FILE *err, hl7_appack **out);
-/* Stops the sender (an acknowledgement in flight is left queued, and sent
- * again by the next start).  NULL is ignored. */
+/* Stops the sender, after the delivery attempt in progress (at most
+ * timeout_ms for connecting and as long for the answer); what is not
+ * delivered stays queued for the next start.  NULL is ignored. */
 void    hl7_appack_close(hl7_appack *q);
 
 /* What hl7_appack_put did, for hl7_appack_committed. */
