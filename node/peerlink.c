@@ -123,8 +123,9 @@ node_peerlink_retls(struct node *n)
 		return e;
 	/* Closing the listener closes its connections, and with them the
 	 * answers being prepared on them: let those finish first (bounded;
-	 * a request still on the wire at the close is lost, its requester
-	 * reports the peer as an error). */
+	 * a request still on the wire at the close is lost here, and its
+	 * requester resends it once, freshly signed, on its new connection:
+	 * xca/call.c). */
 	for (int i = 0; i < 300 && atomic_load(&pl->busy) > 0; i++)
 		nng_msleep(10);
 	if (atomic_load(&pl->busy) > 0)

@@ -22,6 +22,15 @@
  * once instead of holding the clinician until the deadline. */
 #define CONNECT_GRACE_MS 1500
 
+/* A peer whose connection dropped this recently is reconnecting (its
+ * listener restarts on a rotated certificate, node/peerlink.c): a call
+ * waits for the new connection within its deadline instead of failing,
+ * and a call whose request was on the dropped connection is resent once,
+ * freshly signed (a new message id: the peer's replay cache may have seen
+ * the first). */
+#define RECONNECT_GRACE_MS 3000
+#define RESEND_MIN_LEFT_MS 100
+
 /* Last call in: the kind hands its results over, then tear down.  The aios
  * are reaped, not freed: we may be running inside one of their callbacks. */
 static void
@@ -284,6 +293,33 @@ call_start_https(struct xca_call *c, int timeout)
 		call_finish(c, XCA_ERROR, "cannot start the https call: %s", hie_strerror(e));
 }
 
+/* Once per call, with time left: the same request again, freshly signed,
+ * on the peer's next connection (nng's REQ waits for it within the
+ * deadline).  Returns 0 if the call is not resent. */
+static int
+call_resend(struct xca_call *c)
+{
+	nng_msg *msg;
+	int64_t  left = c->deadline - hie_now_ms();
+
+	if (c->retried || left < RESEND_MIN_LEFT_MS || !c->ctx_open)
+		return 0;
+	c->retried = 1;
+	if (build_request(c->op, c, &msg) != HIE_OK)
+		return 0;
+	hie_log(HIE_LOG_INFO, "xca", "HIE-XCA-RESEND", c->op->rid,
+	    "transaction=%s peer=%s connection dropped after %lld ms; resent once (new message id)",
+	    c->op->kind->transaction, c->pr->name, (long long) (hie_now_ms() - c->sent));
+	c->lost = 0;
+	c->receiving = 0;
+	left = c->deadline - hie_now_ms();
+	nng_aio_set_msg(c->aio, msg);
+	nng_aio_set_timeout(c->aio, left > 0 ? (nng_duration) left : 1);
+	inflight_add(c);
+	nng_ctx_send(c->ctx, c->aio);
+	return 1;
+}
+
 static void
 call_cb(void *arg)
 {
@@ -296,7 +332,9 @@ call_cb(void *arg)
 			nng_msg_free(nng_aio_get_msg(c->aio));
 		/* nng reports a closed pipe as ECONNRESET, or we cancelled
 		 * the call when the pipe went (inflight_del tells). */
-		if (inflight_del(c) || rv == NNG_ECONNRESET || rv == NNG_ECONNSHUT)
+		if ((inflight_del(c) || rv == NNG_ECONNRESET || rv == NNG_ECONNSHUT) && call_resend(c))
+			return;
+		if (c->lost || rv == NNG_ECONNRESET || rv == NNG_ECONNSHUT)
 			call_finish(c, XCA_ERROR,
 			    "connection lost after %lld ms (the peer closed it, or its answer was over max_message_bytes)",
 			    (long long) (hie_now_ms() - c->t0));
@@ -368,7 +406,8 @@ call_start(struct xca_call *c)
 		call_finish(c, XCA_ERROR, "out of memory");
 		return;
 	}
-	if (atomic_load(&pc->npipes) == 0 && c->t0 - pc->opened_ms > CONNECT_GRACE_MS) {
+	if (atomic_load(&pc->npipes) == 0 && c->t0 - pc->opened_ms > CONNECT_GRACE_MS &&
+	    c->t0 - atomic_load(&pc->lost_ms) > RECONNECT_GRACE_MS) {
 		call_finish(c, XCA_ERROR, "not connected (peer down, or TLS handshake refused)");
 		return;
 	}

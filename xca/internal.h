@@ -24,6 +24,9 @@ struct peer_conn {
 	nng_tls_config  *tls;
 	atomic_int       npipes;
 	int64_t          opened_ms;
+	/* When its last connection dropped (0: never): a peer restarting its
+	 * listener (a certificate rotation) is back within a second. */
+	_Atomic int64_t  lost_ms;
 	/* Calls waiting on this peer: when its connection drops they fail at
 	 * once (nng's REQ would otherwise wait for a new pipe and resend, so a
 	 * peer that closes mid-answer, or whose answer is over
@@ -68,6 +71,7 @@ struct xca_call {
 	int                     ctx_open;
 	int                     receiving;
 	int                     lost;     /* the peer's connection dropped */
+	int                     retried;  /* resent once after a dropped connection */
 	struct xca_call        *next, *prev; /* in the peer's inflight list */
 	int64_t                 t0;
 	int64_t                 deadline; /* t0 + min(peer, overall deadline) */

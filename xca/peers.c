@@ -25,6 +25,7 @@ pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
 		atomic_fetch_add(&pc->npipes, 1);
 	} else if (ev == NNG_PIPE_EV_REM_POST) {
 		atomic_fetch_sub(&pc->npipes, 1);
+		atomic_store(&pc->lost_ms, hie_now_ms());
 		/* One dialer, so one pipe: every call in flight rode on it.
 		 * Cancelling only schedules their callbacks. */
 		nng_mtx_lock(pc->mtx);
