@@ -166,7 +166,9 @@ static void
 set_error(audit_fwd *f, const char *fmt, const char *arg)
 {
 	pthread_mutex_lock(&f->mtx);
-	snprintf(f->st.last_error, sizeof(f->st.last_error), fmt, arg);
+	/* Truncation is fine: the reason is for /health and the log. */
+	if (snprintf(f->st.last_error, sizeof(f->st.last_error), fmt, arg) < 0)
+		f->st.last_error[0] = '\0';
 	f->st.failures++;
 	pthread_mutex_unlock(&f->mtx);
 }
