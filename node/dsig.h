@@ -1,8 +1,9 @@
 /*
- * node/dsig.h -- XML signatures with xmlsec1, narrowed to what hienode
+ * node/dsig.h -- XML signatures (XML-DSig) narrowed to what hienode
  * accepts: same-document "#id" references only, exclusive C14N, SHA-256
- * digests, ECDSA-SHA256 or RSA-SHA256.  Used by node/wss.c and node/saml.c;
- * not for other modules.
+ * digests, ECDSA-SHA256 or RSA-SHA256; computed with our own exclusive C14N
+ * of the referenced subtree and OpenSSL EVP (node/dsig.c says why, not
+ * xmlsec).  Used by node/wss.c; not for other modules.
  */
 #ifndef NODE_DSIG_H
 #define NODE_DSIG_H
