@@ -8,6 +8,8 @@
  *       FindDocuments for random patients P0..P{PATIENTS-1} (bench_registry's)
  *   bench_xds_http URL iti41 N THREADS CLIENT_DIR CLIENT_COMMUNITY AUDIENCE KBYTES
  *       Provide and Register of one KBYTES C-CDA each (inline base64)
+ *   bench_xds_http URL iti38 N THREADS CLIENT_DIR CLIENT_COMMUNITY AUDIENCE PATIENT_CX
+ *       Cross Gateway Query (FindDocuments) for one patient, to /xca/iti38
  * CLIENT_DIR holds node.crt/node.key of a member of the federation.  A
  * request counts as an error unless HTTP 200 with a Success status.
  */
@@ -211,15 +213,15 @@ main(int argc, char **argv)
 	double           *all, t0, secs, sign_ms;
 	size_t            bytes = 0;
 
-	if (argc != 9 || (strcmp(argv[2], "iti18") != 0 && strcmp(argv[2], "iti41") != 0)) {
-		fprintf(stderr, "usage: bench_xds_http URL iti18|iti41 N THREADS CLIENT_DIR CLIENT_COMMUNITY AUDIENCE "
-		                "PATIENTS|KBYTES\n");
+	if (argc != 9 || (strcmp(argv[2], "iti18") != 0 && strcmp(argv[2], "iti41") != 0 && strcmp(argv[2], "iti38") != 0)) {
+		fprintf(stderr, "usage: bench_xds_http URL iti18|iti41|iti38 N THREADS CLIENT_DIR CLIENT_COMMUNITY AUDIENCE "
+		                "PATIENTS|KBYTES|PATIENT_CX\n");
 		return 2;
 	}
 	kind = argv[2];
 	n = atoi(argv[3]);
 	t = atoi(argv[4]);
-	arg = atol(argv[8]);
+	arg = strcmp(kind, "iti38") == 0 ? 1 : atol(argv[8]); /* iti38: argv[8] is the patient */
 	if (n <= 0 || t <= 0 || arg <= 0)
 		return 2;
 	hie_xml_init();
@@ -240,13 +242,17 @@ main(int argc, char **argv)
 		struct soap_msg sm;
 		xmlDoc         *doc;
 		hie_err         e;
-		if (strcmp(kind, "iti18") == 0) {
+		if (strcmp(kind, "iti18") == 0 || strcmp(kind, "iti38") == 0) {
 			struct reg_query q;
 			xmlNode         *body;
+			int              xca = strcmp(kind, "iti38") == 0;
 			memset(&q, 0, sizeof(q));
-			snprintf(q.patient_id, sizeof(q.patient_id), "P%d^^^&1.3.6.1.4.1.21367.13.20.3000&ISO", rand() % (int) arg);
+			if (xca) /* one patient (argv[8]) whose documents the node holds */
+				snprintf(q.patient_id, sizeof(q.patient_id), "%s", argv[8]);
+			else
+				snprintf(q.patient_id, sizeof(q.patient_id), "P%d^^^&1.3.6.1.4.1.21367.13.20.3000&ISO", rand() % (int) arg);
 			q.approved_only = 1;
-			if (soap_envelope_new(SOAP_ACTION_ITI18, NULL, NULL, &doc, &body, NULL) != HIE_OK ||
+			if (soap_envelope_new(xca ? SOAP_ACTION_ITI38 : SOAP_ACTION_ITI18, NULL, NULL, &doc, &body, NULL) != HIE_OK ||
 			    reg_ebrim_query_build(body, &q, NULL) != HIE_OK)
 				return fprintf(stderr, "cannot build request\n"), 1;
 			e = wss_sign(s, doc, &c, argv[7], 600);
