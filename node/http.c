@@ -416,13 +416,14 @@ api_done(struct xca_result *res, void *arg)
 	hie_buf_init(&b, 64u << 20);
 	if (ac->st != NULL) {
 		/* Streamed: the whole result is the last line. */
-		if (xca_result_json(res, &b) == HIE_OK)
+		int whole = xca_result_json(res, &b) == HIE_OK;
+		if (whole)
 			node_stream_line(ac->st, b.data, b.len);
 		else
 			node_stream_line(ac->st, "{\"error\":\"result too large\"}", 28);
 		node_stream_end(ac->st);
 		ac->st = NULL;
-		if (ac->cache_key != NULL && ok + query_nomatch(res) == res->npeers && b.len > 0)
+		if (whole && ac->cache_key != NULL && ok + query_nomatch(res) == res->npeers)
 			xca_cache_put(ac->n->qcache, ac->cache_patient, ac->cache_key, b.data, b.len);
 	} else if (xca_result_json(res, &b) == HIE_OK) {
 		node_http_reply(ac->aio, 200, "application/json", b.data, b.len);

@@ -16,6 +16,9 @@ json() { /usr/bin/python3 -c "import json,sys; j=json.load(sys.stdin); print($1)
 query() { "$BIN/xca/hie-query" -n "$(fed_http clinic-a)" --patient "$PATIENT" --json "$@"; }
 ndocs() { json "len(j['documents'])"; }
 statuses() { json "','.join(p['status'] for p in j['peers'])"; }
+# hospital-c stopped: asked and failed -- "error" once its connection is
+# gone, "timeout" while a stopping node still holds it without answering.
+c_down() { case "$1" in ok,error|ok,timeout) return 0;; esac; echo "     got $1"; return 1; }
 
 base=$(fed_base_port)
 fed_setup "$base" >/dev/null || { echo "FAIL - federation set up"; exit 1; }
@@ -85,16 +88,16 @@ fed_stop hospital-c
 r2=$(query --type 34133-9,18842-5)
 check "cache: the same query again is answered from the cache (hospital-c is down)" test "$r2" = "$r1"
 check "cache: the node logged the cached answer" grep -q "cached result" "$FED/clinic-a.log"
-check "cache: another filter is not served from it" test "$(query --type 18842-5,11488-4 | statuses)" = "ok,error"
-check "cache: --refresh asks the peers" test "$(query --type 34133-9,18842-5 --refresh | statuses)" = "ok,error"
-check "cache: a result with a failed peer is not kept" test "$(query --type 34133-9,18842-5 | statuses)" = "ok,error"
+check "cache: another filter is not served from it" c_down "$(query --type 18842-5,11488-4 | statuses)"
+check "cache: --refresh asks the peers" c_down "$(query --type 34133-9,18842-5 --refresh | statuses)"
+check "cache: a result with a failed peer is not kept" c_down "$(query --type 34133-9,18842-5 | statuses)"
 fed_start hospital-c && fed_wait_peers clinic-a 2
 check "cache: all peers answer again" test "$(query --type 34133-9,18842-5 | statuses)" = "ok,ok"
 fed_stop hospital-c
 check "cache: that result is served while hospital-c is down" test "$(query --type 34133-9,18842-5 | statuses)" = "ok,ok"
 out=$("$BIN/xca/hie-query" -n "$(fed_http clinic-a)" --patient "$PATIENT" --forget)
 check "cache: --forget drops the patient's results" test "$(echo "$out" | json "j['dropped'] >= 1")" = True
-check "cache: after --forget the peers are asked" test "$(query --type 34133-9,18842-5 | statuses)" = "ok,error"
+check "cache: after --forget the peers are asked" c_down "$(query --type 34133-9,18842-5 | statuses)"
 out=$(curl -s -o /dev/null -w '%{http_code}' -X PUT "http://$(fed_http clinic-a)/api/patients/x/documents")
 check "PUT on the query is refused (405 or 400)" bash -c "[ '$out' = 405 ] || [ '$out' = 400 ]"
 

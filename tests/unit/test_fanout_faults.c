@@ -696,7 +696,13 @@ test_hangs_up(void **state)
 
 	(void) state;
 	res = run(&bad, DEADLINE_MS, 0, &ms);
-	assert_non_null(strstr(res->peers[1].error, "connection lost"));
+	/* A dropped request is resent once on the peer's next connection
+	 * (fa3b78e, for listeners restarting on a rotated certificate): this
+	 * peer hangs up again (connection lost), or, when the reconnection
+	 * is slow (ASan, a loaded machine), the call ends at its deadline.
+	 * Either way it is bounded and reported; the other peer is ok. */
+	assert_true(strstr(res->peers[1].error, "connection lost") != NULL || res->peers[1].status == XCA_TIMEOUT);
+	assert_int_equal(res->peers[0].status, XCA_OK);
 	xca_result_free(res);
 	peer_stop(&bad);
 }
