@@ -307,7 +307,8 @@ alive(audit_fwd *f)
 {
 	char buf[512];
 
-	for (;;) {
+	/* Bounded: a peer that keeps talking is not a syslog receiver. */
+	for (int i = 0; i < 64; i++) {
 		int rc = SSL_read(f->ssl, buf, sizeof(buf));
 		if (rc > 0)
 			continue;
@@ -317,6 +318,7 @@ alive(audit_fwd *f)
 		default: return 0;
 		}
 	}
+	return 0;
 }
 
 static hie_err
