@@ -22,14 +22,32 @@
  * once instead of holding the clinician until the deadline. */
 #define CONNECT_GRACE_MS 1500
 
-/* A peer whose connection dropped this recently is reconnecting (its
- * listener restarts on a rotated certificate, node/peerlink.c): a call
- * waits for the new connection within its deadline instead of failing,
+/* A peer whose connection dropped this recently may be reconnecting (its
+ * listener restarts on a rotated certificate, node/peerlink.c; the dialer
+ * retries after 100 ms): a call waits for the new connection until this
+ * long after the drop (within its deadline) instead of failing at once,
  * and a call whose request was on the dropped connection is resent once,
  * freshly signed (a new message id: the peer's replay cache may have seen
- * the first). */
-#define RECONNECT_GRACE_MS 3000
+ * the first).  A peer that stopped is still reported within this window
+ * of its drop, whatever the phase of the query. */
+#define RECONNECT_GRACE_MS 800
 #define RESEND_MIN_LEFT_MS 100
+
+/* The send's timeout: left, or less while the peer is reconnecting. */
+static nng_duration
+send_timeout(struct xca_call *c, int64_t left)
+{
+	struct peer_conn *pc = &c->op->fo->peers[c->peer];
+	int64_t           lost = atomic_load(&pc->lost_ms), now = hie_now_ms();
+
+	c->reconnect_wait = 0;
+	if (atomic_load(&pc->npipes) == 0 && lost != 0 && now - lost <= RECONNECT_GRACE_MS &&
+	    lost + RECONNECT_GRACE_MS - now < left) {
+		c->reconnect_wait = 1;
+		left = lost + RECONNECT_GRACE_MS - now;
+	}
+	return left > 0 ? (nng_duration) left : 1;
+}
 
 /* Last call in: the kind hands its results over, then tear down.  The aios
  * are reaped, not freed: we may be running inside one of their callbacks. */
@@ -314,7 +332,7 @@ call_resend(struct xca_call *c)
 	c->receiving = 0;
 	left = c->deadline - hie_now_ms();
 	nng_aio_set_msg(c->aio, msg);
-	nng_aio_set_timeout(c->aio, left > 0 ? (nng_duration) left : 1);
+	nng_aio_set_timeout(c->aio, send_timeout(c, left));
 	inflight_add(c);
 	nng_ctx_send(c->ctx, c->aio);
 	return 1;
@@ -334,7 +352,10 @@ call_cb(void *arg)
 		 * the call when the pipe went (inflight_del tells). */
 		if ((inflight_del(c) || rv == NNG_ECONNRESET || rv == NNG_ECONNSHUT) && call_resend(c))
 			return;
-		if (c->lost || rv == NNG_ECONNRESET || rv == NNG_ECONNSHUT)
+		if (rv == NNG_ETIMEDOUT && !c->receiving && c->reconnect_wait)
+			call_finish(c, XCA_ERROR, "not connected (the connection dropped and was not back within %d ms)",
+			    RECONNECT_GRACE_MS);
+		else if (c->lost || rv == NNG_ECONNRESET || rv == NNG_ECONNSHUT)
 			call_finish(c, XCA_ERROR,
 			    "connection lost after %lld ms (the peer closed it, or its answer was over max_message_bytes)",
 			    (long long) (hie_now_ms() - c->t0));
@@ -423,7 +444,7 @@ call_start(struct xca_call *c)
 	/* Signing took time: the call's deadline stands, not a new one. */
 	left = c->deadline - hie_now_ms();
 	nng_aio_set_msg(c->aio, msg);
-	nng_aio_set_timeout(c->aio, left > 0 ? (nng_duration) left : 1);
+	nng_aio_set_timeout(c->aio, send_timeout(c, left));
 	inflight_add(c);
 	c->sent = hie_now_ms();
 	c->pr->sent_ms = c->sent - c->op->t0;

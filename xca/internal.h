@@ -72,6 +72,7 @@ struct xca_call {
 	int                     receiving;
 	int                     lost;     /* the peer's connection dropped */
 	int                     retried;  /* resent once after a dropped connection */
+	int                     reconnect_wait; /* the send waits for the peer to reconnect */
 	struct xca_call        *next, *prev; /* in the peer's inflight list */
 	int64_t                 t0;
 	int64_t                 deadline; /* t0 + min(peer, overall deadline) */
