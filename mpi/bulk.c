@@ -215,6 +215,22 @@ tbuf_add(struct tbuf *t, uint64_t a, uint64_t b)
 	return HIE_OK;
 }
 
+/* A read transaction on the store (each pass thread its own; LMDB read
+ * transactions are cheap) and a cursor on dbi in it. */
+static hie_err
+snapshot_cursor(struct bulk *b, MDB_dbi dbi, MDB_txn **txn, MDB_cursor **c)
+{
+	int rc;
+
+	if ((rc = mdb_txn_begin(b->m->env, NULL, MDB_RDONLY, txn)) != 0)
+		return hie_store_err(rc);
+	if ((rc = mdb_cursor_open(*txn, dbi, c)) != 0) {
+		mdb_txn_abort(*txn);
+		return hie_store_err(rc);
+	}
+	return HIE_OK;
+}
+
 /* Pass a over b->dk[from..to): results in b->sb, indexed by the key's
  * group start in b->ke; members in this thread's buffer (its index in
  * sb->buf once all are done, the buffers may move while growing). */
@@ -227,15 +243,8 @@ pass_blocks(void *arg)
 	MDB_cursor      *c;
 	int              rc;
 
-	if ((rc = mdb_txn_begin(b->m->env, NULL, MDB_RDONLY, &txn)) != 0) {
-		a->err = hie_store_err(rc);
+	if ((a->err = snapshot_cursor(b, b->m->blk, &txn, &c)) != HIE_OK)
 		return NULL;
-	}
-	if ((rc = mdb_cursor_open(txn, b->m->blk, &c)) != 0) {
-		mdb_txn_abort(txn);
-		a->err = hie_store_err(rc);
-		return NULL;
-	}
 	for (size_t i = a->from; i < a->to && a->err == HIE_OK; i++) {
 		const struct bent *e = &b->ke[b->dk[i]];
 		struct sblock     *sb = &b->sb[b->dk[i]];
@@ -396,15 +405,8 @@ pass_keys(void *arg)
 	MDB_cursor      *c;
 	int              rc;
 
-	if ((rc = mdb_txn_begin(b->m->env, NULL, MDB_RDONLY, &txn)) != 0) {
-		a->err = hie_store_err(rc);
+	if ((a->err = snapshot_cursor(b, b->m->key, &txn, &c)) != HIE_OK)
 		return NULL;
-	}
-	if ((rc = mdb_cursor_open(txn, b->m->key, &c)) != 0) {
-		mdb_txn_abort(txn);
-		a->err = hie_store_err(rc);
-		return NULL;
-	}
 	for (size_t i = a->from; i < a->to && a->err == HIE_OK; i++) {
 		const struct cref *x = &b->cr[i];
 		struct bcand      *cd = &b->r[x->j].c[x->ci];
