@@ -25,7 +25,9 @@ struct node_stream {
 static void
 stream_free(struct node_stream *st)
 {
-	nng_aio_free(st->aio);
+	/* Often called from write_done, the aio's own callback, where
+	 * nng_aio_free would wait for itself: reap frees it once it is idle. */
+	nng_aio_reap(st->aio);
 	nng_http_conn_close(st->conn);
 	nng_http_req_free(st->req);
 	nng_mtx_free(st->mtx);
