@@ -262,6 +262,8 @@ reload(struct node *n)
 	n->tls = tls;
 	if (cert_changed && (e = node_peerlink_retls(n)) != HIE_OK)
 		hie_log(HIE_LOG_ERR, "node", "HIE-NODE-RELOAD", NULL, "peer listener: %s", hie_strerror(e));
+	if (cert_changed)
+		node_audit_fwd_restart(n);
 	hie_log(HIE_LOG_INFO, "node", "HIE-NODE-RELOAD", NULL, "reloaded peer directory%s",
 	    cert_changed ? ", certificates, CA and CRL" : " (certificates unchanged)");
 	node_event(n, "config-reload",

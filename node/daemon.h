@@ -86,6 +86,9 @@ void node_audit_alert(struct node *n, const char *rid, const char *source, const
  * applied); its state as /health fields and /metrics series. */
 hie_err node_audit_fwd_start(struct node *n);
 void    node_audit_fwd_stop(struct node *n);
+/* SIGHUP with new certificates, CA or CRL: the forwarder reconnects with
+ * them (a revoked repository is refused from then on). */
+void    node_audit_fwd_restart(struct node *n);
 void    node_audit_fwd_health(struct node *n, hie_buf *b);
 void    node_audit_fwd_metrics(struct node *n, hie_buf *b);
 

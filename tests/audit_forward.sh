@@ -160,6 +160,20 @@ start_receiver repo || bad "receiver restarts"
 check "the right repository back: the records made meanwhile arrive" complete "$T/repo.out"
 check "every message of the whole test valid" bash -c "! cut -f2 '$T/repo.out' | grep -q '^bad\$'"
 
+# ---- the repository's certificate revoked: SIGHUP with the new CRL ----
+"$BIN/certs/hie-certs" revoke --ca "$T/ca" --cert "$T/repo/node.crt" >/dev/null
+"$BIN/certs/hie-certs" crl --ca "$T/ca" --out "$T/node/crl.pem" >/dev/null
+sed -i 's|^crl =.*|crl = crl.pem|' "$INI"
+refused_before=$(grep -c 'HIE-AUDIT-FWD-DOWN.*certificate' "$T/node.log")
+kill -HUP "$NODE_PID"
+for _ in $(seq 1 50); do grep -q 'HIE-NODE-RELOAD' "$T/node.log" && break; sleep 0.1; done
+iti18 >/dev/null
+for _ in $(seq 1 50); do [ "$(grep -c 'HIE-AUDIT-FWD-DOWN.*certificate' "$T/node.log")" -gt "$refused_before" ] && break; sleep 0.1; done
+check "repository revoked: after SIGHUP the forwarder refuses its certificate" \
+  test "$(grep -c 'HIE-AUDIT-FWD-DOWN.*certificate' "$T/node.log")" -gt "$refused_before"
+check "repository revoked: /metrics hie_audit_forward_up 0" test "$(metric hie_audit_forward_up)" = 0
+check "repository revoked: transactions still answered" test "$(iti18)" = 200
+
 stop_node
 check "the trail verifies intact" bash -c "'$BIN/node/hie-node' audit verify -c '$INI' | grep -q 'audit trail intact'"
 check "no sanitizer report in the node's log" bash -c "! grep -q 'Sanitizer\|runtime error' '$T/node.log'"
