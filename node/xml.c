@@ -243,6 +243,9 @@ hie_xml_dump(xmlDoc *doc, char **out, size_t *len)
 	*out = NULL;
 	if ((xb = xmlBufferCreate()) == NULL)
 		return HIE_ENOMEM;
+	/* libxml2's default grows the buffer to the exact size at each write:
+	 * quadratic copying for a large answer (100,000 registry entries). */
+	xmlBufferSetAllocationScheme(xb, XML_BUFFER_ALLOC_DOUBLEIT);
 	sc = xmlSaveToBuffer(xb, "UTF-8", XML_SAVE_NO_DECL | XML_SAVE_AS_XML);
 	if (sc == NULL) {
 		xmlBufferFree(xb);

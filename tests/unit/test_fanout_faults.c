@@ -133,32 +133,6 @@ unfiltered_build(struct peer *p)
 	reg_result_free(&all);
 }
 
-/* hie_xml_dump, with a buffer that doubles: hie_xml_dump's grows to the
- * exact size at each write, and under ASan (whose realloc always copies)
- * writing the 10,000-entry answer took longer than its 30 s deadline on a
- * loaded machine.  The bytes are the same. */
-static hie_err
-dump_doubling(xmlDoc *doc, char **out, size_t *len)
-{
-	xmlBufferPtr   xb = xmlBufferCreate();
-	xmlSaveCtxtPtr sc;
-
-	*out = NULL;
-	if (xb == NULL)
-		return HIE_ENOMEM;
-	xmlBufferSetAllocationScheme(xb, XML_BUFFER_ALLOC_DOUBLEIT);
-	if ((sc = xmlSaveToBuffer(xb, "UTF-8", XML_SAVE_NO_DECL | XML_SAVE_AS_XML)) == NULL) {
-		xmlBufferFree(xb);
-		return HIE_ENOMEM;
-	}
-	xmlSaveDoc(sc, doc);
-	xmlSaveClose(sc);
-	*len = (size_t) xmlBufferLength(xb);
-	*out = (char *) xmlBufferDetach(xb);
-	xmlBufferFree(xb);
-	return *out != NULL ? HIE_OK : HIE_ENOMEM;
-}
-
 /* In an nng callback cmocka's asserts cannot stop the test: say what went
  * wrong and answer nothing (the test then fails on the status). */
 #define CHECK(x)                                                                                       \
@@ -225,7 +199,7 @@ big_answer(struct peer *p, const char *req, size_t len, nng_msg *msg)
 	rel = child(child(xmlDocGetRootElement(doc), "Header"), "RelatesTo");
 	xmlNodeSetContent(rel, BAD_CAST m.message_id);
 	soap_msg_free(&m);
-	if (wss_sign(p->signer, doc, NULL, NULL, 300) != HIE_OK || dump_doubling(doc, &out, &olen) != HIE_OK) {
+	if (wss_sign(p->signer, doc, NULL, NULL, 300) != HIE_OK || hie_xml_dump(doc, &out, &olen) != HIE_OK) {
 		fprintf(stderr, "%s: cannot sign the answer\n", p->name);
 		xmlFreeDoc(doc);
 		return;
