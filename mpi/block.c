@@ -13,6 +13,10 @@
  *      + birth decade (empty without a birth date)
  *   g  birth date + postcode
  *
+ * Every name and address of a record gives its keys (mpi_block_keys: a
+ * patient registered under her maiden name meets her married record on
+ * the maiden name's keys), de-duplicated and at most MPI_NKEYS.
+ *
  * The keys are stored in mpi.blk (dupsort key -> rid); blocks larger than
  * MPI_BLOCK_CAP are skipped at lookup.  Each candidate costs a read of its
  * match key, so the keys are as narrow as the errors allow: a is by birth
@@ -21,37 +25,112 @@
  * year-wide a and decade-free e made blocks of hundreds for every common
  * surname and dominated the load.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "mpi/internal.h"
 
-size_t
-mpi_block_keys(const struct mpi_mk *k, char keys[MPI_NKEYS][MPI_KEY_LEN])
+/* Appends a key unless it is already there or the bound is reached. */
+#if defined(__GNUC__)
+__attribute__((format(printf, 3, 4)))
+#endif
+static void
+key_add(char keys[MPI_NKEYS][MPI_KEY_LEN], size_t *n, const char *fmt, ...)
 {
-	size_t n = 0;
-	char   year[5] = { 0 };
+	char    k[MPI_KEY_LEN];
+	va_list ap;
+
+	if (*n >= MPI_NKEYS)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(k, sizeof(k), fmt, ap);
+	va_end(ap);
+	for (size_t i = 0; i < *n; i++)
+		if (strcmp(keys[i], k) == 0)
+			return;
+	memcpy(keys[(*n)++], k, sizeof(k));
+}
+
+/* The keys of name i (rules a, e, and b twice) and of the pair name i,
+ * address j (rule c). */
+static void
+name_keys(const struct mpi_mk *k, const struct mpi_mk_name *nm, char keys[MPI_NKEYS][MPI_KEY_LEN], size_t *n,
+    char rule)
+{
+	char year[5] = { 0 };
 
 	if (k->dob[0] != '\0')
 		memcpy(year, k->dob, 4);
-	if (k->family_ph[0] != '\0' && year[0] != '\0')
-		snprintf(keys[n++], MPI_KEY_LEN, "a%s%.6s", k->family_ph, k->dob);
-	if (k->dob[0] != '\0' && k->given[0] != '\0')
-		snprintf(keys[n++], MPI_KEY_LEN, "b%s%c", k->dob, k->given[0]);
-	if (k->dob[0] != '\0' && k->family[0] != '\0' && k->family[0] != k->given[0])
-		snprintf(keys[n++], MPI_KEY_LEN, "b%s%c", k->dob, k->family[0]);
-	if (k->postcode[0] != '\0' && k->family[0] != '\0')
-		snprintf(keys[n++], MPI_KEY_LEN, "c%s:%.3s", k->postcode, k->family);
-	if (k->ssn[0] != '\0')
-		snprintf(keys[n++], MPI_KEY_LEN, "d%s", k->ssn);
-	if (k->given_ph[0] != '\0' && k->family_ph[0] != '\0') {
-		int lt = strcmp(k->given_ph, k->family_ph) < 0;
-		snprintf(keys[n++], MPI_KEY_LEN, "e%s:%s:%.3s", lt ? k->given_ph : k->family_ph,
-		    lt ? k->family_ph : k->given_ph, year);
+	switch (rule) {
+	case 'a':
+		if (nm->family_ph[0] != '\0' && year[0] != '\0')
+			key_add(keys, n, "a%s%.6s", nm->family_ph, k->dob);
+		break;
+	case 'b':
+		if (k->dob[0] != '\0' && nm->given[0] != '\0')
+			key_add(keys, n, "b%s%c", k->dob, nm->given[0]);
+		if (k->dob[0] != '\0' && nm->family[0] != '\0' && nm->family[0] != nm->given[0])
+			key_add(keys, n, "b%s%c", k->dob, nm->family[0]);
+		break;
+	case 'e':
+		if (nm->given_ph[0] != '\0' && nm->family_ph[0] != '\0') {
+			int lt = strcmp(nm->given_ph, nm->family_ph) < 0;
+			key_add(keys, n, "e%s:%s:%.3s", lt ? nm->given_ph : nm->family_ph,
+			    lt ? nm->family_ph : nm->given_ph, year);
+		}
+		break;
 	}
-	if (k->dob[0] != '\0' && k->postcode[0] != '\0')
-		snprintf(keys[n++], MPI_KEY_LEN, "g%s:%s", k->dob, k->postcode);
+}
+
+static void
+pair_key(const struct mpi_mk_name *nm, const struct mpi_mk_addr *ad, char keys[MPI_NKEYS][MPI_KEY_LEN], size_t *n)
+{
+	if (ad->postcode[0] != '\0' && nm->family[0] != '\0')
+		key_add(keys, n, "c%s:%.3s", ad->postcode, nm->family);
+}
+
+static void
+addr_key(const struct mpi_mk *k, const struct mpi_mk_addr *ad, char keys[MPI_NKEYS][MPI_KEY_LEN], size_t *n)
+{
+	if (k->dob[0] != '\0' && ad->postcode[0] != '\0')
+		key_add(keys, n, "g%s:%s", k->dob, ad->postcode);
+}
+
+/* The first name and address's keys in rule order; then, for each
+ * further name, the keys its surname changes (a, e, c with the first
+ * address), for each further address its own (g, c with the first name),
+ * and last the further names' b keys (their initials mostly repeat the
+ * first name's).  Duplicates are dropped; the bound cuts the least
+ * telling. */
+size_t
+mpi_block_keys(const struct mpi_mk *k, char keys[MPI_NKEYS][MPI_KEY_LEN])
+{
+	static const struct mpi_mk_name none_n;
+	static const struct mpi_mk_addr none_a;
+	const struct mpi_mk_name       *n0 = k->nname > 0 ? &k->name[0] : &none_n;
+	const struct mpi_mk_addr       *a0 = k->naddr > 0 ? &k->addr[0] : &none_a;
+	size_t                          n = 0;
+
+	name_keys(k, n0, keys, &n, 'a');
+	name_keys(k, n0, keys, &n, 'b');
+	pair_key(n0, a0, keys, &n);
+	if (k->ssn[0] != '\0')
+		key_add(keys, &n, "d%s", k->ssn);
+	name_keys(k, n0, keys, &n, 'e');
+	addr_key(k, a0, keys, &n);
+	for (unsigned i = 1; i < k->nname; i++) {
+		name_keys(k, &k->name[i], keys, &n, 'a');
+		name_keys(k, &k->name[i], keys, &n, 'e');
+		pair_key(&k->name[i], a0, keys, &n);
+	}
+	for (unsigned j = 1; j < k->naddr; j++) {
+		addr_key(k, &k->addr[j], keys, &n);
+		pair_key(n0, &k->addr[j], keys, &n);
+	}
+	for (unsigned i = 1; i < k->nname; i++)
+		name_keys(k, &k->name[i], keys, &n, 'b');
 	return n;
 }
 
@@ -414,13 +493,14 @@ h12(const char *s)
 }
 
 /* Layout (high to low): birth date 18 (year - 1849: 9, month 4, day 5;
- * 0 none), sex 2 (0 none or U, 1 M, 2 F, 3 O), NYSIIS of the given name
- * as written (not its canon) 12, family NYSIIS 12, postcode 12, street
- * number 8. */
+ * 0 none), sex 2 (0 none or U, 1 M, 2 F, 3 O), NYSIIS of the first
+ * name's given name as written (not its canon) 12, its family NYSIIS 12,
+ * the first address's postcode 11 and street number 7, then 1 if the
+ * record has more than one name, 1 if more than one address. */
 uint64_t
 mpi_sig(const struct mpi_mk *k)
 {
-	uint64_t d = 0, sex, st;
+	uint64_t d = 0, sex, st, pc, fam;
 	char     gph[16] = "";
 
 	if (strlen(k->dob) == 8) {
@@ -431,10 +511,19 @@ mpi_sig(const struct mpi_mk *k)
 			d = (uint64_t) (y - 1849) << 9 | (uint64_t) mo << 5 | da;
 	}
 	sex = k->sex == 'M' ? 1 : k->sex == 'F' ? 2 : k->sex == 'O' ? 3 : 0;
-	st = h12(k->stnum) & 0xff;
-	if (st == 0 && k->stnum[0] != '\0')
-		st = 1;
-	if (k->given[0] != '\0' && mpi_nysiis(k->given, gph, sizeof(gph)) != HIE_OK)
-		gph[0] = '\0';
-	return d << 46 | sex << 44 | h12(gph) << 32 | h12(k->family_ph) << 20 | h12(k->postcode) << 8 | st;
+	st = pc = fam = 0;
+	if (k->naddr > 0) {
+		/* Folded to fewer bits, still never 0 for a value. */
+		if ((st = h12(k->addr[0].stnum) & 0x7f) == 0 && k->addr[0].stnum[0] != '\0')
+			st = 1;
+		if ((pc = h12(k->addr[0].postcode) & 0x7ff) == 0 && k->addr[0].postcode[0] != '\0')
+			pc = 1;
+	}
+	if (k->nname > 0) {
+		if (k->name[0].given[0] != '\0' && mpi_nysiis(k->name[0].given, gph, sizeof(gph)) != HIE_OK)
+			gph[0] = '\0';
+		fam = h12(k->name[0].family_ph);
+	}
+	return d << 46 | sex << 44 | h12(gph) << 32 | fam << 20 | pc << 9 | st << 2 | (uint64_t) (k->nname > 1) << 1 |
+	       (uint64_t) (k->naddr > 1);
 }

@@ -38,13 +38,15 @@
 #define REVIEW_MAX 3
 #define MAX_THREADS 8
 
+_Static_assert(MPI_NKEYS <= 16, "struct bcand's keys has a bit per blocking key");
+
 /* A candidate of one record: a stored record or an earlier batch record. */
 struct bcand {
 	uint64_t rid;   /* stored record (0: batch record bidx) */
 	uint64_t eid;   /* stored record's enterprise id */
 	double   weight;
 	uint32_t bidx;
-	uint8_t  keys;  /* bit kk: shares blocking key kk with the record */
+	uint16_t keys;  /* bit kk: shares blocking key kk with the record */
 	uint8_t  scored, conflict;
 };
 
@@ -325,7 +327,7 @@ match_one(struct bulk *b, MDB_txn *txn, MDB_cursor *idx, size_t j)
 	if (b->flags & MPI_ADD_NOMATCH)
 		return HIE_OK;
 	r->sc = b->sc;
-	mpi_scorer_family(&r->sc, r->k.family);
+	mpi_scorer_query(&r->sc, &r->k);
 
 	for (size_t kk = 0; kk < r->nk && e == HIE_OK; kk++) {
 		const struct sblock *sb = &b->sb[b->kstart[r->kpos[kk]]];
@@ -334,12 +336,12 @@ match_one(struct bulk *b, MDB_txn *txn, MDB_cursor *idx, size_t j)
 			continue; /* skipped whatever the batch adds */
 		for (size_t x = sb->from; x < sb->to && e == HIE_OK; x += 2)
 			if (mpi_sig_bound(&r->sc, r->sig, sb->buf[x + 1]) >= r->sc.min_w)
-				e = cand_add(&c, &nc, &cap, (struct bcand) { sb->buf[x], 0, 0, 0, (uint8_t) (1u << kk), 0, 0 });
+				e = cand_add(&c, &nc, &cap, (struct bcand) { sb->buf[x], 0, 0, 0, (uint16_t) (1u << kk), 0, 0 });
 		/* The batch's earlier records with this key. */
 		for (uint32_t q = b->kstart[r->kpos[kk]]; q < r->kpos[kk] && e == HIE_OK; q++) {
 			uint32_t i = b->ke[q].j;
 			if (mpi_sig_bound(&r->sc, r->sig, b->r[i].sig) >= r->sc.min_w)
-				e = cand_add(&c, &nc, &cap, (struct bcand) { 0, 0, 0, i, (uint8_t) (1u << kk), 0, 0 });
+				e = cand_add(&c, &nc, &cap, (struct bcand) { 0, 0, 0, i, (uint16_t) (1u << kk), 0, 0 });
 		}
 	}
 	if (e != HIE_OK) {

@@ -28,28 +28,50 @@ struct mpi {
 
 /* The match key: what comparing and blocking need, normalised once at
  * write time so that scoring a candidate is a read and some string
- * compares.  Only the first name and first address of a record take part
- * (the legal name and home address when a use says so). */
-#define MK_IDS 4
+ * compares.  A record's repeats take part: up to MK_NAMES names (the legal
+ * one first when a use says so, then the others in order: maiden, alias,
+ * ...) and MK_ADDRS addresses (home first), empty and duplicate repeats
+ * left out.  Two keys are compared on the best pair of names and the best
+ * pair of addresses, each pair as a whole (score.c). */
+#define MK_IDS   4
+#define MK_NAMES 4
+#define MK_ADDRS 3
+struct mpi_mk_name {
+	char given[32], canon[32], given_ph[12];
+	char family[40], family_ph[12];
+};
+struct mpi_mk_addr {
+	char stnum[12], street[64], line2[64], city[40], postcode[12], state[12];
+};
 struct mpi_mk {
 	uint64_t eid;
 	uint64_t idh[MK_IDS]; /* deterministic ids: hash(authority) << 32 | hash(id) */
 	unsigned nidh;
 	char     sex;
-	char     given[32], canon[32], given_ph[12];
-	char     family[40], family_ph[12];
 	char     dob[9];
-	char     stnum[12], street[64], line2[64], city[40], postcode[12], state[12];
 	char     ssn[24], phone[24];
+	unsigned nname, naddr;
+	struct mpi_mk_name name[MK_NAMES];
+	struct mpi_mk_addr addr[MK_ADDRS];
 };
+
+/* The store's format (mpi.meta "format"), checked by mpi_open: a store of
+ * another format is refused (its match keys and signatures would be
+ * misread).  1 (no "format" entry): one name and one address per match
+ * key; 2: the repeats. */
+#define MPI_FORMAT 2
 
 /* Builds the match key of a validated record. */
 void   mpi_mk_build(const struct mpi_patient *p, struct mpi_mk *k);
 size_t mpi_mk_encode(const struct mpi_mk *k, unsigned char *out, size_t cap);
 hie_err mpi_mk_decode(const void *p, size_t len, struct mpi_mk *k);
-#define MK_MAX 512
+#define MK_MAX 1280 /* the encoded match key, at most */
 
-/* Comparison vector of two match keys (score.c). */
+/* Comparison vector of two match keys (score.c): the names' levels from
+ * the pair of names (one of a's, one of b's) agreeing best, the address
+ * fields' from the pair of addresses agreeing best (fewest levels of
+ * disagreement, missing counting as the worst; mpi_score_pair picks the
+ * pairs by weight instead). */
 void mpi_mk_compare(const struct mpi_mk *a, const struct mpi_mk *b, uint8_t lv[MPI_NFIELDS]);
 /* A model made ready for scoring many pairs: the weight of every level
  * computed once, the best each field can add, and the weight a pair needs
@@ -59,27 +81,35 @@ void mpi_mk_compare(const struct mpi_mk *a, const struct mpi_mk *b, uint8_t lv[M
 struct mpi_scorer {
 	const struct mpi_model *model;
 	double                  w[MPI_NFIELDS][MPI_MAXLEVELS], wmax[MPI_NFIELDS];
+	double                  fam0[MK_NAMES]; /* full surname agreement, per query name */
 	double                  prior, min_w;
 };
 void mpi_scorer_init(struct mpi_scorer *s, const struct mpi_model *m, double min_prob);
-/* Makes s the scorer of one query whose surname is `family`: full
- * agreement on it weighs mpi_family_adjust more (every candidate of the
- * query that agrees on the surname agrees on this one). */
-void mpi_scorer_family(struct mpi_scorer *s, const char *family);
+/* Makes s the scorer of one query k: full agreement on the surname of
+ * k's name i weighs mpi_family_adjust(that surname) more (a candidate
+ * agreeing fully on it has the same surname), fam0[i]. */
+void mpi_scorer_query(struct mpi_scorer *s, const struct mpi_mk *k);
+/* a is the scorer's query (mpi_scorer_query), b the candidate. */
 int  mpi_score_pair(const struct mpi_scorer *s, const struct mpi_mk *a, const struct mpi_mk *b,
     uint8_t lv[MPI_NFIELDS], double *weight);
 /* The most a record with signature b can weigh against one with a. */
 double mpi_sig_bound(const struct mpi_scorer *s, uint64_t a, uint64_t b);
 
-/* Blocking keys of a match key (block.c): up to MPI_NKEYS strings. */
-#define MPI_NKEYS   7
+/* Blocking keys of a match key (block.c): up to MPI_NKEYS distinct
+ * strings.  The first name and address give up to 7 (the rules below);
+ * each further name and address adds its own, most telling first, until
+ * the bound: a record with many repeats takes at most 16 index entries. */
+#define MPI_NKEYS   16
 #define MPI_KEY_LEN 48
 size_t mpi_block_keys(const struct mpi_mk *k, char keys[MPI_NKEYS][MPI_KEY_LEN]);
 /* Each rid in mpi.blk carries a signature of its record (8 bytes after
- * the rid: birth date, sex, hashes of the phonetic names, postcode and
- * street number), so that a lookup can rule a candidate out without
- * reading its match key: mpi_sig_bound gives the most the candidate
- * could weigh against the query; under the threshold it is skipped. */
+ * the rid: birth date, sex, hashes of the first name's phonetic names, of
+ * the first address's postcode and street number, and two flags: more
+ * names, more addresses), so that a lookup can rule a candidate out
+ * without reading its match key: mpi_sig_bound gives the most the
+ * candidate could weigh against the query; under the threshold it is
+ * skipped.  With a flag on either side the hashes of that group prove
+ * nothing (another repeat may agree) and the bound assumes agreement. */
 #define MPI_BLK_VAL 16
 uint64_t mpi_sig(const struct mpi_mk *k);
 /* Blocks with more records than this are not searched: a key that common

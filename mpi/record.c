@@ -91,24 +91,22 @@ fnv(const char *s)
 	return h;
 }
 
-/* The name with use L (legal), the address with use H (home), else the
- * first one. */
+/* Repeats in the order the match key keeps them: the one with use
+ * `first` (L legal name, H home address) ahead, then the others as given. */
 static size_t
-legal_name(const struct mpi_patient *p)
+repeat_order(size_t n, const char *uses, size_t stride, const char *first, size_t *order)
 {
-	for (size_t i = 0; i < p->n_names; i++)
-		if (strcmp(p->names[i].use, "L") == 0)
-			return i;
-	return 0;
-}
+	size_t k = 0;
 
-static size_t
-home_addr(const struct mpi_patient *p)
-{
-	for (size_t i = 0; i < p->n_addrs; i++)
-		if (strcmp(p->addrs[i].use, "H") == 0)
-			return i;
-	return 0;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(uses + i * stride, first) == 0) {
+			order[k++] = i;
+			break;
+		}
+	for (size_t i = 0; i < n; i++)
+		if (k == 0 || order[0] != i)
+			order[k++] = i;
+	return k;
 }
 
 static void
@@ -122,43 +120,79 @@ squash_copy(const char *in, char *out, size_t cap)
 	out[n] = '\0';
 }
 
+static void
+name_build(const struct mpi_name *n, struct mpi_mk_name *k)
+{
+	char tmp[128], *sp;
+
+	mpi_norm_given(n->given, tmp, sizeof(tmp));
+	/* The first given name is the one people are called by; the
+	 * others are as often left out as written. */
+	if ((sp = strchr(tmp, ' ')) != NULL)
+		*sp = '\0';
+	hie_strlcpy(k->given, tmp, sizeof(k->given));
+	hie_strlcpy(k->canon, mpi_nickname(k->given), sizeof(k->canon));
+	mpi_nysiis(k->canon, k->given_ph, sizeof(k->given_ph));
+	mpi_norm_family(n->family, k->family, sizeof(k->family));
+	mpi_nysiis(k->family, k->family_ph, sizeof(k->family_ph));
+}
+
+static void
+addr_build(const struct mpi_addr *a, struct mpi_mk_addr *k)
+{
+	char tmp[128];
+
+	mpi_norm_text(a->number, tmp, sizeof(tmp));
+	squash_copy(tmp, k->stnum, sizeof(k->stnum));
+	mpi_norm_text(a->street, k->street, sizeof(k->street));
+	mpi_norm_text(a->line2, k->line2, sizeof(k->line2));
+	mpi_norm_text(a->city, k->city, sizeof(k->city));
+	mpi_norm_text(a->state, k->state, sizeof(k->state));
+	if (mpi_norm_postcode(a->postcode, k->postcode, sizeof(k->postcode)) != HIE_OK)
+		k->postcode[0] = '\0';
+}
+
 void
 mpi_mk_build(const struct mpi_patient *p, struct mpi_mk *k)
 {
-	char tmp[128];
+	size_t order[MPI_MAX_NAMES > MPI_MAX_ADDRS ? MPI_MAX_NAMES : MPI_MAX_ADDRS], n;
 
 	memset(k, 0, sizeof(*k));
 	k->eid = p->eid;
 	k->sex = p->sex;
-	if (p->n_names > 0) {
-		const struct mpi_name *n =
-		    &p->names[legal_name(p)];
-		char *sp;
-		mpi_norm_given(n->given, tmp, sizeof(tmp));
-		/* The first given name is the one people are called by; the
-		 * others are as often left out as written. */
-		if ((sp = strchr(tmp, ' ')) != NULL)
-			*sp = '\0';
-		hie_strlcpy(k->given, tmp, sizeof(k->given));
-		hie_strlcpy(k->canon, mpi_nickname(k->given), sizeof(k->canon));
-		mpi_nysiis(k->canon, k->given_ph, sizeof(k->given_ph));
-		mpi_norm_family(n->family, k->family, sizeof(k->family));
-		mpi_nysiis(k->family, k->family_ph, sizeof(k->family_ph));
+	/* Every repeat, normalised; one that normalises to nothing or to a
+	 * repeat already kept adds nothing to compare. */
+	n = repeat_order(p->n_names < MPI_MAX_NAMES ? p->n_names : MPI_MAX_NAMES, p->names[0].use,
+	    sizeof(p->names[0]), "L", order);
+	for (size_t i = 0; i < n && k->nname < MK_NAMES; i++) {
+		struct mpi_mk_name *x = &k->name[k->nname];
+		int                 dup = 0;
+		name_build(&p->names[order[i]], x);
+		for (unsigned j = 0; j < k->nname && !dup; j++)
+			dup = strcmp(k->name[j].given, x->given) == 0 && strcmp(k->name[j].family, x->family) == 0;
+		if (!dup && (x->given[0] != '\0' || x->family[0] != '\0'))
+			k->nname++;
+		else
+			memset(x, 0, sizeof(*x));
+	}
+	n = repeat_order(p->n_addrs < MPI_MAX_ADDRS ? p->n_addrs : MPI_MAX_ADDRS, p->addrs[0].use,
+	    sizeof(p->addrs[0]), "H", order);
+	for (size_t i = 0; i < n && k->naddr < MK_ADDRS; i++) {
+		struct mpi_mk_addr *x = &k->addr[k->naddr];
+		int                 dup = 0;
+		addr_build(&p->addrs[order[i]], x);
+		for (unsigned j = 0; j < k->naddr && !dup; j++)
+			dup = strcmp(k->addr[j].stnum, x->stnum) == 0 && strcmp(k->addr[j].street, x->street) == 0 &&
+			      strcmp(k->addr[j].line2, x->line2) == 0 && strcmp(k->addr[j].city, x->city) == 0 &&
+			      strcmp(k->addr[j].postcode, x->postcode) == 0 && strcmp(k->addr[j].state, x->state) == 0;
+		if (!dup && (x->stnum[0] || x->street[0] || x->line2[0] || x->city[0] || x->postcode[0] ||
+		                x->state[0]))
+			k->naddr++;
+		else
+			memset(x, 0, sizeof(*x));
 	}
 	if (p->birth_date[0] != '\0')
 		hie_strlcpy(k->dob, p->birth_date, sizeof(k->dob));
-	if (p->n_addrs > 0) {
-		const struct mpi_addr *a =
-		    &p->addrs[home_addr(p)];
-		mpi_norm_text(a->number, tmp, sizeof(tmp));
-		squash_copy(tmp, k->stnum, sizeof(k->stnum));
-		mpi_norm_text(a->street, k->street, sizeof(k->street));
-		mpi_norm_text(a->line2, k->line2, sizeof(k->line2));
-		mpi_norm_text(a->city, k->city, sizeof(k->city));
-		mpi_norm_text(a->state, k->state, sizeof(k->state));
-		if (mpi_norm_postcode(a->postcode, k->postcode, sizeof(k->postcode)) != HIE_OK)
-			k->postcode[0] = '\0';
-	}
 	if (p->n_phones > 0 && mpi_norm_phone(p->phones[0].number, k->phone, sizeof(k->phone)) != HIE_OK)
 		k->phone[0] = '\0';
 	for (size_t i = 0; i < p->n_ids; i++) {
@@ -172,17 +206,56 @@ mpi_mk_build(const struct mpi_patient *p, struct mpi_mk *k)
 	}
 }
 
-/* Stored form: eid (8), nidh (1), idh (8 each), sex (1), then the strings
- * in table order, each NUL terminated.  Appending a string to the table
- * keeps old keys readable (missing trailing strings are empty). */
-#define S(f) { offsetof(struct mpi_mk, f), sizeof(((struct mpi_mk *) 0)->f) }
-static const struct {
+/* Stored form (format 2): eid (8), nidh (1), idh (8 each), sex (1), the
+ * strings dob, ssn, phone; nname (1) and each name's strings; naddr (1)
+ * and each address's strings; every string NUL terminated. */
+struct mk_str {
 	size_t off, cap;
-} mk_strings[] = {
-	S(given), S(canon), S(given_ph), S(family), S(family_ph), S(dob), S(stnum), S(street),
-	S(line2), S(city), S(postcode), S(state), S(ssn), S(phone),
+};
+#define S(t, f) { offsetof(t, f), sizeof(((t *) 0)->f) }
+static const struct mk_str mk_top[] = { S(struct mpi_mk, dob), S(struct mpi_mk, ssn), S(struct mpi_mk, phone) };
+static const struct mk_str mk_name[] = {
+	S(struct mpi_mk_name, given), S(struct mpi_mk_name, canon), S(struct mpi_mk_name, given_ph),
+	S(struct mpi_mk_name, family), S(struct mpi_mk_name, family_ph),
+};
+static const struct mk_str mk_addr[] = {
+	S(struct mpi_mk_addr, stnum), S(struct mpi_mk_addr, street), S(struct mpi_mk_addr, line2),
+	S(struct mpi_mk_addr, city), S(struct mpi_mk_addr, postcode), S(struct mpi_mk_addr, state),
 };
 #undef S
+
+static size_t
+put_strs(unsigned char *out, size_t n, const void *base, const struct mk_str *t, size_t nt)
+{
+	for (size_t i = 0; i < nt; i++) {
+		const char *s = (const char *) base + t[i].off;
+		size_t      l = strnlen(s, t[i].cap - 1);
+		memcpy(out + n, s, l);
+		n += l;
+		out[n++] = '\0';
+	}
+	return n;
+}
+
+/* 0 when the input ends early or a string does not fit. */
+static int
+get_strs(const unsigned char *b, size_t len, size_t *n, void *base, const struct mk_str *t, size_t nt)
+{
+	for (size_t i = 0; i < nt; i++) {
+		const unsigned char *z;
+		size_t               l;
+		if (*n >= len || (z = memchr(b + *n, '\0', len - *n)) == NULL)
+			return 0;
+		l = (size_t) (z - (b + *n));
+		if (l >= t[i].cap)
+			return 0;
+		memcpy((char *) base + t[i].off, b + *n, l);
+		*n += l + 1;
+	}
+	return 1;
+}
+
+#define NT(t) (sizeof(t) / sizeof((t)[0]))
 
 size_t
 mpi_mk_encode(const struct mpi_mk *k, unsigned char *out, size_t cap)
@@ -197,13 +270,13 @@ mpi_mk_encode(const struct mpi_mk *k, unsigned char *out, size_t cap)
 	for (unsigned i = 0; i < k->nidh; i++, n += 8)
 		mpi_u64_put(out + n, k->idh[i]);
 	out[n++] = (unsigned char) k->sex;
-	for (size_t i = 0; i < sizeof(mk_strings) / sizeof(mk_strings[0]); i++) {
-		const char *s = (const char *) k + mk_strings[i].off;
-		size_t      l = strnlen(s, mk_strings[i].cap - 1);
-		memcpy(out + n, s, l);
-		n += l;
-		out[n++] = '\0';
-	}
+	n = put_strs(out, n, k, mk_top, NT(mk_top));
+	out[n++] = (unsigned char) k->nname;
+	for (unsigned i = 0; i < k->nname; i++)
+		n = put_strs(out, n, &k->name[i], mk_name, NT(mk_name));
+	out[n++] = (unsigned char) k->naddr;
+	for (unsigned i = 0; i < k->naddr; i++)
+		n = put_strs(out, n, &k->addr[i], mk_addr, NT(mk_addr));
 	return n;
 }
 
@@ -224,16 +297,15 @@ mpi_mk_decode(const void *p, size_t len, struct mpi_mk *k)
 	for (unsigned i = 0; i < k->nidh; i++, n += 8)
 		k->idh[i] = mpi_u64_get(b + n);
 	k->sex = (char) b[n++];
-	for (size_t i = 0; i < sizeof(mk_strings) / sizeof(mk_strings[0]) && n < len; i++) {
-		const unsigned char *z = memchr(b + n, '\0', len - n);
-		size_t               l;
-		if (z == NULL)
+	if (!get_strs(b, len, &n, k, mk_top, NT(mk_top)) || n >= len || (k->nname = b[n++]) > MK_NAMES)
+		return HIE_EDB;
+	for (unsigned i = 0; i < k->nname; i++)
+		if (!get_strs(b, len, &n, &k->name[i], mk_name, NT(mk_name)))
 			return HIE_EDB;
-		l = (size_t) (z - (b + n));
-		if (l >= mk_strings[i].cap)
+	if (n >= len || (k->naddr = b[n++]) > MK_ADDRS)
+		return HIE_EDB;
+	for (unsigned i = 0; i < k->naddr; i++)
+		if (!get_strs(b, len, &n, &k->addr[i], mk_addr, NT(mk_addr)))
 			return HIE_EDB;
-		memcpy((char *) k + mk_strings[i].off, b + n, l);
-		n += l + 1;
-	}
-	return HIE_OK;
+	return n == len ? HIE_OK : HIE_EDB;
 }

@@ -117,9 +117,13 @@ mpi_field_levels(int f)
 
 /* The comparison in three stages, cheapest first, so that a scorer can
  * stop once a candidate cannot reach its threshold (mpi_score_pair):
- * exact and edit-distance fields, then names, then address text. */
+ * the fields of the record itself (birth date, sex, ids, phone) and the
+ * exact parts of each address pair, then names, then address text.
+ * Names and addresses are compared per pair of repeats, a pair as a
+ * whole: a given name from one name and a surname from another are not a
+ * name. */
 static void
-compare_cheap(const struct mpi_mk *a, const struct mpi_mk *b, uint8_t lv[MPI_NFIELDS])
+compare_fixed(const struct mpi_mk *a, const struct mpi_mk *b, uint8_t lv[MPI_NFIELDS])
 {
 	static const uint8_t dob_level[] = {
 		[MPI_DATE_EXACT] = 0, [MPI_DATE_TRANSPOSED] = 1, [MPI_DATE_TYPO] = 1,
@@ -129,36 +133,22 @@ compare_cheap(const struct mpi_mk *a, const struct mpi_mk *b, uint8_t lv[MPI_NFI
 	lv[MPI_F_DOB] = dob_level[mpi_date_compare(a->dob, b->dob)];
 	lv[MPI_F_SEX] = a->sex && b->sex && a->sex != 'U' && b->sex != 'U' ? (a->sex == b->sex ? 0 : 1)
 	                                                                  : MPI_MISSING;
-	lv[MPI_F_STNUM] = eq_level(a->stnum, b->stnum);
-	lv[MPI_F_POSTCODE] = edit_level(a->postcode, b->postcode, 3);
-	lv[MPI_F_STATE] = eq_level(a->state, b->state);
 	lv[MPI_F_SSN] = edit_level(a->ssn, b->ssn, 4);
 	lv[MPI_F_PHONE] = edit_level(a->phone, b->phone, 3);
 }
 
+/* The exact fields of one address pair (lv of MPI_F_STNUM, POSTCODE,
+ * STATE). */
 static void
-compare_names(const struct mpi_mk *a, const struct mpi_mk *b, uint8_t lv[MPI_NFIELDS])
+addr_exact(const struct mpi_mk_addr *a, const struct mpi_mk_addr *b, uint8_t lv[MPI_NFIELDS])
 {
-	uint8_t g, f, sg, sf;
-
-	/* Names as written, and given/family swapped (a common clerical
-	 * error): whichever agrees better. */
-	g = given_level(a->given, a->canon, a->given_ph, b->given, b->canon, b->given_ph);
-	f = family_level(a->family, a->family_ph, b->family, b->family_ph);
-	if (g == 0 && f == 0) {
-		lv[MPI_F_GIVEN] = lv[MPI_F_FAMILY] = 0; /* nothing can do better */
-		return;
-	}
-	sg = family_level(a->given, a->given_ph, b->family, b->family_ph);
-	sf = family_level(a->family, a->family_ph, b->given, b->given_ph);
-	if (sg != MPI_MISSING && sf != MPI_MISSING && lsum(sg, sf, 3) < lsum(g, f, 3))
-		g = sg, f = sf;
-	lv[MPI_F_GIVEN] = g;
-	lv[MPI_F_FAMILY] = f;
+	lv[MPI_F_STNUM] = eq_level(a->stnum, b->stnum);
+	lv[MPI_F_POSTCODE] = edit_level(a->postcode, b->postcode, 3);
+	lv[MPI_F_STATE] = eq_level(a->state, b->state);
 }
 
 static void
-compare_address(const struct mpi_mk *a, const struct mpi_mk *b, uint8_t lv[MPI_NFIELDS])
+addr_text(const struct mpi_mk_addr *a, const struct mpi_mk_addr *b, uint8_t lv[MPI_NFIELDS])
 {
 	uint8_t s1, s2, x1, x2;
 
@@ -176,12 +166,79 @@ compare_address(const struct mpi_mk *a, const struct mpi_mk *b, uint8_t lv[MPI_N
 	lv[MPI_F_CITY] = text_level(a->city, b->city);
 }
 
+static void
+name_pair(const struct mpi_mk_name *a, const struct mpi_mk_name *b, uint8_t *gl, uint8_t *fl)
+{
+	uint8_t g, f, sg, sf;
+
+	/* Names as written, and given/family swapped (a common clerical
+	 * error): whichever agrees better. */
+	g = given_level(a->given, a->canon, a->given_ph, b->given, b->canon, b->given_ph);
+	f = family_level(a->family, a->family_ph, b->family, b->family_ph);
+	if (!(g == 0 && f == 0)) { /* else nothing can do better */
+		sg = family_level(a->given, a->given_ph, b->family, b->family_ph);
+		sf = family_level(a->family, a->family_ph, b->given, b->given_ph);
+		if (sg != MPI_MISSING && sf != MPI_MISSING && lsum(sg, sf, 3) < lsum(g, f, 3))
+			g = sg, f = sf;
+	}
+	*gl = g;
+	*fl = f;
+}
+
+static const int addr_fields[] = { MPI_F_STNUM, MPI_F_POSTCODE, MPI_F_STATE, MPI_F_STREET, MPI_F_LINE2,
+	MPI_F_CITY };
+
+/* Disagreement of levels for choosing a pair without a model: each
+ * field's level over its worst, missing counting as the worst. */
+static double
+cost(const uint8_t lv[MPI_NFIELDS], const int *fs, size_t n)
+{
+	double c = 0;
+
+	for (size_t i = 0; i < n; i++)
+		c += lv[fs[i]] == MPI_MISSING ? 1.0 : (double) lv[fs[i]] / (fields[fs[i]].nlevels - 1);
+	return c;
+}
+
+/* Names and addresses all missing: no pair to compare. */
+static void
+missing(uint8_t lv[MPI_NFIELDS], const int *fs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		lv[fs[i]] = MPI_MISSING;
+}
+
 void
 mpi_mk_compare(const struct mpi_mk *a, const struct mpi_mk *b, uint8_t lv[MPI_NFIELDS])
 {
-	compare_cheap(a, b, lv);
-	compare_names(a, b, lv);
-	compare_address(a, b, lv);
+	static const int names[] = { MPI_F_GIVEN, MPI_F_FAMILY };
+	double           best = INFINITY;
+	uint8_t          x[MPI_NFIELDS];
+
+	compare_fixed(a, b, lv);
+	missing(lv, names, 2);
+	for (unsigned i = 0; i < a->nname; i++)
+		for (unsigned j = 0; j < b->nname; j++) {
+			double c;
+			name_pair(&a->name[i], &b->name[j], &x[MPI_F_GIVEN], &x[MPI_F_FAMILY]);
+			if ((c = cost(x, names, 2)) < best) {
+				best = c;
+				lv[MPI_F_GIVEN] = x[MPI_F_GIVEN], lv[MPI_F_FAMILY] = x[MPI_F_FAMILY];
+			}
+		}
+	best = INFINITY;
+	missing(lv, addr_fields, 6);
+	for (unsigned i = 0; i < a->naddr; i++)
+		for (unsigned j = 0; j < b->naddr; j++) {
+			double c;
+			addr_exact(&a->addr[i], &b->addr[j], x);
+			addr_text(&a->addr[i], &b->addr[j], x);
+			if ((c = cost(x, addr_fields, 6)) < best) {
+				best = c;
+				for (size_t f = 0; f < 6; f++)
+					lv[addr_fields[f]] = x[addr_fields[f]];
+			}
+		}
 }
 
 /* The floors keep a level never seen in training from giving an infinite
@@ -204,6 +261,8 @@ mpi_scorer_init(struct mpi_scorer *s, const struct mpi_model *m, double min_prob
 			s->wmax[f] = fmax(s->wmax[f], s->w[f][l]);
 		}
 	}
+	for (int i = 0; i < MK_NAMES; i++)
+		s->fam0[i] = s->w[MPI_F_FAMILY][0];
 	s->prior = log2(m->p / (1 - m->p));
 	/* prob >= min_prob <=> weight + prior >= logit2(min_prob); a margin
 	 * keeps rounding from pruning a candidate exactly on the line. */
@@ -216,15 +275,18 @@ mpi_scorer_init(struct mpi_scorer *s, const struct mpi_model *m, double min_prob
 }
 
 void
-mpi_scorer_family(struct mpi_scorer *s, const char *family)
+mpi_scorer_query(struct mpi_scorer *s, const struct mpi_mk *k)
 {
-	double adj = mpi_family_adjust(s->model, family);
+	double base = s->w[MPI_F_FAMILY][0], top = -INFINITY;
 
-	if (adj == 0)
-		return;
-	s->w[MPI_F_FAMILY][0] += adj;
-	s->wmax[MPI_F_FAMILY] = 0;
-	for (int l = 0; l < fields[MPI_F_FAMILY].nlevels; l++)
+	for (unsigned i = 0; i < MK_NAMES; i++) {
+		s->fam0[i] = base + (i < k->nname ? mpi_family_adjust(s->model, k->name[i].family) : 0);
+		if (i < k->nname || (k->nname == 0 && i == 0))
+			top = fmax(top, s->fam0[i]);
+	}
+	/* The best a surname can add is that of the query's best surname. */
+	s->wmax[MPI_F_FAMILY] = top;
+	for (int l = 1; l < fields[MPI_F_FAMILY].nlevels; l++)
 		s->wmax[MPI_F_FAMILY] = fmax(s->wmax[MPI_F_FAMILY], s->w[MPI_F_FAMILY][l]);
 }
 
@@ -243,23 +305,69 @@ int
 mpi_score_pair(const struct mpi_scorer *s, const struct mpi_mk *a, const struct mpi_mk *b,
     uint8_t lv[MPI_NFIELDS], double *weight)
 {
-	static const int cheap[] = { MPI_F_DOB, MPI_F_SEX, MPI_F_STNUM, MPI_F_POSTCODE, MPI_F_STATE,
-		MPI_F_SSN, MPI_F_PHONE };
-	static const int names[] = { MPI_F_GIVEN, MPI_F_FAMILY };
-	static const int addr[] = { MPI_F_STREET, MPI_F_LINE2, MPI_F_CITY };
-	double           w, rest_names = s->wmax[MPI_F_GIVEN] + s->wmax[MPI_F_FAMILY],
-	       rest_addr = s->wmax[MPI_F_STREET] + s->wmax[MPI_F_LINE2] + s->wmax[MPI_F_CITY];
+	static const int fixed[] = { MPI_F_DOB, MPI_F_SEX, MPI_F_SSN, MPI_F_PHONE };
+	static const int exact[] = { MPI_F_STNUM, MPI_F_POSTCODE, MPI_F_STATE };
+	static const int text[] = { MPI_F_STREET, MPI_F_LINE2, MPI_F_CITY };
+	uint8_t          ex[MK_ADDRS * MK_ADDRS][3], x[MPI_NFIELDS];
+	double           ew[MK_ADDRS * MK_ADDRS], w, addr_ub = 0, best,
+	       rest_names = s->wmax[MPI_F_GIVEN] + s->wmax[MPI_F_FAMILY],
+	       rest_text = s->wmax[MPI_F_STREET] + s->wmax[MPI_F_LINE2] + s->wmax[MPI_F_CITY];
+	unsigned         np = a->naddr * b->naddr;
 
-	compare_cheap(a, b, lv);
-	w = partial(s, lv, cheap, 7);
-	if (w + rest_names + rest_addr < s->min_w)
+	compare_fixed(a, b, lv);
+	w = partial(s, lv, fixed, 4);
+	/* The exact parts of every address pair: the best of them plus the
+	 * best text is the most the addresses can add. */
+	for (unsigned p = 0; p < np; p++) {
+		addr_exact(&a->addr[p / b->naddr], &b->addr[p % b->naddr], x);
+		for (int f = 0; f < 3; f++)
+			ex[p][f] = x[exact[f]];
+		ew[p] = partial(s, x, exact, 3);
+		if (p == 0 || ew[p] > addr_ub)
+			addr_ub = ew[p];
+	}
+	if (np > 0)
+		addr_ub += rest_text;
+	if (w + rest_names + addr_ub < s->min_w)
 		return 0;
-	compare_names(a, b, lv);
-	w += partial(s, lv, names, 2);
-	if (w + rest_addr < s->min_w)
+	/* Names: the best-weighing pair. */
+	lv[MPI_F_GIVEN] = lv[MPI_F_FAMILY] = MPI_MISSING;
+	best = 0;
+	for (unsigned i = 0; i < a->nname; i++)
+		for (unsigned j = 0; j < b->nname; j++) {
+			uint8_t g, f;
+			double  nw = 0;
+			name_pair(&a->name[i], &b->name[j], &g, &f);
+			if (g != MPI_MISSING)
+				nw += s->w[MPI_F_GIVEN][g];
+			if (f != MPI_MISSING)
+				nw += f == 0 ? s->fam0[i] : s->w[MPI_F_FAMILY][f];
+			if ((i == 0 && j == 0) || nw > best) {
+				best = nw;
+				lv[MPI_F_GIVEN] = g, lv[MPI_F_FAMILY] = f;
+			}
+		}
+	w += best;
+	if (w + addr_ub < s->min_w)
 		return 0;
-	compare_address(a, b, lv);
-	w += partial(s, lv, addr, 3);
+	/* Addresses: the best-weighing pair, text compared only for pairs
+	 * whose exact part could still beat the best so far. */
+	for (int f = 0; f < 6; f++)
+		lv[addr_fields[f]] = MPI_MISSING;
+	best = 0;
+	for (unsigned p = 0; p < np; p++) {
+		double pw;
+		if (p > 0 && ew[p] + rest_text <= best)
+			continue;
+		addr_text(&a->addr[p / b->naddr], &b->addr[p % b->naddr], x);
+		pw = ew[p] + partial(s, x, text, 3);
+		if (p == 0 || pw > best) {
+			best = pw;
+			for (int f = 0; f < 3; f++)
+				lv[exact[f]] = ex[p][f], lv[text[f]] = x[text[f]];
+		}
+	}
+	w += np > 0 ? best : 0;
 	*weight = w;
 	return 1;
 }
@@ -324,8 +432,15 @@ mpi_sig_bound(const struct mpi_scorer *s, uint64_t a, uint64_t b)
 {
 	uint64_t da = a >> 46, db = b >> 46, sa = a >> 44 & 3, sb = b >> 44 & 3;
 	uint64_t ga = a >> 32 & 0xfff, gb = b >> 32 & 0xfff, fa = a >> 20 & 0xfff, fb = b >> 20 & 0xfff;
-	uint64_t pa = a >> 8 & 0xfff, pb = b >> 8 & 0xfff, na = a & 0xff, nb = b & 0xff;
+	uint64_t pa = a >> 9 & 0x7ff, pb = b >> 9 & 0x7ff, na = a >> 2 & 0x7f, nb = b >> 2 & 0x7f;
 	double   w = 0;
+
+	/* More names (bit 1) or addresses (bit 0) on either side: another
+	 * repeat may agree where the first ones' hashes differ. */
+	if ((a | b) & 2)
+		ga = gb = fa = fb = 0;
+	if ((a | b) & 1)
+		pa = pb = na = nb = 0;
 
 	if (da != 0 && db != 0) {
 		static const uint8_t lvl[] = { [MPI_DATE_EXACT] = 0, [MPI_DATE_TRANSPOSED] = 1,

@@ -181,7 +181,7 @@ mpi_score_candidates(mpi *m, MDB_txn *txn, const struct mpi_mk *k, const struct 
 
 	*n = 0;
 	mpi_scorer_init(&sc, model, min_prob);
-	mpi_scorer_family(&sc, k->family);
+	mpi_scorer_query(&sc, k);
 	if ((s.agg = malloc(MPI_CAND_MAX * sizeof(*s.agg))) == NULL)
 		return HIE_ENOMEM;
 	if ((e = mpi_block_candidates_sig(m, txn, k, &sc, score_one, &s)) == HIE_OK)
@@ -229,7 +229,7 @@ mpi_search(mpi *m, const struct mpi_patient *q, double min_prob, struct mpi_cand
 	}
 	mpi_mk_build(p, &k);
 	if (q->n_names == 0)
-		k.given[0] = k.canon[0] = k.given_ph[0] = k.family[0] = k.family_ph[0] = '\0';
+		k.nname = 0; /* the placeholder name compares with nothing */
 	free(p);
 	if ((rc = mdb_txn_begin(m->env, NULL, MDB_RDONLY, &txn)) != 0)
 		return hie_store_err(rc);

@@ -67,6 +67,45 @@ blk_format_ok(mpi *m)
 	return rc == 0 || rc == MDB_NOTFOUND ? HIE_OK : hie_store_err(rc);
 }
 
+/* The store's format (MPI_FORMAT): written into a store without
+ * records, checked in one that has some (no entry: format 1). */
+static hie_err
+format_ok(mpi *m)
+{
+	MDB_txn      *txn;
+	MDB_val       k = { 6, "format" }, v;
+	MDB_stat      st;
+	unsigned char b[4] = { MPI_FORMAT >> 24, MPI_FORMAT >> 16 & 255, MPI_FORMAT >> 8 & 255, MPI_FORMAT & 255 };
+	unsigned      have = 1;
+	int           rc;
+
+	if ((rc = mdb_txn_begin(m->env, NULL, 0, &txn)) != 0)
+		return hie_store_err(rc);
+	if ((rc = mdb_get(txn, m->meta, &k, &v)) == 0) {
+		const unsigned char *x = v.mv_data;
+		have = v.mv_size == 4 ? (unsigned) x[0] << 24 | (unsigned) x[1] << 16 | (unsigned) x[2] << 8 | x[3] : 0;
+	} else if (rc == MDB_NOTFOUND && (rc = mdb_stat(txn, m->rec, &st)) == 0 && st.ms_entries == 0) {
+		v.mv_size = sizeof(b);
+		v.mv_data = b;
+		if ((rc = mdb_put(txn, m->meta, &k, &v, 0)) != 0) {
+			mdb_txn_abort(txn);
+			return hie_store_err(rc);
+		}
+		return hie_store_err(mdb_txn_commit(txn));
+	}
+	mdb_txn_abort(txn);
+	if (rc != 0)
+		return hie_store_err(rc);
+	if (have != MPI_FORMAT) {
+		fprintf(stderr,
+		    "mpi: patient store of format %u, this build reads format %u (match keys with every name and "
+		    "address); reload the patients into a new store\n",
+		    have, (unsigned) MPI_FORMAT);
+		return HIE_EDB;
+	}
+	return HIE_OK;
+}
+
 hie_err
 mpi_open(MDB_env *env, mpi **out)
 {
@@ -78,7 +117,7 @@ mpi_open(MDB_env *env, mpi **out)
 		return HIE_ENOMEM;
 	m->env = env;
 	if ((e = hie_store_open_dbs(env, dbs, sizeof(dbs) / sizeof(dbs[0]), m)) != HIE_OK ||
-	    (e = blk_format_ok(m)) != HIE_OK) {
+	    (e = blk_format_ok(m)) != HIE_OK || (e = format_ok(m)) != HIE_OK) {
 		free(m);
 		return e;
 	}

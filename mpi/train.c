@@ -276,10 +276,19 @@ mpi_family_count(mpi *m, struct mpi_model *model)
 	if ((rc = mdb_cursor_open(txn, m->key, &c)) == 0) {
 		for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
 			struct mpi_mk mk;
-			if (mpi_mk_decode(v.mv_data, v.mv_size, &mk) != HIE_OK || mk.family[0] == '\0')
+			if (mpi_mk_decode(v.mv_data, v.mv_size, &mk) != HIE_OK)
 				continue;
-			count[family_bucket(mk.family)]++;
-			total += 1;
+			/* Every surname a record goes by (maiden and married
+			 * names alike), each once. */
+			for (unsigned i = 0; i < mk.nname; i++) {
+				unsigned j = 0;
+				while (j < i && strcmp(mk.name[j].family, mk.name[i].family) != 0)
+					j++;
+				if (j < i || mk.name[i].family[0] == '\0')
+					continue;
+				count[family_bucket(mk.name[i].family)]++;
+				total += 1;
+			}
 		}
 		mdb_cursor_close(c);
 	}
