@@ -21,6 +21,18 @@
 /* The attribute names that carry element ids (wsu:Id, SAML ID). */
 extern const char *const dsig_id_attrs[];
 
+/*
+ * A key ready to sign (sign 1: a private key) or verify with: OpenSSL
+ * contexts initialised once and reused (node/dsig.c says why).  Takes its
+ * own reference to pkey; reference counted (dsig_key_ref/unref); may be
+ * used by several threads at once.
+ */
+typedef struct dsig_key dsig_key;
+hie_err   dsig_key_new(EVP_PKEY *pkey, int sign, dsig_key **out);
+dsig_key *dsig_key_ref(dsig_key *k);
+void      dsig_key_unref(dsig_key *k); /* NULL is fine */
+EVP_PKEY *dsig_key_pkey(const dsig_key *k);
+
 /* The id of n (wsu:Id, Id or ID), or NULL. */
 const char *dsig_node_id(const xmlNode *n);
 
@@ -32,15 +44,29 @@ const char *dsig_node_id(const xmlNode *n);
  * is moved into the signature's ds:KeyInfo (ownership passes).
  */
 hie_err dsig_sign(xmlNode *parent, xmlNode *before, const char *const *ids, size_t n,
-    int enveloped, EVP_PKEY *key, xmlNode *key_info);
+    int enveloped, dsig_key *key, xmlNode *key_info);
 
 /*
- * Verifies the ds:Signature sig with the public key of cert.  On HIE_OK,
+ * Verifies the ds:Signature sig with the public key of cert; key, if not
+ * NULL, is that same key prepared (dsig_key_new(X509_get0_pubkey(cert), 0)),
+ * otherwise one is made for this call.  On HIE_OK,
  * refs[0..*nrefs) are the ids its references cover (pointing into the
  * copied out).  HIE_ESIG for any failure, with the reason in why.
  */
-hie_err dsig_verify(xmlNode *sig, X509 *cert, char refs[][DSIG_ID_MAX], size_t *nrefs,
+hie_err dsig_verify(xmlNode *sig, X509 *cert, dsig_key *key, char refs[][DSIG_ID_MAX], size_t *nrefs,
     char *why, size_t whycap);
+
+/*
+ * dsig_verify without the last step, the public-key check of
+ * SignatureValue (which must still be well formed): the structure,
+ * algorithms, transforms and every reference's digest are checked the
+ * same.  Only for a signature whose every byte (SignatureValue and
+ * SignedInfo included) another signature by the same key, already
+ * verified, covers by digest: node/wss.c's XUA assertion inside a signed
+ * message (see the argument there).  Anything else needs dsig_verify.
+ */
+hie_err dsig_verify_vouched(xmlNode *sig, X509 *cert, dsig_key *key, char refs[][DSIG_ID_MAX],
+    size_t *nrefs, char *why, size_t whycap);
 
 /* Registers every id attribute of the document for reference lookup;
  * HIE_ESIG if an id value appears twice (duplicate-id wrapping). */

@@ -41,6 +41,7 @@ static const struct {
 
 struct wss_signer {
 	EVP_PKEY *key;
+	dsig_key *dkey; /* key, prepared for signing */
 	X509     *cert;
 	char     *cert_b64; /* DER, base64: the BinarySecurityToken */
 	char      issuer[256];
@@ -55,6 +56,7 @@ struct wss_signer {
 struct cert_cache_entry {
 	unsigned char fp[32];
 	X509         *cert; /* NULL: empty slot */
+	dsig_key     *key;  /* its public key, prepared for verifying */
 };
 
 struct wss_verifier {
@@ -69,6 +71,10 @@ struct wss_verifier {
 	pthread_mutex_t         mtx;
 	struct cert_cache_entry cache[CERT_CACHE];
 	unsigned                next; /* round-robin victim */
+	/* Assertion signatures checked with their own ECDSA verification,
+	 * and those vouched for by the message signature (check_assertion);
+	 * under mtx. */
+	unsigned long n_full, n_vouched;
 };
 
 /* ---- time ---- */
@@ -133,6 +139,9 @@ wss_signer_new(const char *cert_pem, const char *key_pem, wss_signer **out)
 	BIO_free(b);
 	if (s->key == NULL || X509_check_private_key(s->cert, s->key) != 1)
 		goto fail;
+	if ((e = dsig_key_new(s->key, 1, &s->dkey)) != HIE_OK)
+		goto fail;
+	e = HIE_ECRYPTO;
 	if ((n = i2d_X509(s->cert, &der)) <= 0)
 		goto fail;
 	e = hie_base64_encode(der, (size_t) n, &s->cert_b64, NULL);
@@ -152,6 +161,7 @@ wss_signer_free(wss_signer *s)
 {
 	if (s == NULL)
 		return;
+	dsig_key_unref(s->dkey);
 	EVP_PKEY_free(s->key);
 	X509_free(s->cert);
 	free(s->cert_b64);
@@ -243,7 +253,7 @@ assertion_add(xmlNode *sec, const wss_signer *s, const struct wss_claims *c, con
 	}
 	/* The enveloped signature goes right after Issuer (SAML core 2.3.3). */
 	ids[0] = id;
-	return dsig_sign(as, subj, ids, 1, 1, s->key, NULL);
+	return dsig_sign(as, subj, ids, 1, 1, s->dkey, NULL);
 }
 
 hie_err
@@ -302,7 +312,7 @@ wss_sign(const wss_signer *s, xmlDoc *env, const struct wss_claims *claims, cons
 	snprintf(uri, sizeof(uri), "#%s", bst_id);
 	xmlNewProp(ref, BAD_CAST "URI", BAD_CAST uri);
 	xmlNewProp(ref, BAD_CAST "ValueType", BAD_CAST BST_VALUETYPE);
-	return dsig_sign(sec, NULL, idp, n, 0, s->key, str);
+	return dsig_sign(sec, NULL, idp, n, 0, s->dkey, str);
 }
 
 /* ---- inbound ---- */
@@ -359,8 +369,10 @@ wss_verifier_free(wss_verifier *v)
 {
 	if (v == NULL)
 		return;
-	for (int i = 0; i < CERT_CACHE; i++)
+	for (int i = 0; i < CERT_CACHE; i++) {
 		X509_free(v->cache[i].cert);
+		dsig_key_unref(v->cache[i].key);
+	}
 	pthread_mutex_destroy(&v->mtx);
 	X509_STORE_free(v->store);
 	free(v->members);
@@ -393,18 +405,21 @@ wss_fault_code(hie_err e)
 	} while (0)
 
 /* A cached, still valid certificate with this fingerprint (a new
- * reference), or NULL. */
+ * reference) and its prepared key (a new reference), or NULL. */
 static X509 *
-cache_get(wss_verifier *v, const unsigned char fp[32])
+cache_get(wss_verifier *v, const unsigned char fp[32], dsig_key **key)
 {
 	X509 *c = NULL;
 
+	*key = NULL;
 	pthread_mutex_lock(&v->mtx);
 	for (int i = 0; i < CERT_CACHE; i++)
 		if (v->cache[i].cert != NULL && memcmp(v->cache[i].fp, fp, 32) == 0) {
 			if (X509_cmp_current_time(X509_get0_notAfter(v->cache[i].cert)) > 0) {
 				c = v->cache[i].cert;
 				X509_up_ref(c);
+				if (v->cache[i].key != NULL)
+					*key = dsig_key_ref(v->cache[i].key);
 			}
 			break;
 		}
@@ -412,23 +427,33 @@ cache_get(wss_verifier *v, const unsigned char fp[32])
 	return c;
 }
 
+/* Caches c; *key gets a reference to its prepared key (NULL if none). */
 static void
-cache_put(wss_verifier *v, const unsigned char fp[32], X509 *c)
+cache_put(wss_verifier *v, const unsigned char fp[32], X509 *c, dsig_key **key)
 {
 	struct cert_cache_entry *e;
+	dsig_key                *k = NULL;
 
+	*key = NULL;
+	if (dsig_key_new(X509_get0_pubkey(c), 0, &k) != HIE_OK)
+		k = NULL; /* dsig_verify makes one per call then */
 	pthread_mutex_lock(&v->mtx);
 	e = &v->cache[v->next++ % CERT_CACHE];
 	X509_free(e->cert);
+	dsig_key_unref(e->key);
 	memcpy(e->fp, fp, 32);
 	X509_up_ref(c);
 	e->cert = c;
+	e->key = k;
+	if (k != NULL)
+		*key = dsig_key_ref(k);
 	pthread_mutex_unlock(&v->mtx);
 }
 
-/* The certificate in the BinarySecurityToken, checked against the CA. */
+/* The certificate in the BinarySecurityToken, checked against the CA, and
+ * its key prepared for verifying (*key, may be NULL; unref it). */
 static hie_err
-token_cert(wss_verifier *v, xmlNode *sec, X509 **out, char *why, size_t whycap)
+token_cert(wss_verifier *v, xmlNode *sec, X509 **out, dsig_key **key, char *why, size_t whycap)
 {
 	xmlNode             *bst = hie_xml_child(sec, WSS_NS_SEC, "BinarySecurityToken");
 	const char          *vt = hie_xml_attr(bst, "ValueType");
@@ -442,6 +467,7 @@ token_cert(wss_verifier *v, xmlNode *sec, X509 **out, char *why, size_t whycap)
 	hie_err              e = HIE_OK;
 
 	*out = NULL;
+	*key = NULL;
 	if (bst == NULL || hie_xml_next(bst, WSS_NS_SEC, "BinarySecurityToken") != NULL)
 		FAIL(HIE_ESIG, "exactly one BinarySecurityToken is required");
 	if (vt == NULL || strcmp(vt, BST_VALUETYPE) != 0)
@@ -450,7 +476,7 @@ token_cert(wss_verifier *v, xmlNode *sec, X509 **out, char *why, size_t whycap)
 	if (text == NULL || hie_base64_decode((char *) text, strlen((char *) text), 64 * 1024, &der, &len) != HIE_OK)
 		FAIL(HIE_ECERT, "security token is not base64");
 	SHA256((unsigned char *) der, len, fp);
-	if ((*out = cache_get(v, fp)) != NULL)
+	if ((*out = cache_get(v, fp, key)) != NULL)
 		goto done;
 	p = (const unsigned char *) der;
 	if ((c = d2i_X509(NULL, &p, (long) len)) == NULL || p != (const unsigned char *) der + len)
@@ -460,7 +486,7 @@ token_cert(wss_verifier *v, xmlNode *sec, X509 **out, char *why, size_t whycap)
 	if (X509_verify_cert(ctx) != 1)
 		FAIL(HIE_ECERT, "signing certificate not trusted: %s",
 		    X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));
-	cache_put(v, fp, c);
+	cache_put(v, fp, c, key);
 	*out = c;
 	c = NULL;
 done:
@@ -535,11 +561,59 @@ read_claims(xmlNode *as, struct wss_claims *c)
 	}
 }
 
+/*
+ * Is the assertion's own signature vouched for by the message signature,
+ * so that its ECDSA verification can be skipped?  The caller has verified
+ * the message signature with cert's key (ECDSA included) and checked that
+ * one of its references names the assertion's ID, whose digest matched.
+ *
+ * The argument.  That reference is an exclusive C14N of the whole
+ * assertion subtree (ids are unique in the document, dsig_register_ids,
+ * so "#ID" is this element; its only possible transform besides exc-c14n,
+ * enveloped-signature, removes the message signature, which is the
+ * assertion's sibling in wsse:Security, not inside it).  So every
+ * character of the assertion that C14N keeps -- its ds:SignedInfo and
+ * ds:SignatureValue included -- is what the holder of cert's key signed.
+ * Verifying the inner SignatureValue with the same key proves again that
+ * this key holder signed the assertion: nothing new.  What can be skipped
+ * is only the public-key operation; the inner signature's structure,
+ * algorithms, transforms, its reference to exactly this assertion and
+ * that reference's digest are checked as before (dsig_verify_vouched).
+ * The one message accepted now that was refused before: the key holder
+ * itself sent an assertion naming itself as issuer with a wrong inner
+ * SignatureValue -- it could as well have signed it correctly, so no
+ * attacker without the key gains anything.  An XML signature wrapping
+ * attack cannot use the difference: any change to the assertion's
+ * canonical bytes fails the message signature's digest, a second
+ * assertion or a duplicated ID is refused before, and the assertion
+ * processed is the one the reference resolves to.
+ *
+ * "Same key" cannot be read from a signature without verifying it, so the
+ * skip is taken only when the assertion says it is the sender's own: its
+ * Issuer is the message certificate's subject (as wss_sign writes it) and
+ * its signature carries no ds:KeyInfo (a KeyInfo names some key; ours
+ * never has one).  Anything else -- an assertion issued by a third party
+ * such as an IdP, or one naming a key -- is verified in full, with the
+ * message certificate as before (so a different signer is refused).
+ */
+static int
+assertion_vouched(const xmlNode *as, const xmlNode *sig, const char *cert_subject)
+{
+	char issuer[256];
+
+	if (hie_xml_child(sig, DSIG_NS, "KeyInfo") != NULL)
+		return 0;
+	if (hie_xml_text(hie_xml_child(as, SAML_NS, "Issuer"), issuer, sizeof(issuer)) != HIE_OK)
+		return 0;
+	return cert_subject[0] != '\0' && strcmp(issuer, cert_subject) == 0;
+}
+
 /* Checks the assertion; its id and how long the replay cache must keep it
- * go to *aid and *aexp (wss_verify records them with the message id). */
+ * go to *aid and *aexp (wss_verify records them with the message id).
+ * The message signature (cert's) already covers the assertion. */
 static hie_err
-check_assertion(wss_verifier *v, xmlNode *as, X509 *cert, const char *cert_community, struct wss_identity *who,
-    time_t now, const char **aid, time_t *aexp, char *why, size_t whycap)
+check_assertion(wss_verifier *v, xmlNode *as, X509 *cert, dsig_key *key, const char *cert_community,
+    struct wss_identity *who, time_t now, const char **aid, time_t *aexp, char *why, size_t whycap)
 {
 	char        refs[DSIG_MAX_REFS][DSIG_ID_MAX], aud[160];
 	size_t      nrefs;
@@ -550,11 +624,18 @@ check_assertion(wss_verifier *v, xmlNode *as, X509 *cert, const char *cert_commu
 	time_t      nb = parse_iso(hie_xml_attr(cond, "NotBefore"));
 	time_t      noa = parse_iso(hie_xml_attr(cond, "NotOnOrAfter"));
 	hie_err     e = HIE_OK;
-	int         aud_ok = 0;
+	int         aud_ok = 0, vouched;
 
 	if (sig == NULL || id == NULL)
 		FAIL(HIE_ESIG, "assertion is not signed");
-	if ((e = dsig_verify(sig, cert, refs, &nrefs, why, whycap)) != HIE_OK)
+	vouched = assertion_vouched(as, sig, who->subject);
+	pthread_mutex_lock(&v->mtx);
+	if (vouched)
+		v->n_vouched++;
+	else
+		v->n_full++;
+	pthread_mutex_unlock(&v->mtx);
+	if ((e = (vouched ? dsig_verify_vouched : dsig_verify)(sig, cert, key, refs, &nrefs, why, whycap)) != HIE_OK)
 		goto done;
 	if (nrefs != 1 || !dsig_covers(refs, nrefs, id))
 		FAIL(HIE_ESIG, "assertion signature does not cover the assertion");
@@ -587,6 +668,7 @@ wss_verify(wss_verifier *v, const struct soap_msg *m, int require_assertion, con
 	int         nsec;
 	xmlNode    *sec = sec_header(m, &nsec), *ts, *sig, *as, *hdr;
 	X509       *cert = NULL;
+	dsig_key   *key = NULL;
 	const char *rids[2];
 	time_t      rexp[2];
 	size_t      nr = 0, which;
@@ -601,7 +683,7 @@ wss_verify(wss_verifier *v, const struct soap_msg *m, int require_assertion, con
 		    nsec == 0 ? "message is not signed (no wsse:Security header)" : "more than one wsse:Security header");
 	if ((e = dsig_register_ids(m->doc, why, whycap)) != HIE_OK)
 		goto done;
-	if ((e = token_cert(v, sec, &cert, why, whycap)) != HIE_OK)
+	if ((e = token_cert(v, sec, &cert, &key, why, whycap)) != HIE_OK)
 		goto done;
 	if (!hie_x509_community(cert, who->community, sizeof(who->community)))
 		FAIL(HIE_ECERT, "signing certificate names no community");
@@ -615,7 +697,7 @@ wss_verify(wss_verifier *v, const struct soap_msg *m, int require_assertion, con
 	sig = hie_xml_child(sec, DSIG_NS, "Signature");
 	if (sig == NULL || hie_xml_next(sig, DSIG_NS, "Signature") != NULL)
 		FAIL(HIE_ESIG, "exactly one message signature is required");
-	if ((e = dsig_verify(sig, cert, refs, &nrefs, why, whycap)) != HIE_OK)
+	if ((e = dsig_verify(sig, cert, key, refs, &nrefs, why, whycap)) != HIE_OK)
 		goto done;
 
 	/* What we process must be what was signed. */
@@ -655,7 +737,7 @@ wss_verify(wss_verifier *v, const struct soap_msg *m, int require_assertion, con
 	if (as != NULL) {
 		if (!dsig_covers(refs, nrefs, hie_xml_attr(as, "ID")))
 			FAIL(HIE_ESIG, "the assertion is not covered by the message signature");
-		if ((e = check_assertion(v, as, cert, who->community, who, now, &rids[nr], &rexp[nr], why, whycap)) != HIE_OK)
+		if ((e = check_assertion(v, as, cert, key, who->community, who, now, &rids[nr], &rexp[nr], why, whycap)) != HIE_OK)
 			goto done;
 		nr++;
 	}
@@ -671,6 +753,16 @@ wss_verify(wss_verifier *v, const struct soap_msg *m, int require_assertion, con
 		                         : "assertion replayed");
 	}
 done:
+	dsig_key_unref(key);
 	X509_free(cert);
 	return e;
+}
+
+void
+wss_verifier_counts(wss_verifier *v, unsigned long *full, unsigned long *vouched)
+{
+	pthread_mutex_lock(&v->mtx);
+	*full = v->n_full;
+	*vouched = v->n_vouched;
+	pthread_mutex_unlock(&v->mtx);
 }

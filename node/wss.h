@@ -22,7 +22,9 @@
  * that soap_parse picked, the wsa headers, the timestamp, the assertion)
  * are the ones referenced (no XML signature wrapping); the timestamp and
  * assertion are within their validity, allowing the clock skew; the
- * assertion's own signature verifies, its audience is this community; and
+ * assertion's own signature verifies (its public-key step is skipped when
+ * the message signature, by the same signer, covers it: see node/wss.c,
+ * assertion_vouched), its audience is this community; and
  * neither the message id nor the assertion id was seen before.
  *
  * Threading: a signer and a verifier may be shared by threads once made.
@@ -111,6 +113,14 @@ struct wss_identity {
  */
 hie_err wss_verify(wss_verifier *v, const struct soap_msg *m, int require_assertion,
     const char *expected_community, struct wss_identity *who, char *why, size_t whycap);
+
+/*
+ * How many assertion signatures v has checked with their own public-key
+ * verification (*full), and how many as vouched for by the message
+ * signature of the same signer, without it (*vouched; node/wss.c,
+ * assertion_vouched, says when and why).  For tests and metrics.
+ */
+void wss_verifier_counts(wss_verifier *v, unsigned long *full, unsigned long *vouched);
 
 /* "wsse:InvalidSecurity", "wsse:FailedAuthentication", ... for an error. */
 const char *wss_fault_code(hie_err e);

@@ -37,7 +37,7 @@
 #define WRAP_NS "urn:example:wrapper"
 
 static char          dir[256];
-static wss_signer   *signer_a;
+static wss_signer   *signer_a, *signer_a2;
 static wss_verifier *verifier_b;
 static hie_replay   *replay;
 static char         *ca_pem, *key_pem;
@@ -64,6 +64,11 @@ setup(void **state)
 	snprintf(q, sizeof(q), "%s/a", dir);
 	assert_int_equal(cert_issue(p, "node-a", A, 1, q), HIE_OK);
 	signer_a = tu_signer(q);
+	/* A second trusted certificate of the same community (another
+	 * signer: a rotated key, an IdP). */
+	snprintf(q, sizeof(q), "%s/a2", dir);
+	assert_int_equal(cert_issue(p, "node-a2", A, 1, q), HIE_OK);
+	signer_a2 = tu_signer(q);
 	snprintf(q, sizeof(q), "%s/a/node.key", dir);
 	key_pem = tu_slurp(q, NULL);
 	snprintf(p, sizeof(p), "%s/ca/ca.crt", dir);
@@ -85,6 +90,7 @@ teardown(void **state)
 {
 	(void) state;
 	wss_signer_free(signer_a);
+	wss_signer_free(signer_a2);
 	wss_verifier_free(verifier_b);
 	hie_replay_close(replay);
 	free(ca_pem);
@@ -95,9 +101,9 @@ teardown(void **state)
 
 /* ---- building and reading messages ---- */
 
-/* A freshly signed ITI-38 request as a tree (timestamp valid ttl s). */
+/* A freshly signed ITI-38 request by s as a tree (timestamp valid ttl s). */
 static xmlDoc *
-signed_doc(int ttl)
+signed_doc_by(const wss_signer *s, int ttl)
 {
 	xmlDoc          *doc;
 	xmlNode         *body;
@@ -108,8 +114,14 @@ signed_doc(int ttl)
 	q.approved_only = 1;
 	assert_int_equal(soap_envelope_new(SOAP_ACTION_ITI38, "tls+tcp://127.0.0.1:1", NULL, &doc, &body, NULL), HIE_OK);
 	assert_int_equal(reg_ebrim_query_build(body, &q, B), HIE_OK);
-	assert_int_equal(wss_sign(signer_a, doc, &claims_a, B, ttl), HIE_OK);
+	assert_int_equal(wss_sign(s, doc, &claims_a, B, ttl), HIE_OK);
 	return doc;
+}
+
+static xmlDoc *
+signed_doc(int ttl)
+{
+	return signed_doc_by(signer_a, ttl);
 }
 
 /* noinline: inlined at -O2, GCC 12 takes the string hie_xml_dump returns
@@ -681,6 +693,169 @@ test_replay(void **state)
 	free(xml);
 }
 
+/* ---- who signed the assertion: vouched for, or verified in full ---- */
+
+/* The inner ds:Signature of the assertion. */
+static xmlNode *
+inner_sig(xmlNode *as)
+{
+	return hie_xml_child(as, DSIG_NS, "Signature");
+}
+
+/* Changes one character of the assertion's SignatureValue (still base64
+ * of 64 bytes): a broken inner signature. */
+static void
+break_inner_value(xmlNode *as)
+{
+	xmlNode *sv = hie_xml_child(inner_sig(as), DSIG_NS, "SignatureValue");
+	xmlChar *t = xmlNodeGetContent(sv);
+
+	assert_non_null(t);
+	t[0] = t[0] == 'A' ? 'B' : 'A';
+	xmlNodeSetContent(sv, t);
+	xmlFree(t);
+}
+
+/* Adds a ds:KeyInfo naming a certificate to the assertion's signature
+ * (outside what its enveloped reference digests). */
+static void
+add_inner_keyinfo(xmlNode *as)
+{
+	xmlNode *sig = inner_sig(as), *ki, *xd;
+	xmlChar *tok = xmlNodeGetContent(hie_xml_child(as->parent, WSS_NS_SEC, "BinarySecurityToken"));
+
+	ki = xmlNewChild(sig, sig->ns, BAD_CAST "KeyInfo", NULL);
+	xd = xmlNewChild(ki, sig->ns, BAD_CAST "X509Data", NULL);
+	xmlNewTextChild(xd, sig->ns, BAD_CAST "X509Certificate", tok);
+	xmlFree(tok);
+}
+
+/* Changes a claim after the assertion was signed. */
+static void
+edit_claim(xmlNode *as)
+{
+	falsify(as->children);
+}
+
+/*
+ * A request whose assertion (and first message signature) is by inner,
+ * edited by edit (may be NULL), then carrying node-a's token and signed
+ * again by node-a's key over the same references: an assertion by one
+ * signer inside a message by node-a.
+ */
+static char *
+make_mixed(const wss_signer *inner, void (*edit)(xmlNode *as))
+{
+	xmlDoc  *doc = signed_doc_by(inner, 300), *ad = signed_doc(300);
+	xmlChar *tok = xmlNodeGetContent(hie_xml_child(security(ad), WSS_NS_SEC, "BinarySecurityToken"));
+
+	xmlNodeSetContent(hie_xml_child(security(doc), WSS_NS_SEC, "BinarySecurityToken"), tok);
+	xmlFree(tok);
+	xmlFreeDoc(ad);
+	if (edit != NULL)
+		edit(assertion(doc));
+	resign(doc, xmlSecTransformEcdsaSha256Id, xmlSecTransformSha256Id, node_key(), NULL);
+	return dump(doc);
+}
+
+static char *
+mixed_plain_a(void)
+{
+	return dump(signed_doc(300));
+}
+
+static char *
+mixed_a_broken_value(void)
+{
+	return make_mixed(signer_a, break_inner_value);
+}
+
+static char *
+mixed_a_edited(void)
+{
+	return make_mixed(signer_a, edit_claim);
+}
+
+static char *
+mixed_a_keyinfo(void)
+{
+	return make_mixed(signer_a, add_inner_keyinfo);
+}
+
+static char *
+mixed_a2(void)
+{
+	return make_mixed(signer_a2, NULL);
+}
+
+static char *
+mixed_a2_broken_value(void)
+{
+	return make_mixed(signer_a2, break_inner_value);
+}
+
+static char *
+mixed_a2_keyinfo(void)
+{
+	return make_mixed(signer_a2, add_inner_keyinfo);
+}
+
+/*
+ * The assertion's own ECDSA verification is skipped only when the message
+ * signature, by the same signer, covers it (node/wss.c, assertion_vouched):
+ * the assertion names the message certificate's subject as its Issuer and
+ * its signature names no key.  Then every byte of it is already
+ * authenticated by that key, and only the structure, references and
+ * digests of the inner signature are checked.  An assertion issued by
+ * another certificate (even a trusted one) or naming a key is verified in
+ * full with the message signer's certificate, as before: refused unless
+ * that signer made it.
+ */
+static void
+test_assertion_signer(void **state)
+{
+	static const struct {
+		const char *name;
+		char *(*make)(void);
+		hie_err     want;
+		const char *why;
+		int         vouched; /* which path must have been taken */
+	} cases[] = {
+		{ "own assertion", mixed_plain_a, HIE_OK, "ok", 1 },
+		/* The sender itself signed these bytes (its message signature
+		 * covers the SignatureValue): it could have signed correctly,
+		 * so this is its statement either way -- see wss.c. */
+		{ "own, inner value broken", mixed_a_broken_value, HIE_OK, "ok", 1 },
+		{ "own, claim edited after signing", mixed_a_edited, HIE_ESIG, "digest of", 1 },
+		{ "own, inner KeyInfo", mixed_a_keyinfo, HIE_OK, "ok", 0 },
+		{ "other trusted signer", mixed_a2, HIE_ESIG, "signature does not verify", 0 },
+		{ "other signer, value broken", mixed_a2_broken_value, HIE_ESIG, "signature does not verify", 0 },
+		{ "other signer, inner KeyInfo", mixed_a2_keyinfo, HIE_ESIG, "signature does not verify", 0 },
+	};
+	struct wss_identity who;
+	char                why[256];
+
+	(void) state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char         *xml = cases[i].make();
+		unsigned long f0, v0, f1, v1;
+		hie_err       e;
+
+		wss_verifier_counts(verifier_b, &f0, &v0);
+		e = verify(xml, strlen(xml), NULL, &who, why, sizeof(why));
+		wss_verifier_counts(verifier_b, &f1, &v1);
+		print_message("  %-32s -> %s (%s): %s\n", cases[i].name, hie_errname(e),
+		    v1 > v0 ? "vouched" : f1 > f0 ? "full" : "none", why);
+		if (e != cases[i].want || strstr(why, cases[i].why) == NULL)
+			fail_msg("case '%s': got %s (%s)", cases[i].name, hie_errname(e), why);
+		if (v1 - v0 != (unsigned long) cases[i].vouched || f1 - f0 != (unsigned long) !cases[i].vouched)
+			fail_msg("case '%s': took the %s path", cases[i].name, v1 > v0 ? "vouched" : "full");
+		if (e == HIE_OK)
+			assert_string_equal(who.claims.subject_id, "Dr. Anna Lee");
+		free(xml);
+	}
+}
+
 int
 main(void)
 {
@@ -689,6 +864,7 @@ main(void)
 		cmocka_unit_test(test_attacks),
 		cmocka_unit_test(test_comment_in_signed_text),
 		cmocka_unit_test(test_replay),
+		cmocka_unit_test(test_assertion_signer),
 	};
 	hie_xml_init();
 	return cmocka_run_group_tests(tests, setup, teardown);
