@@ -121,18 +121,15 @@ peers_read(struct node *n, const struct node_tls_material *tls, struct node_peer
 	return e;
 }
 
-/* Builds a fan-out from the peer directory and the TLS material. */
+/* Builds a fan-out to peers with the TLS material. */
 static hie_err
-make_fanout(struct node *n, const struct node_tls_material *tls, xca_fanout **out)
+make_fanout(struct node *n, const struct node_tls_material *tls, const struct node_peers *peers, xca_fanout **out)
 {
-	struct node_peers     peers;
 	struct xca_fanout_cfg fc;
 	hie_err               e;
 
-	if ((e = peers_read(n, tls, &peers, NULL, NULL)) != HIE_OK)
-		return e;
 	memset(&fc, 0, sizeof(fc));
-	fc.peers = &peers;
+	fc.peers = peers;
 	fc.tls = tls;
 	fc.home = n->cfg.community;
 	fc.peer_deadline_ms = n->cfg.peer_deadline_ms;
@@ -145,9 +142,20 @@ make_fanout(struct node *n, const struct node_tls_material *tls, xca_fanout **ou
 	e = xca_fanout_new(&fc, out);
 	if (e == HIE_OK)
 		hie_log(HIE_LOG_INFO, "node", "HIE-NODE-PEERS", NULL, "peer directory %s: %zu peers", n->cfg.peers_file,
-		    peers.n);
-	node_peers_free(&peers);
+		    peers->n);
 	return e;
+}
+
+static int
+peers_equal(const struct node_peers *a, const struct node_peers *b)
+{
+	if (a->n != b->n)
+		return 0;
+	for (size_t i = 0; i < a->n; i++)
+		if (strcmp(a->v[i].name, b->v[i].name) != 0 || strcmp(a->v[i].community, b->v[i].community) != 0 ||
+		    strcmp(a->v[i].address, b->v[i].address) != 0)
+			return 0;
+	return 1;
 }
 
 static void
@@ -212,8 +220,14 @@ security_open(struct node *n)
 }
 
 /*
- * SIGHUP: re-read the certificate, key, CA, CRL and peer directory, and swap
- * in a new fan-out.  Queries in flight keep the old one (they hold a
+ * SIGHUP: re-read the certificate, key, CA, CRL and peer directory.  The
+ * verifier is always replaced (the directory's members and fingerprints
+ * may change without a peer's address changing).  The fan-out, which
+ * holds a TLS connection to each peer, is replaced only when its peers or
+ * the TLS material changed: a reload that changes nothing for it keeps
+ * its connections, so queries arriving during a SIGHUP do not wait for
+ * new handshakes (and a burst of reloads does not abandon handshakes half
+ * done).  Queries in flight keep the fan-out they started on (they hold a
  * reference) and finish on it.  Anything that fails leaves the running
  * configuration untouched.
  */
@@ -224,7 +238,8 @@ reload(struct node *n)
 {
 	struct node_tls_material tls;
 	struct node_sec         *sec, *old_sec;
-	xca_fanout              *fo, *old;
+	struct node_peers        peers;
+	xca_fanout              *fo = NULL, *old = NULL;
 	hie_err                  e;
 	int                      cert_changed;
 
@@ -239,19 +254,25 @@ reload(struct node *n)
 		node_tls_free(&tls);
 		return;
 	}
-	if ((e = make_fanout(n, &tls, &fo)) != HIE_OK) {
+	cert_changed = strcmp(tls.cert, n->tls.cert) != 0 || strcmp(tls.key, n->tls.key) != 0 ||
+	               strcmp(tls.ca, n->tls.ca) != 0 || (tls.crl == NULL) != (n->tls.crl == NULL) ||
+	               (tls.crl != NULL && strcmp(tls.crl, n->tls.crl) != 0);
+	memset(&peers, 0, sizeof(peers));
+	if ((e = peers_read(n, &tls, &peers, NULL, NULL)) == HIE_OK && (cert_changed || !peers_equal(&peers, &n->peers)))
+		e = make_fanout(n, &tls, &peers, &fo);
+	if (e != HIE_OK) {
 		hie_log(HIE_LOG_ERR, "node", "HIE-NODE-RELOAD", NULL, "peer directory: %s; keeping the old one",
 		    hie_strerror(e));
+		node_peers_free(&peers);
 		sec_release(sec);
 		node_tls_free(&tls);
 		return;
 	}
-	cert_changed = strcmp(tls.cert, n->tls.cert) != 0 || strcmp(tls.key, n->tls.key) != 0 ||
-	               strcmp(tls.ca, n->tls.ca) != 0 || (tls.crl == NULL) != (n->tls.crl == NULL) ||
-	               (tls.crl != NULL && strcmp(tls.crl, n->tls.crl) != 0);
 	nng_mtx_lock(n->mtx);
-	old = n->fanout;
-	n->fanout = fo;
+	if (fo != NULL) {
+		old = n->fanout;
+		n->fanout = fo;
+	}
 	old_sec = n->sec;
 	n->sec = sec;
 	nng_mtx_unlock(n->mtx);
@@ -260,12 +281,15 @@ reload(struct node *n)
 	sec_release(old_sec);
 	node_tls_free(&n->tls);
 	n->tls = tls;
+	node_peers_free(&n->peers);
+	n->peers = peers;
 	if (cert_changed && (e = node_peerlink_retls(n)) != HIE_OK)
 		hie_log(HIE_LOG_ERR, "node", "HIE-NODE-RELOAD", NULL, "peer listener: %s", hie_strerror(e));
 	if (cert_changed)
 		node_audit_fwd_restart(n);
-	hie_log(HIE_LOG_INFO, "node", "HIE-NODE-RELOAD", NULL, "reloaded peer directory%s",
-	    cert_changed ? ", certificates, CA and CRL" : " (certificates unchanged)");
+	hie_log(HIE_LOG_INFO, "node", "HIE-NODE-RELOAD", NULL, "reloaded peer directory%s%s",
+	    cert_changed ? ", certificates, CA and CRL" : " (certificates unchanged)",
+	    fo != NULL ? "; new peer connections" : "; peer connections kept");
 	node_event(n, "config-reload",
 	    cert_changed ? "peer directory, certificates, CA and CRL reloaded" : "peer directory reloaded");
 }
@@ -463,6 +487,7 @@ shutdown_node(struct node *n)
 	mpi_close(n->mpi);
 	hie_store_close(n->env);
 	node_tls_free(&n->tls);
+	node_peers_free(&n->peers);
 }
 
 int
@@ -539,7 +564,8 @@ node_run(const char *config_path)
 	}
 	if (nng_mtx_alloc(&n.mtx) != 0)
 		goto fail;
-	if ((e = make_fanout(&n, &n.tls, &n.fanout)) != HIE_OK) {
+	if ((e = peers_read(&n, &n.tls, &n.peers, NULL, NULL)) != HIE_OK ||
+	    (e = make_fanout(&n, &n.tls, &n.peers, &n.fanout)) != HIE_OK) {
 		fprintf(stderr, "hie-node: peers: %s\n", hie_strerror(e));
 		goto fail;
 	}

@@ -43,6 +43,7 @@ struct node {
 	struct node_tls_material tls;
 	nng_mtx                 *mtx;    /* guards fanout and sec */
 	xca_fanout              *fanout; /* swapped on SIGHUP */
+	struct node_peers        peers;  /* the fan-out's peers (main thread only) */
 	struct peerlink         *peerlink;
 	nng_http_server         *http;
 	struct node_hl7         *hl7;      /* MLLP listener and HL7 v2 feed; NULL when off */

@@ -36,11 +36,20 @@ query_loop() {
       /usr/bin/python3 -c "import json,sys
 try:
     j=json.load(sys.stdin); print(' '.join('%s=%s' % (p['name'], p['status']) for p in j['peers']), len(j['documents']))
+    for p in j['peers']:
+        if p['status'] != 'ok':
+            print('%s: %s' % (p['name'], p.get('error', '')), file=sys.stderr)
 except Exception as e:
-    print('no-answer', e)"
+    print('no-answer', e)" 2>> "$2.why"
   done > "$2"
 }
-summary() { sort "$1" | uniq -c | sed 's/^ */     /'; }
+# The counts of each outcome, and why a peer was not ok (the coordinator's
+# own words), so that a failure in CI says what happened.
+summary() {
+  sort "$1" | uniq -c | sed 's/^ */     /'
+  for f in "$@"; do [ -s "$f.why" ] && sort "$f.why" | uniq -c | sed 's/^ */     why: /'; done
+  return 0
+}
 all_ok() { [ -s "$1" ] && ! grep -qv '^hospital-b=ok hospital-c=ok 4$' "$1"; }
 
 # ---- SIGHUP storm ----
@@ -61,7 +70,7 @@ for _ in $(seq 8); do
 done
 wait $loop $loop2
 cat "$FED/storm1.txt" "$FED/storm2.txt" > "$FED/storm.txt"
-summary "$FED/storm.txt"
+summary "$FED/storm.txt" "$FED/storm1.txt" "$FED/storm2.txt"
 check "$(wc -l < "$FED/storm.txt") queries during $n SIGHUPs: every one answered by both peers with 4 documents" all_ok "$FED/storm.txt"
 check "the reloads are logged" test "$(grep -c HIE-NODE-RELOAD "$FED/clinic-a.log")" -ge 8
 
@@ -77,7 +86,7 @@ kill -HUP "$(pid hospital-b)"
 sleep 1; kill -HUP "$(pid clinic-a)"
 wait $loop $loop2
 cat "$FED/rotate1.txt" "$FED/rotate2.txt" > "$FED/rotate.txt"
-summary "$FED/rotate.txt"
+summary "$FED/rotate.txt" "$FED/rotate1.txt" "$FED/rotate2.txt"
 # Restarting the peer listener on the new certificate drops clinic-a's
 # connection: a query that starts before clinic-a has reconnected waits for
 # the new connection within its deadline, and a request that was on the

@@ -32,19 +32,35 @@
  * of its drop, whatever the phase of the query. */
 #define RECONNECT_GRACE_MS 800
 #define RESEND_MIN_LEFT_MS 100
+/* While the peer's port still accepts connections (xca_peer_listening) the
+ * drop was a listener restart, and the new connection is waited for this
+ * long after the drop (within the call's deadline): on a loaded machine a
+ * reconnection's TLS handshake has been seen to take over a second. */
+#define RECONNECT_LISTENING_MS 5000
+
+/* How long after the drop at lost a call may wait for the peer to be back
+ * (0: the peer has never dropped a connection). */
+static int64_t
+reconnect_window(struct peer_conn *pc, int64_t lost, int64_t now)
+{
+	if (lost == 0)
+		return 0;
+	return now - lost <= RECONNECT_LISTENING_MS && xca_peer_listening(pc) ? RECONNECT_LISTENING_MS
+	                                                                      : RECONNECT_GRACE_MS;
+}
 
 /* The send's timeout: left, or less while the peer is reconnecting. */
 static nng_duration
 send_timeout(struct xca_call *c, int64_t left)
 {
 	struct peer_conn *pc = &c->op->fo->peers[c->peer];
-	int64_t           lost = atomic_load(&pc->lost_ms), now = hie_now_ms();
+	int64_t           lost = atomic_load(&pc->lost_ms), now = hie_now_ms(), window;
 
 	c->reconnect_wait = 0;
-	if (atomic_load(&pc->npipes) == 0 && lost != 0 && now - lost <= RECONNECT_GRACE_MS &&
-	    lost + RECONNECT_GRACE_MS - now < left) {
-		c->reconnect_wait = 1;
-		left = lost + RECONNECT_GRACE_MS - now;
+	if (atomic_load(&pc->npipes) == 0 && (window = reconnect_window(pc, lost, now)) > 0 && now - lost <= window &&
+	    lost + window - now < left) {
+		c->reconnect_wait = (int) window;
+		left = lost + window - now;
 	}
 	return left > 0 ? (nng_duration) left : 1;
 }
@@ -66,6 +82,39 @@ op_complete(struct xca_op *op)
 	nng_mtx_free(op->mtx);
 	free(op->calls);
 	free(op);
+}
+
+/*
+ * nng may run an aio's callback on another thread before nng_ctx_send or
+ * nng_ctx_recv has returned, and that callback can end the call and, with
+ * the last call, the operation: its aios reaped and the fan-out released,
+ * whose sockets a SIGHUP swap may then close.  Each hands its request to
+ * nng holding the operation, so that all of it outlives the call into nng.
+ */
+static void op_release(struct xca_op *op);
+
+static void
+ctx_send(struct xca_call *c)
+{
+	struct xca_op *op = c->op;
+
+	nng_mtx_lock(op->mtx);
+	op->pending++;
+	nng_mtx_unlock(op->mtx);
+	nng_ctx_send(c->ctx, c->aio);
+	op_release(op);
+}
+
+static void
+ctx_recv(struct xca_call *c)
+{
+	struct xca_op *op = c->op;
+
+	nng_mtx_lock(op->mtx);
+	op->pending++;
+	nng_mtx_unlock(op->mtx);
+	nng_ctx_recv(c->ctx, c->aio);
+	op_release(op);
 }
 
 static void
@@ -334,7 +383,7 @@ call_resend(struct xca_call *c)
 	nng_aio_set_msg(c->aio, msg);
 	nng_aio_set_timeout(c->aio, send_timeout(c, left));
 	inflight_add(c);
-	nng_ctx_send(c->ctx, c->aio);
+	ctx_send(c);
 	return 1;
 }
 
@@ -354,7 +403,7 @@ call_cb(void *arg)
 			return;
 		if (rv == NNG_ETIMEDOUT && !c->receiving && c->reconnect_wait)
 			call_finish(c, XCA_ERROR, "not connected (the connection dropped and was not back within %d ms)",
-			    RECONNECT_GRACE_MS);
+			    c->reconnect_wait);
 		else if (c->lost || rv == NNG_ECONNRESET || rv == NNG_ECONNSHUT)
 			call_finish(c, XCA_ERROR,
 			    "connection lost after %lld ms (the peer closed it, or its answer was over max_message_bytes)",
@@ -373,7 +422,7 @@ call_cb(void *arg)
 	c->receiving = 1;
 	left = c->deadline - hie_now_ms();
 	nng_aio_set_timeout(c->aio, left > 0 ? (nng_duration) left : 1);
-	nng_ctx_recv(c->ctx, c->aio);
+	ctx_recv(c);
 }
 
 static hie_err
@@ -428,7 +477,7 @@ call_start(struct xca_call *c)
 		return;
 	}
 	if (atomic_load(&pc->npipes) == 0 && c->t0 - pc->opened_ms > CONNECT_GRACE_MS &&
-	    c->t0 - atomic_load(&pc->lost_ms) > RECONNECT_GRACE_MS) {
+	    c->t0 - atomic_load(&pc->lost_ms) > reconnect_window(pc, atomic_load(&pc->lost_ms), c->t0)) {
 		call_finish(c, XCA_ERROR, "not connected (peer down, or TLS handshake refused)");
 		return;
 	}
@@ -448,7 +497,7 @@ call_start(struct xca_call *c)
 	inflight_add(c);
 	c->sent = hie_now_ms();
 	c->pr->sent_ms = c->sent - c->op->t0;
-	nng_ctx_send(c->ctx, c->aio);
+	ctx_send(c);
 }
 
 /*

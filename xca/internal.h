@@ -39,7 +39,15 @@ struct peer_conn {
 	 * first, so the query waits on the slowest peer's delay, not on that
 	 * delay plus the signing of every other request. */
 	atomic_int       expect_ms;
+	/* The last xca_peer_listening probe: when (0: never) and its answer. */
+	_Atomic int64_t  probe_ms;
+	atomic_int       probe_up;
 };
+
+/* Whether the peer's port accepts TCP connections now (a plain connect,
+ * no TLS; answers cached briefly).  A peer whose connection dropped and
+ * whose port still accepts is restarting its listener, not down. */
+int xca_peer_listening(struct peer_conn *pc);
 
 struct xca_https;
 
@@ -72,7 +80,7 @@ struct xca_call {
 	int                     receiving;
 	int                     lost;     /* the peer's connection dropped */
 	int                     retried;  /* resent once after a dropped connection */
-	int                     reconnect_wait; /* the send waits for the peer to reconnect */
+	int                     reconnect_wait; /* ms: the send waits this long after the drop for the peer to reconnect */
 	struct xca_call        *next, *prev; /* in the peer's inflight list */
 	int64_t                 t0;
 	int64_t                 deadline; /* t0 + min(peer, overall deadline) */

@@ -1,11 +1,16 @@
 /* xca/peers.c -- the fan-out's peer connections: one REQ socket per peer,
  * dialed over tls+tcp with mutual TLS, reference counted. */
+#include <errno.h>
+#include <netdb.h>
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "xca/internal.h"
 
@@ -20,9 +25,15 @@ static void
 pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
 {
 	struct peer_conn *pc = arg;
+	int64_t           lost;
 	(void) p;
 	if (ev == NNG_PIPE_EV_ADD_POST) {
 		atomic_fetch_add(&pc->npipes, 1);
+		/* How long a reconnection takes is what an operator needs
+		 * to see when queries wait on one. */
+		if ((lost = atomic_load(&pc->lost_ms)) != 0)
+			hie_log(HIE_LOG_INFO, "xca", "HIE-XCA-RECONNECTED", NULL, "peer=%s ms=%lld", pc->p.name,
+			    (long long) (hie_now_ms() - lost));
 	} else if (ev == NNG_PIPE_EV_REM_POST) {
 		atomic_fetch_sub(&pc->npipes, 1);
 		atomic_store(&pc->lost_ms, hie_now_ms());
@@ -35,6 +46,69 @@ pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
 		}
 		nng_mtx_unlock(pc->mtx);
 	}
+}
+
+/* Whether something accepts TCP connections at a tls+tcp:// address
+ * (host:port or [v6]:port after the scheme), within timeout_ms. */
+static int
+tcp_accepts(const char *address, int timeout_ms)
+{
+	struct addrinfo  hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV }, *ai, *a;
+	char             host[256];
+	const char      *h = strstr(address, "://"), *colon, *end;
+	int              up = 0;
+
+	if (h == NULL)
+		return 0;
+	h += 3;
+	if (*h == '[') {
+		if ((end = strchr(++h, ']')) == NULL || end[1] != ':')
+			return 0;
+		colon = end + 1;
+	} else if ((colon = end = strrchr(h, ':')) == NULL) {
+		return 0;
+	}
+	if ((size_t) (end - h) >= sizeof(host))
+		return 0;
+	memcpy(host, h, (size_t) (end - h));
+	host[end - h] = '\0';
+	if (getaddrinfo(host, colon + 1, &hints, &ai) != 0)
+		return 0;
+	for (a = ai; a != NULL && !up; a = a->ai_next) {
+		int           fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
+		struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+		int           err = 0;
+		socklen_t     elen = sizeof(err);
+		if (fd < 0)
+			continue;
+		if (connect(fd, a->ai_addr, a->ai_addrlen) == 0)
+			up = 1;
+		else if (errno == EINPROGRESS && poll(&pfd, 1, timeout_ms) == 1 &&
+		         getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) == 0 && err == 0)
+			up = 1;
+		close(fd);
+	}
+	freeaddrinfo(ai);
+	return up;
+}
+
+/* Probes are few: only calls to a peer without a connection ask, and one
+ * answer serves every call for a while. */
+#define PROBE_CACHE_MS   250
+#define PROBE_TIMEOUT_MS 250
+
+int
+xca_peer_listening(struct peer_conn *pc)
+{
+	int64_t now = hie_now_ms(), at = atomic_load(&pc->probe_ms);
+	int     up;
+
+	if (at != 0 && now - at < PROBE_CACHE_MS)
+		return atomic_load(&pc->probe_up);
+	up = tcp_accepts(pc->p.address, PROBE_TIMEOUT_MS);
+	atomic_store(&pc->probe_up, up);
+	atomic_store(&pc->probe_ms, now);
+	return up;
 }
 
 static hie_err

@@ -110,11 +110,33 @@ fed_wait_peers() {
   return 1
 }
 
-# fed_stop NAME [SIGNAL]: stops a node and waits for it to exit.
+# fed_stop NAME [SIGNAL]: stops a node and waits for it to exit, at most
+# FED_STOP_TIMEOUT seconds (default 60).  A node that does not exit by then
+# is a bug: its threads' stacks are printed (gdb, where installed) so that
+# the hang can be read from the test's output, it is killed, and the
+# return is 124.  Without the bound a hung node would hold the test until
+# ctest's own timeout, which says nothing about where it hung.
 fed_stop() {
+  local pid rc i limit=$(( ${FED_STOP_TIMEOUT:-60} * 10 ))
   [ -f "$FED/$1.pid" ] || return 0
   pid=$(cat "$FED/$1.pid")
   kill -"${2:-TERM}" "$pid" 2>/dev/null
+  for ((i = 0; i < limit; i++)); do
+    kill -0 "$pid" 2>/dev/null || break
+    # A zombie has exited; only our wait is missing.
+    [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" = Z ] && break
+    sleep 0.1
+  done
+  if [ "$i" -ge "$limit" ]; then
+    echo "fed_stop: $1 (pid $pid) did not exit within ${FED_STOP_TIMEOUT:-60} s of SIG${2:-TERM}; its threads:"
+    if command -v gdb >/dev/null; then
+      gdb -batch -p "$pid" -ex 'thread apply all bt' 2>/dev/null | grep -E '^(Thread|#)' | sed 's/^/    /'
+    fi
+    kill -KILL "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    rm -f "$FED/$1.pid"
+    return 124
+  fi
   wait "$pid" 2>/dev/null && rc=0 || rc=$?
   rm -f "$FED/$1.pid"
   return $rc
