@@ -54,7 +54,7 @@ directory_rollback_check(struct node *n, const struct node_directory *d)
 	uint64_t highest;
 	hie_err  e;
 
-	snprintf(state, sizeof(state), "%s/directory.serial", n->cfg.data_dir);
+	node_directory_serial_path(n->cfg.data_dir, state, sizeof(state));
 	if ((e = node_directory_serial_check(state, d->serial, &highest, why, sizeof(why))) == HIE_OK)
 		return HIE_OK;
 	hie_log(HIE_LOG_ERR, "node", "HIE-NODE-DIRECTORY", NULL, "signed peer directory %s refused: %s",

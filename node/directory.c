@@ -307,16 +307,23 @@ node_directory_format(const struct node_directory *d, char **out, size_t *len)
 	return *out != NULL ? HIE_OK : HIE_ENOMEM;
 }
 
-hie_err
-node_directory_serial_check(const char *state_path, uint64_t serial, uint64_t *highest, char *why, size_t whycap)
+void
+node_directory_serial_path(const char *data_dir, char *out, size_t cap)
 {
-	char              *text = NULL, *end, num[32];
+	snprintf(out, cap, "%s/directory.serial", data_dir);
+}
+
+/* The check alone; *found says whether the state file exists. */
+static hie_err
+serial_compare(const char *state_path, uint64_t serial, uint64_t *highest, int *found, char *why, size_t whycap)
+{
+	char              *text = NULL, *end;
 	size_t             len;
 	unsigned long long seen = 0;
 	hie_err            e;
-	int                n;
 
 	*highest = 0;
+	*found = 0;
 	e = hie_read_file(state_path, 64, &text, &len);
 	if (e == HIE_OK) {
 		seen = strtoull(text, &end, 10);
@@ -334,12 +341,33 @@ node_directory_serial_check(const char *state_path, uint64_t serial, uint64_t *h
 		return e;
 	}
 	*highest = (uint64_t) seen;
+	*found = e == HIE_OK;
 	if (serial < *highest) {
 		snprintf(why, whycap, "serial %llu is lower than serial %llu already loaded (an old directory replayed?)",
 		    (unsigned long long) serial, seen);
 		return HIE_EREPLAY;
 	}
-	if (serial == *highest && e == HIE_OK)
+	return HIE_OK;
+}
+
+hie_err
+node_directory_serial_compare(const char *state_path, uint64_t serial, uint64_t *highest, char *why, size_t whycap)
+{
+	int found;
+
+	return serial_compare(state_path, serial, highest, &found, why, whycap);
+}
+
+hie_err
+node_directory_serial_check(const char *state_path, uint64_t serial, uint64_t *highest, char *why, size_t whycap)
+{
+	char    num[32];
+	int     n, found;
+	hie_err e;
+
+	if ((e = serial_compare(state_path, serial, highest, &found, why, whycap)) != HIE_OK)
+		return e;
+	if (serial == *highest && found)
 		return HIE_OK;
 	n = snprintf(num, sizeof(num), "%llu\n", (unsigned long long) serial);
 	if ((e = hie_write_file(state_path, num, (size_t) n, 0600)) != HIE_OK) {

@@ -92,6 +92,13 @@ hie_err node_directory_members(const struct node_directory *d, struct wss_member
  */
 hie_err node_directory_serial_check(const char *state_path, uint64_t serial, uint64_t *highest, char *why,
     size_t whycap);
+/* The same check without recording anything: for the offline tools
+ * (hie-node soap verify, --check), which must refuse what the node would
+ * refuse but not move the node's state. */
+hie_err node_directory_serial_compare(const char *state_path, uint64_t serial, uint64_t *highest, char *why,
+    size_t whycap);
+/* Where a node keeps that state: data_dir/directory.serial. */
+void node_directory_serial_path(const char *data_dir, char *out, size_t cap);
 
 void node_directory_free(struct node_directory *d);
 

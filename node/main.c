@@ -59,11 +59,20 @@ check(const char *path)
 		struct node_directory d;
 		char                 *ca = NULL;
 		size_t                len;
+		char                  state[NODE_PATH + 32];
+		uint64_t              highest;
+		node_directory_serial_path(cfg.data_dir, state, sizeof(state));
 		if (hie_read_file(cfg.ca, 1 << 20, &ca, &len) != HIE_OK ||
 		    node_directory_load(cfg.signed_directory, ca, &d, why, sizeof(why)) != HIE_OK) {
 			fprintf(stderr, "%s: peers.signed_directory: %s\n", path, ca != NULL ? why : "tls.ca unreadable");
 			bad = 1;
 		} else {
+			/* What the node would refuse at start: an older
+			 * directory than it has loaded before. */
+			if (node_directory_serial_compare(state, d.serial, &highest, why, sizeof(why)) != HIE_OK) {
+				fprintf(stderr, "%s: peers.signed_directory: %s\n", path, why);
+				bad = 1;
+			}
 			node_directory_free(&d);
 		}
 		free(ca);

@@ -88,8 +88,17 @@ node_cmd_soap(int argc, char **argv)
 		/* Exactly the node's check: with a signed directory, the signer
 		 * must be a member signing with a listed certificate. */
 		if (cfg.signed_directory[0] != '\0') {
+			char     state[NODE_PATH + 32];
+			uint64_t highest;
+			node_directory_serial_path(cfg.data_dir, state, sizeof(state));
 			if ((e = node_directory_load(cfg.signed_directory, tls.ca, &d, why, sizeof(why))) != HIE_OK) {
 				printf("refused: peer directory: %s\n", why);
+				rc = 1;
+				goto done;
+			}
+			if ((e = node_directory_serial_compare(state, d.serial, &highest, why, sizeof(why))) != HIE_OK) {
+				printf("refused: peer directory %s: %s\n", cfg.signed_directory, why);
+				node_directory_free(&d);
 				rc = 1;
 				goto done;
 			}

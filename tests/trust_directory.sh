@@ -154,6 +154,13 @@ sed "s|^signed_directory =.*|signed_directory = $T/serial2.signed|; s|^data_dir 
 timeout 10 "$NODE" -c "$T/hospital-b/rollback.ini" > "$T/rollback.log" 2>&1; rc=$?
 check "a node restarted with the older directory does not start (exit $rc), saying why" \
   bash -c "test $rc = 1 && grep -q 'refused: serial 2 is lower than serial 3' '$T/rollback.log'"
+# The offline tools refuse what the node refuses, without moving its state.
+check "hie-node --check with the older directory fails, saying why" \
+  bash -c "! '$NODE' --check -c '$T/hospital-b/rollback.ini' 2>&1 | grep -q 'configuration OK' &&
+           '$NODE' --check -c '$T/hospital-b/rollback.ini' 2>&1 | grep -q 'signed_directory: serial 2 is lower than serial 3'"
+check "hie-node soap verify with the older directory refuses (the serial, not the message)" \
+  bash -c "'$NODE' soap verify -c '$T/hospital-b/rollback.ini' '$T/from-a.xml' | grep -q '^refused: peer directory .*serial 2 is lower than serial 3'"
+check "... and neither wrote the remembered serial" test "$(cat "$T/rollback-data/directory.serial")" = 3
 cp "$T/admin/directory.signed" "$T/hospital-b/directory.signed"
 
 for p in "${PIDS[@]}"; do

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "certs/cert.h"
 #include "certs/directory.h"
@@ -259,6 +260,55 @@ test_verifier_members(void **state)
 	wss_verifier_free(v);
 }
 
+/* The rollback state: a sequence of directory serials as a node and the
+ * offline tools meet them, with what each answers and what is remembered
+ * after it. */
+static void
+test_serial_state(void **state)
+{
+	static const struct {
+		int         record; /* node_directory_serial_check, else _compare */
+		uint64_t    serial;
+		hie_err     want;
+		const char *file_after; /* NULL: no state file */
+	} steps[] = {
+		{ 0, 5, HIE_OK, NULL },     /* a tool before the node ever ran: nothing written */
+		{ 1, 2, HIE_OK, "2\n" },    /* the node loads serial 2 */
+		{ 1, 2, HIE_OK, "2\n" },    /* the same again (SIGHUP) */
+		{ 0, 1, HIE_EREPLAY, "2\n" }, /* a tool meets an older one: refused, state kept */
+		{ 0, 3, HIE_OK, "2\n" },    /* a tool meets a newer one: fine, not recorded */
+		{ 1, 4, HIE_OK, "4\n" },    /* the node loads serial 4 */
+		{ 1, 3, HIE_EREPLAY, "4\n" }, /* the node meets an older one */
+	};
+	char     st[700], why[300], *text;
+	uint64_t highest;
+
+	(void) state;
+	node_directory_serial_path(dir, st, sizeof(st));
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		hie_err e = steps[i].record ? node_directory_serial_check(st, steps[i].serial, &highest, why, sizeof(why))
+		                            : node_directory_serial_compare(st, steps[i].serial, &highest, why, sizeof(why));
+		print_message("step %zu: %s serial %llu -> %s\n", i, steps[i].record ? "node" : "tool",
+		    (unsigned long long) steps[i].serial, hie_strerror(e));
+		assert_int_equal(e, steps[i].want);
+		if (e == HIE_EREPLAY)
+			assert_non_null(strstr(why, "is lower than serial"));
+		if (steps[i].file_after == NULL) {
+			assert_int_equal(access(st, F_OK), -1);
+		} else {
+			text = tu_slurp(st, NULL);
+			assert_string_equal(text, steps[i].file_after);
+			free(text);
+		}
+	}
+	/* A damaged state file fails closed, for the node and the tools. */
+	tu_write(st, "four\n");
+	assert_int_equal(node_directory_serial_compare(st, 9, &highest, why, sizeof(why)), HIE_ECONFIG);
+	assert_int_equal(node_directory_serial_check(st, 9, &highest, why, sizeof(why)), HIE_ECONFIG);
+	assert_non_null(strstr(why, "not a directory serial"));
+	unlink(st);
+}
+
 int
 main(void)
 {
@@ -268,6 +318,7 @@ main(void)
 		cmocka_unit_test(test_malformed_working_copy),
 		cmocka_unit_test(test_rotation_in_directory),
 		cmocka_unit_test(test_verifier_members),
+		cmocka_unit_test(test_serial_state),
 	};
 	hie_xml_init();
 	return cmocka_run_group_tests(tests, setup, teardown);
