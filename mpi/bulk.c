@@ -92,6 +92,17 @@ struct cref {
 
 struct bulk {
 	mpi                     *m;
+	/* Records r[0..n0) are the previous batch's, still being written by
+	 * the stream's writer when this batch is matched (mpi_add_stream):
+	 * copies of what matching reads (match key, keys, signature), and
+	 * their outcomes once that batch is decided; r[n0..n0+n) are this
+	 * batch's, p[j - n0] and res[j - n0] theirs.  pp: the previous
+	 * batch's records (their identifiers), src its brec array. */
+	size_t                   n0;
+	const struct mpi_patient *pp;
+	const struct brec       *src;
+	MDB_txn                 *snap[MAX_THREADS]; /* stream: the snapshot each pass thread reads */
+	size_t                   rcap; /* r's size: a stream keeps it from batch to batch */
 	const struct mpi_model  *model;
 	struct mpi_scorer        sc;
 	struct mpi_patient      *p;
@@ -190,6 +201,7 @@ struct tbuf {
 
 struct pass_arg {
 	struct bulk *b;
+	MDB_txn     *txn; /* the snapshot to read (NULL: a read transaction of its own) */
 	size_t       from, to;
 	struct tbuf  buf;
 	hie_err      err;
@@ -218,19 +230,32 @@ tbuf_add(struct tbuf *t, uint64_t a, uint64_t b)
 }
 
 /* A read transaction on the store (each pass thread its own; LMDB read
- * transactions are cheap) and a cursor on dbi in it. */
+ * transactions are cheap), or the stream's snapshot for this thread, and
+ * a cursor on dbi in it. */
 static hie_err
-snapshot_cursor(struct bulk *b, MDB_dbi dbi, MDB_txn **txn, MDB_cursor **c)
+snapshot_cursor(struct pass_arg *a, MDB_dbi dbi, MDB_txn **txn, MDB_cursor **c)
 {
 	int rc;
 
-	if ((rc = mdb_txn_begin(b->m->env, NULL, MDB_RDONLY, txn)) != 0)
+	if (a->txn != NULL)
+		*txn = a->txn;
+	else if ((rc = mdb_txn_begin(a->b->m->env, NULL, MDB_RDONLY, txn)) != 0)
 		return hie_store_err(rc);
 	if ((rc = mdb_cursor_open(*txn, dbi, c)) != 0) {
-		mdb_txn_abort(*txn);
+		if (a->txn == NULL)
+			mdb_txn_abort(*txn);
 		return hie_store_err(rc);
 	}
 	return HIE_OK;
+}
+
+static void
+snapshot_done(struct pass_arg *a, MDB_txn *txn, MDB_cursor *c)
+{
+	if (c != NULL)
+		mdb_cursor_close(c);
+	if (a->txn == NULL)
+		mdb_txn_abort(txn);
 }
 
 /* Pass a over b->dk[from..to): results in b->sb, indexed by the key's
@@ -245,7 +270,7 @@ pass_blocks(void *arg)
 	MDB_cursor      *c;
 	int              rc;
 
-	if ((a->err = snapshot_cursor(b, b->m->blk, &txn, &c)) != HIE_OK)
+	if ((a->err = snapshot_cursor(a, b->m->blk, &txn, &c)) != HIE_OK)
 		return NULL;
 	for (size_t i = a->from; i < a->to && a->err == HIE_OK; i++) {
 		const struct bent *e = &b->ke[b->dk[i]];
@@ -273,8 +298,7 @@ pass_blocks(void *arg)
 		if (rc != 0)
 			a->err = hie_store_err(rc);
 	}
-	mdb_cursor_close(c);
-	mdb_txn_abort(txn);
+	snapshot_done(a, txn, c);
 	return NULL;
 }
 
@@ -295,19 +319,20 @@ cand_add(struct bcand **c, size_t *nc, size_t *cap, struct bcand x)
 static hie_err
 match_one(struct bulk *b, MDB_txn *txn, MDB_cursor *idx, size_t j)
 {
-	struct brec  *r = &b->r[j];
-	struct bcand *c = NULL;
-	size_t        nc = 0, cap = 0, u = 0;
-	hie_err       e = HIE_OK;
-	int           rc;
+	struct brec              *r = &b->r[j];
+	const struct mpi_patient *p = &b->p[j - b->n0];
+	struct bcand             *c = NULL;
+	size_t                    nc = 0, cap = 0, u = 0;
+	hie_err                   e = HIE_OK;
+	int                       rc;
 
 	/* Stored owners of each deterministic identifier. */
-	for (size_t x = 0; x < b->p[j].n_ids; x++) {
+	for (size_t x = 0; x < p->n_ids; x++) {
 		char    key[300];
 		MDB_val k, v;
 		if (r->ipos[x] == UINT32_MAX)
 			continue;
-		k.mv_size = id_key(&b->p[j].ids[x], key);
+		k.mv_size = id_key(&p->ids[x], key);
 		k.mv_data = key;
 		for (rc = mdb_cursor_get(idx, &k, &v, MDB_SET_KEY); rc == 0;
 		     rc = mdb_cursor_get(idx, &k, &v, MDB_NEXT_DUP)) {
@@ -378,20 +403,13 @@ pass_records(void *arg)
 	struct bulk     *b = a->b;
 	MDB_txn         *txn;
 	MDB_cursor      *idx = NULL;
-	int              rc;
 
-	if ((rc = mdb_txn_begin(b->m->env, NULL, MDB_RDONLY, &txn)) != 0) {
-		a->err = hie_store_err(rc);
+	if ((a->err = snapshot_cursor(a, b->m->idx, &txn, &idx)) != HIE_OK)
 		return NULL;
-	}
-	if ((rc = mdb_cursor_open(txn, b->m->idx, &idx)) != 0)
-		a->err = hie_store_err(rc);
 	for (size_t j = a->from; j < a->to && a->err == HIE_OK; j++)
 		if (b->r[j].valid)
 			a->err = match_one(b, txn, idx, j);
-	if (idx != NULL)
-		mdb_cursor_close(idx);
-	mdb_txn_abort(txn);
+	snapshot_done(a, txn, idx);
 	return NULL;
 }
 
@@ -407,7 +425,7 @@ pass_keys(void *arg)
 	MDB_cursor      *c;
 	int              rc;
 
-	if ((a->err = snapshot_cursor(b, b->m->key, &txn, &c)) != HIE_OK)
+	if ((a->err = snapshot_cursor(a, b->m->key, &txn, &c)) != HIE_OK)
 		return NULL;
 	for (size_t i = a->from; i < a->to && a->err == HIE_OK; i++) {
 		const struct cref *x = &b->cr[i];
@@ -429,8 +447,7 @@ pass_keys(void *arg)
 		cd->conflict = (uint8_t) mpi_id_conflict(&b->r[x->j].k, &mk);
 		cd->scored = (uint8_t) mpi_score_pair(&b->r[x->j].sc, &b->r[x->j].k, &mk, lv, &cd->weight);
 	}
-	mdb_cursor_close(c);
-	mdb_txn_abort(txn);
+	snapshot_done(a, txn, c);
 	return NULL;
 }
 
@@ -461,8 +478,8 @@ prep(void *arg)
 
 	for (size_t j = a->from; j < a->to; j++) {
 		struct brec        *r = &b->r[j];
-		struct mpi_result  *res = &b->res[j];
-		struct mpi_patient *p = &b->p[j];
+		struct mpi_result  *res = &b->res[j - b->n0];
+		struct mpi_patient *p = &b->p[j - b->n0];
 		memset(res, 0, sizeof(*res));
 		if ((res->err = mpi_validate(p, res->why, sizeof(res->why))) != HIE_OK)
 			continue;
@@ -596,7 +613,7 @@ batch_owner(struct bulk *b, size_t j, uint64_t *eid)
 	uint64_t     other = 0;
 
 	*eid = 0;
-	for (size_t x = 0; x < b->p[j].n_ids && other == 0; x++) {
+	for (size_t x = 0; x < b->p[j - b->n0].n_ids && other == 0; x++) {
 		if (r->ipos[x] == UINT32_MAX)
 			continue;
 		/* The first two distinct stored owners, in the order a
@@ -623,7 +640,7 @@ batch_owner(struct bulk *b, size_t j, uint64_t *eid)
 	}
 	if (other == 0)
 		return HIE_OK;
-	snprintf(b->res[j].why, sizeof(b->res[j].why), "identifiers already belong to enterprise ids %llu and %llu",
+	snprintf(b->res[j - b->n0].why, sizeof(b->res[j - b->n0].why), "identifiers already belong to enterprise ids %llu and %llu",
 	    (unsigned long long) *eid, (unsigned long long) other);
 	return HIE_EAMBIGUOUS;
 }
@@ -695,9 +712,16 @@ decide(struct bulk *b, MDB_txn *txn, struct review_ent **rv, size_t *nrv)
 	}
 	if ((e = counter_get(b->m, txn, "rid", &rid)) != HIE_OK || (e = counter_get(b->m, txn, "eid", &eid)) != HIE_OK)
 		goto done;
-	for (size_t j = 0; j < b->n; j++) {
+	/* The previous batch's outcomes (it is decided: its writer has
+	 * finished with it). */
+	for (size_t j = 0; j < b->n0; j++) {
+		b->r[j].accepted = b->src[j].accepted;
+		b->r[j].rid = b->src[j].rid;
+		b->r[j].eid = b->src[j].eid;
+	}
+	for (size_t j = b->n0; j < b->n0 + b->n; j++) {
 		struct brec         *r = &b->r[j];
-		struct mpi_result   *res = &b->res[j];
+		struct mpi_result   *res = &b->res[j - b->n0];
 		struct mpi_candidate cand[REVIEW_MAX + 1];
 		size_t               nc = 0, na = 0, nreview = 0;
 		uint64_t             owner;
@@ -765,8 +789,8 @@ decide(struct bulk *b, MDB_txn *txn, struct review_ent **rv, size_t *nrv)
 			r->prev_member = *last;
 			*last = (uint32_t) j;
 		}
-		res->rid = b->p[j].rid = r->rid;
-		res->eid = b->p[j].eid = r->eid;
+		res->rid = b->p[j - b->n0].rid = r->rid;
+		res->eid = b->p[j - b->n0].eid = r->eid;
 		for (size_t i = 0; i < nreview; i++) {
 			if (*nrv == rvcap) {
 				struct review_ent *g = realloc(*rv, (rvcap = rvcap ? rvcap * 2 : 16) * sizeof(**rv));
@@ -855,7 +879,7 @@ write_all(struct bulk *b, MDB_txn *txn, const struct review_ent *rv, size_t nrv)
 	hie_err    e = HIE_OK;
 
 	for (size_t j = 0; j < b->n; j++)
-		if (b->r[j].accepted)
+		if (b->r[b->n0 + j].accepted)
 			nacc++, nids += b->p[j].n_ids;
 	if (nacc == 0)
 		return HIE_OK;
@@ -868,12 +892,16 @@ write_all(struct bulk *b, MDB_txn *txn, const struct review_ent *rv, size_t nrv)
 		goto done;
 	}
 	for (size_t j = 0; j < b->n && e == HIE_OK; j++) {
-		struct brec *r = &b->r[j];
+		struct brec  *r = &b->r[b->n0 + j];
+		struct mpi_mk k;
 		if (!r->accepted)
 			continue;
-		r->k.eid = r->eid;
+		/* A copy: the next batch's matching may be reading r->k (the
+		 * stream), and only the stored key carries the eid. */
+		k = r->k;
+		k.eid = r->eid;
 		/* Records, match keys and history: rids ascending, appended. */
-		if ((e = mpi_rec_put(b->m, txn, &b->p[j])) != HIE_OK || (e = mpi_mk_put(b->m, txn, r->rid, &r->k)) != HIE_OK ||
+		if ((e = mpi_rec_put(b->m, txn, &b->p[j])) != HIE_OK || (e = mpi_mk_put(b->m, txn, r->rid, &k)) != HIE_OK ||
 		    (e = mpi_hist_put(b->m, txn, r->rid, MPI_H_ADD, 0, r->eid)) != HIE_OK)
 			break;
 		eid[ne].k = &r->eid;
@@ -925,85 +953,114 @@ done:
 	return e;
 }
 
-hie_err
-mpi_add_bulk(mpi *m, MDB_txn *txn, const struct mpi_model *model, struct mpi_patient *p, size_t n,
-    unsigned flags, struct mpi_result *res)
+/* Step 0 and step 1 of b (its fields m, model, p, res, n, flags and, in
+ * a stream, n0, pp, src and snap set): validation, match keys, and every
+ * candidate scored.  Reads the store only (snap, or read transactions of
+ * its own). */
+static hie_err
+bulk_match(struct bulk *b)
 {
-	struct bulk        b;
-	struct pass_arg    pa[MAX_THREADS];
-	struct review_ent *rv = NULL;
-	size_t             nrv = 0, t = nthreads(n), nke = 0, nie = 0;
-	hie_err            e = HIE_OK;
+	struct pass_arg pa[MAX_THREADS];
+	size_t          n = b->n, n0 = b->n0, t = nthreads(n), nke = 0, nie = 0;
+	hie_err         e = HIE_OK;
 
-	memset(&b, 0, sizeof(b));
-	b.m = m;
-	b.model = model;
-	b.p = p;
-	b.res = res;
-	b.n = n;
-	b.flags = flags;
-	mpi_scorer_init(&b.sc, model, model->review);
-	if ((b.r = calloc(n ? n : 1, sizeof(*b.r))) == NULL)
-		return HIE_ENOMEM;
-	for (size_t i = 0; i < t; i++)
-		pa[i] = (struct pass_arg) { &b, n * i / t, n * (i + 1) / t, { NULL, 0, 0 }, HIE_OK };
-	run_parallel(t, prep, pa, sizeof(pa[0]));
-
-	/* The in-memory blocks: the batch's keys and identifiers, sorted. */
-	for (size_t j = 0; j < n; j++) {
-		nke += b.r[j].nk;
-		nie += p[j].n_ids;
+	mpi_scorer_init(&b->sc, b->model, b->model->review);
+	/* r is kept from batch to batch (a stream): 20,000 records of it are
+	 * 30 MB, which a fresh allocation would take page fault by page
+	 * fault each time.  prep and the copy below set what is read. */
+	if (b->rcap < n0 + n) {
+		free(b->r);
+		b->rcap = n0 + n ? n0 + n : 1;
+		if ((b->r = malloc(b->rcap * sizeof(*b->r))) == NULL) {
+			b->rcap = 0;
+			return HIE_ENOMEM;
+		}
 	}
-	b.ke = malloc((nke ? nke : 1) * sizeof(*b.ke));
-	b.ie = malloc((nie ? nie : 1) * sizeof(*b.ie));
-	b.idkeys = malloc((nie ? nie : 1) * 300);
-	if (b.ke == NULL || b.ie == NULL || b.idkeys == NULL) {
+	for (size_t j = 0; j < n0 + n; j++) {
+		struct brec *r = &b->r[j];
+		r->c = NULL;
+		r->nc = r->nk = 0;
+		r->valid = r->accepted = 0;
+		r->rid = r->eid = 0;
+		memset(r->ideid, 0, sizeof(r->ideid));
+		memset(r->scount, 0, sizeof(r->scount));
+	}
+	memset(pa, 0, sizeof(pa));
+	for (size_t i = 0; i < t; i++)
+		pa[i] = (struct pass_arg) { b, b->snap[i], n0 + n * i / t, n0 + n * (i + 1) / t, { NULL, 0, 0 }, HIE_OK };
+	run_parallel(t, prep, pa, sizeof(pa[0]));
+	/* The previous batch: what matching reads of it (its writer is
+	 * deciding and writing it meanwhile, which touches other fields). */
+	for (size_t j = 0; j < n0; j++) {
+		struct brec       *r = &b->r[j];
+		const struct brec *o = &b->src[j];
+		if (!(r->valid = o->valid))
+			continue;
+		r->k = o->k;
+		r->nk = o->nk;
+		memcpy(r->keys, o->keys, o->nk * sizeof(o->keys[0]));
+		r->sig = o->sig;
+	}
+
+	/* The in-memory blocks: the keys and identifiers of both batches,
+	 * sorted. */
+	for (size_t j = 0; j < n0 + n; j++) {
+		nke += b->r[j].nk;
+		nie += j < n0 ? b->pp[j].n_ids : b->p[j - n0].n_ids;
+	}
+	b->ke = malloc((nke ? nke : 1) * sizeof(*b->ke));
+	b->ie = malloc((nie ? nie : 1) * sizeof(*b->ie));
+	b->idkeys = malloc((nie ? nie : 1) * 300);
+	if (b->ke == NULL || b->ie == NULL || b->idkeys == NULL) {
 		e = HIE_ENOMEM;
 		goto done;
 	}
-	for (size_t j = 0; j < n; j++) {
-		struct brec *r = &b.r[j];
+	for (size_t j = 0; j < n0 + n; j++) {
+		struct brec              *r = &b->r[j];
+		const struct mpi_patient *p = j < n0 ? &b->pp[j] : &b->p[j - n0];
 		for (size_t x = 0; x < MPI_MAX_IDS; x++)
 			r->ipos[x] = UINT32_MAX;
 		if (!r->valid)
 			continue;
 		for (size_t kk = 0; kk < r->nk; kk++) {
 			size_t len = strlen(r->keys[kk]);
-			b.ke[b.nke++] = (struct bent) { hash_bytes(r->keys[kk], len), r->keys[kk], len, (uint32_t) j,
+			b->ke[b->nke++] = (struct bent) { hash_bytes(r->keys[kk], len), r->keys[kk], len, (uint32_t) j,
 				(uint8_t) kk };
 		}
-		for (size_t x = 0; x < p[j].n_ids; x++) {
-			char  *key = b.idkeys + 300 * b.nie;
+		for (size_t x = 0; x < p->n_ids; x++) {
+			char  *key = b->idkeys + 300 * b->nie;
 			size_t len;
-			if (!deterministic(&p[j].ids[x]))
+			if (!deterministic(&p->ids[x]))
 				continue;
-			len = id_key(&p[j].ids[x], key);
-			b.ie[b.nie++] = (struct bent) { hash_bytes(key, len), key, len, (uint32_t) j, (uint8_t) x };
+			len = id_key(&p->ids[x], key);
+			b->ie[b->nie++] = (struct bent) { hash_bytes(key, len), key, len, (uint32_t) j, (uint8_t) x };
 		}
 	}
-	if ((e = sort_entries(b.ke, b.nke, &b.kstart, b.r, 0)) != HIE_OK ||
-	    (e = sort_entries(b.ie, b.nie, &b.istart, b.r, 1)) != HIE_OK)
+	if ((e = sort_entries(b->ke, b->nke, &b->kstart, b->r, 0)) != HIE_OK ||
+	    (e = sort_entries(b->ie, b->nie, &b->istart, b->r, 1)) != HIE_OK)
 		goto done;
 
-	/* Pass a: the distinct keys (group starts), in LMDB's order. */
-	b.dk = malloc((b.nke ? b.nke : 1) * sizeof(*b.dk));
-	b.sb = calloc(b.nke ? b.nke : 1, sizeof(*b.sb));
-	if (b.dk == NULL || b.sb == NULL) {
+	/* Pass a: the distinct keys (group starts) of this batch's records,
+	 * in LMDB's order (a key only the previous batch has is not looked
+	 * up: nobody here needs its block). */
+	b->dk = malloc((b->nke ? b->nke : 1) * sizeof(*b->dk));
+	b->sb = calloc(b->nke ? b->nke : 1, sizeof(*b->sb));
+	if (b->dk == NULL || b->sb == NULL) {
 		e = HIE_ENOMEM;
 		goto done;
 	}
-	for (size_t i = 0; i < b.nke; i++)
-		if (b.kstart[i] == i)
-			b.dk[b.ndk++] = (uint32_t) i;
-	qsort_r(b.dk, b.ndk, sizeof(*b.dk), dk_cmp, b.ke);
-	if (!(flags & MPI_ADD_NOMATCH)) {
+	for (size_t i = 0; i < b->nke; i++)
+		if (b->ke[i].j >= n0 && (b->ndk == 0 || b->dk[b->ndk - 1] != b->kstart[i]))
+			b->dk[b->ndk++] = b->kstart[i];
+	qsort_r(b->dk, b->ndk, sizeof(*b->dk), dk_cmp, b->ke);
+	if (!(b->flags & MPI_ADD_NOMATCH)) {
 		for (size_t i = 0; i < t; i++)
-			pa[i] = (struct pass_arg) { &b, b.ndk * i / t, b.ndk * (i + 1) / t, { NULL, 0, 0 }, HIE_OK };
+			pa[i] = (struct pass_arg) { b, b->snap[i], b->ndk * i / t, b->ndk * (i + 1) / t, { NULL, 0, 0 }, HIE_OK };
 		run_parallel(t, pass_blocks, pa, sizeof(pa[0]));
 		for (size_t i = 0; i < t; i++) {
 			/* The buffers are final now: point the blocks at them. */
-			for (size_t d = b.ndk * i / t; d < b.ndk * (i + 1) / t; d++)
-				b.sb[b.dk[d]].buf = pa[i].buf.v;
+			for (size_t d = b->ndk * i / t; d < b->ndk * (i + 1) / t; d++)
+				b->sb[b->dk[d]].buf = pa[i].buf.v;
 			if (e == HIE_OK)
 				e = pa[i].err;
 		}
@@ -1012,51 +1069,406 @@ mpi_add_bulk(mpi *m, MDB_txn *txn, const struct mpi_model *model, struct mpi_pat
 	}
 	/* Pass b: per record. */
 	for (size_t i = 0; i < t; i++)
-		pa[i] = (struct pass_arg) { &b, n * i / t, n * (i + 1) / t, { pa[i].buf.v, 0, 0 }, HIE_OK };
+		pa[i] = (struct pass_arg) { b, b->snap[i], n0 + n * i / t, n0 + n * (i + 1) / t, { pa[i].buf.v, 0, 0 },
+			HIE_OK };
 	run_parallel(t, pass_records, pa, sizeof(pa[0]));
 	for (size_t i = 0; i < t && e == HIE_OK; i++)
 		e = pa[i].err;
 	if (e != HIE_OK)
 		goto done;
 	/* Pass c: the stored candidates' match keys in rid order. */
-	for (size_t j = 0; j < n; j++)
-		for (size_t ci = 0; ci < b.r[j].nc; ci++)
-			b.ncr += b.r[j].c[ci].rid != 0;
-	if ((b.cr = malloc((b.ncr ? b.ncr : 1) * sizeof(*b.cr))) == NULL) {
+	for (size_t j = n0; j < n0 + n; j++)
+		for (size_t ci = 0; ci < b->r[j].nc; ci++)
+			b->ncr += b->r[j].c[ci].rid != 0;
+	if ((b->cr = malloc((b->ncr ? b->ncr : 1) * sizeof(*b->cr))) == NULL) {
 		e = HIE_ENOMEM;
 		goto done;
 	}
-	b.ncr = 0;
-	for (size_t j = 0; j < n; j++)
-		for (size_t ci = 0; ci < b.r[j].nc; ci++)
-			if (b.r[j].c[ci].rid != 0)
-				b.cr[b.ncr++] = (struct cref) { b.r[j].c[ci].rid, (uint32_t) j, (uint32_t) ci };
-	if (b.ncr > 1)
-		qsort(b.cr, b.ncr, sizeof(*b.cr), cref_cmp);
+	b->ncr = 0;
+	for (size_t j = n0; j < n0 + n; j++)
+		for (size_t ci = 0; ci < b->r[j].nc; ci++)
+			if (b->r[j].c[ci].rid != 0)
+				b->cr[b->ncr++] = (struct cref) { b->r[j].c[ci].rid, (uint32_t) j, (uint32_t) ci };
+	if (b->ncr > 1)
+		qsort(b->cr, b->ncr, sizeof(*b->cr), cref_cmp);
 	for (size_t i = 0; i < t; i++)
-		pa[i] = (struct pass_arg) { &b, b.ncr * i / t, b.ncr * (i + 1) / t, { pa[i].buf.v, 0, 0 }, HIE_OK };
+		pa[i] = (struct pass_arg) { b, b->snap[i], b->ncr * i / t, b->ncr * (i + 1) / t, { pa[i].buf.v, 0, 0 },
+			HIE_OK };
 	run_parallel(t, pass_keys, pa, sizeof(pa[0]));
 	for (size_t i = 0; i < t && e == HIE_OK; i++)
 		e = pa[i].err;
-	if (e != HIE_OK)
-		goto done;
-	if ((e = decide(&b, txn, &rv, &nrv)) != HIE_OK)
-		goto done;
-	e = write_all(&b, txn, rv, nrv);
 done:
-	for (size_t j = 0; j < n; j++)
-		free(b.r[j].c);
-	free(b.r);
-	free(b.ke);
-	free(b.ie);
-	free(b.idkeys);
-	free(b.kstart);
-	free(b.dk);
-	free(b.sb);
-	free(b.cr);
+	/* What deciding needs is in b->r, ke, ie and their group starts. */
+	free(b->dk);
+	free(b->sb);
+	free(b->cr);
+	b->dk = NULL;
+	b->sb = NULL;
+	b->cr = NULL;
 	for (size_t i = 0; i < t; i++)
 		free(pa[i].buf.v);
-	free(b.istart);
+	return e;
+}
+
+/* Steps 2 and 3 in the write transaction txn. */
+static hie_err
+bulk_write(struct bulk *b, MDB_txn *txn)
+{
+	struct review_ent *rv = NULL;
+	size_t             nrv = 0;
+	hie_err            e;
+
+	if ((e = decide(b, txn, &rv, &nrv)) == HIE_OK)
+		e = write_all(b, txn, rv, nrv);
 	free(rv);
+	return e;
+}
+
+/* Frees what matching b allocated, except r (bulk_free). */
+static void
+bulk_reset(struct bulk *b)
+{
+	if (b->r != NULL)
+		for (size_t j = 0; j < b->n0 + b->n; j++) {
+			free(b->r[j].c);
+			b->r[j].c = NULL;
+		}
+	free(b->ke);
+	free(b->ie);
+	free(b->idkeys);
+	free(b->kstart);
+	free(b->istart);
+	free(b->dk);
+	free(b->sb);
+	free(b->cr);
+	b->ke = b->ie = NULL;
+	b->idkeys = NULL;
+	b->kstart = b->istart = b->dk = NULL;
+	b->sb = NULL;
+	b->cr = NULL;
+	b->nke = b->nie = b->ndk = b->ncr = 0;
+}
+
+static void
+bulk_free(struct bulk *b)
+{
+	bulk_reset(b);
+	free(b->r);
+	b->r = NULL;
+	b->rcap = 0;
+}
+
+hie_err
+mpi_add_bulk(mpi *m, MDB_txn *txn, const struct mpi_model *model, struct mpi_patient *p, size_t n,
+    unsigned flags, struct mpi_result *res)
+{
+	struct bulk b;
+	hie_err     e;
+
+	memset(&b, 0, sizeof(b));
+	b.m = m;
+	b.model = model;
+	b.p = p;
+	b.res = res;
+	b.n = n;
+	b.flags = flags;
+	if ((e = bulk_match(&b)) == HIE_OK)
+		e = bulk_write(&b, txn);
+	bulk_free(&b);
+	return e;
+}
+
+/* ---- mpi_add_stream: batch k matched while batch k - 1 is written ----
+ *
+ * The caller's thread reads batch k (next), validates and matches it;
+ * one writer thread decides, writes and commits the batches in order.
+ * Batch k is matched while the writer has batch k - 1: against the store
+ * as batch k - 2's commit left it (a snapshot taken before batch k - 1
+ * commits) plus batch k - 1's records in memory, as the records before
+ * it in a batch of its own -- so its candidates and their scores are
+ * those the store would give after batch k - 1, and batch k - 1's
+ * outcomes, which deciding batch k needs, are known by the time the
+ * writer decides it.
+ *
+ * That holds only if nobody else wrote in between.  The writer checks
+ * it with LMDB's transaction ids: batch k's write transaction must come
+ * right after batch k - 1's, and that one right after the snapshot batch
+ * k was matched against (ids count commits).  Otherwise (another process
+ * or thread committed meanwhile) batch k is matched again inside its
+ * write transaction, as mpi_add_batch does, and so is the batch after it
+ * (whose snapshot misses the same commit).  Each batch is one durable
+ * transaction; done() is called only after it committed. */
+
+#define NSLOT 3
+
+struct slot {
+	struct bulk         b;
+	struct mpi_model    model;
+	struct mpi_patient *p;
+	struct mpi_result  *res;
+	size_t              n;
+	uint64_t            snap_id, wtxn_id; /* the snapshot matched against; the write transaction */
+	struct slot        *prev;             /* the batch matched as b.r[0..n0), NULL: none */
+	int                 state;            /* S_* */
+	hie_err             err;
+};
+
+enum { S_FREE, S_QUEUED, S_DONE };
+
+struct stream {
+	mpi            *m;
+	pthread_mutex_t mu;
+	pthread_cond_t  cv;
+	struct slot    *queue[NSLOT];
+	size_t          qhead, qlen;
+	uint64_t        gate;  /* batches whose snapshot is taken (the writer commits batch k when gate > k + 1) */
+	uint64_t        eof;   /* no more batches: commit without waiting */
+	hie_err         werr;  /* a batch failed: the ones after it are not written */
+	unsigned        flags;
+};
+
+/* Batch s (number k) in its write transaction. */
+static hie_err
+stream_write(struct stream *st, struct slot *s, uint64_t k)
+{
+	MDB_txn *txn;
+	hie_err  e;
+	int      rc, same;
+
+	if ((rc = mdb_txn_begin(st->m->env, NULL, 0, &txn)) != 0)
+		return hie_store_err(rc);
+	s->wtxn_id = (uint64_t) mdb_txn_id(txn);
+	/* Nobody committed between the snapshot, the previous batch and this
+	 * one (see above). */
+	if (s->prev != NULL)
+		same = s->prev->wtxn_id == s->snap_id + 1 && s->wtxn_id == s->prev->wtxn_id + 1;
+	else
+		same = s->wtxn_id == s->snap_id + 1;
+	if (same) {
+		e = bulk_write(&s->b, txn);
+	} else {
+		/* Matched again under the write lock.  The records were
+		 * validated in place already, which validating again keeps. */
+		struct bulk again;
+		memset(&again, 0, sizeof(again));
+		again.m = st->m;
+		again.model = &s->model;
+		again.p = s->p;
+		again.res = s->res;
+		again.n = s->n;
+		again.flags = st->flags;
+		if ((e = mpi_model_load(st->m, txn, &s->model)) == HIE_OK && (e = bulk_match(&again)) == HIE_OK)
+			e = bulk_write(&again, txn);
+		/* The next batch reads this one's outcomes from s->b.r. */
+		for (size_t j = 0; j < s->n && e == HIE_OK; j++) {
+			struct brec *r = &s->b.r[s->b.n0 + j];
+			r->accepted = again.r[j].accepted;
+			r->rid = again.r[j].rid;
+			r->eid = again.r[j].eid;
+		}
+		bulk_free(&again);
+	}
+	if (e != HIE_OK) {
+		mdb_txn_abort(txn);
+		return e;
+	}
+	/* Batch k + 1's snapshot must not see this commit. */
+	pthread_mutex_lock(&st->mu);
+	while (st->gate < k + 2 && !st->eof)
+		pthread_cond_wait(&st->cv, &st->mu);
+	pthread_mutex_unlock(&st->mu);
+	if ((rc = mdb_txn_commit(txn)) != 0)
+		return hie_store_err(rc);
+	return HIE_OK;
+}
+
+static void *
+stream_writer(void *arg)
+{
+	struct stream *st = arg;
+	uint64_t       k = 0;
+
+	pthread_mutex_lock(&st->mu);
+	for (;;) {
+		struct slot *s;
+		hie_err      e;
+		while (st->qlen == 0 && !st->eof)
+			pthread_cond_wait(&st->cv, &st->mu);
+		if (st->qlen == 0)
+			break;
+		s = st->queue[st->qhead];
+		e = st->werr;
+		pthread_mutex_unlock(&st->mu);
+		if (e == HIE_OK)
+			e = stream_write(st, s, k);
+		pthread_mutex_lock(&st->mu);
+		st->qhead = (st->qhead + 1) % NSLOT;
+		st->qlen--;
+		s->err = e;
+		s->state = S_DONE;
+		if (e != HIE_OK && st->werr == HIE_OK)
+			st->werr = e;
+		k++;
+		pthread_cond_broadcast(&st->cv);
+	}
+	pthread_mutex_unlock(&st->mu);
+	return NULL;
+}
+
+/* Waits for batch s to be written; done() for it; s free again. */
+static hie_err
+stream_finish(struct stream *st, struct slot *s,
+    hie_err (*done)(void *arg, struct mpi_patient *p, struct mpi_result *res, size_t n), void *arg)
+{
+	hie_err e;
+
+	pthread_mutex_lock(&st->mu);
+	while (s->state == S_QUEUED)
+		pthread_cond_wait(&st->cv, &st->mu);
+	pthread_mutex_unlock(&st->mu);
+	if (s->state != S_DONE)
+		return HIE_OK;
+	s->state = S_FREE;
+	if ((e = s->err) != HIE_OK) {
+		for (size_t i = 0; i < s->n; i++)
+			s->p[i].rid = s->p[i].eid = 0, s->res[i].rid = s->res[i].eid = 0, s->res[i].err = e;
+		return e;
+	}
+	return done(arg, s->p, s->res, s->n);
+}
+
+/* t read transactions on one snapshot (retried if a commit lands between
+ * two of them); *id the snapshot's transaction id. */
+static hie_err
+snapshot_open(mpi *m, size_t t, MDB_txn **txn, uint64_t *id)
+{
+	for (;;) {
+		size_t i;
+		int    rc = 0;
+		for (i = 0; i < t; i++)
+			if ((rc = mdb_txn_begin(m->env, NULL, MDB_RDONLY, &txn[i])) != 0)
+				break;
+		if (i == t && mdb_txn_id(txn[t - 1]) == mdb_txn_id(txn[0])) {
+			*id = (uint64_t) mdb_txn_id(txn[0]);
+			return HIE_OK;
+		}
+		while (i > 0)
+			mdb_txn_abort(txn[--i]);
+		if (rc != 0)
+			return hie_store_err(rc);
+	}
+}
+
+static void
+snapshot_close(MDB_txn **txn, size_t t)
+{
+	for (size_t i = 0; i < t; i++) {
+		if (txn[i] != NULL)
+			mdb_txn_abort(txn[i]);
+		txn[i] = NULL;
+	}
+}
+
+hie_err
+mpi_add_stream(mpi *m, size_t batch, unsigned flags,
+    hie_err (*next)(void *arg, struct mpi_patient *p, size_t cap, size_t *n),
+    hie_err (*done)(void *arg, struct mpi_patient *p, struct mpi_result *res, size_t n), void *arg)
+{
+	struct stream st;
+	struct slot   slot[NSLOT];
+	pthread_t     writer;
+	size_t        t = nthreads(batch), k, fin = 0;
+	hie_err       e = HIE_OK, e2;
+
+	if (batch == 0)
+		return HIE_EINVAL;
+	memset(&st, 0, sizeof(st));
+	memset(slot, 0, sizeof(slot));
+	st.m = m;
+	st.flags = flags;
+	for (size_t i = 0; i < NSLOT; i++) {
+		slot[i].p = malloc(batch * sizeof(*slot[i].p));
+		slot[i].res = malloc(batch * sizeof(*slot[i].res));
+		if (slot[i].p == NULL || slot[i].res == NULL) {
+			e = HIE_ENOMEM;
+			goto out;
+		}
+	}
+	pthread_mutex_init(&st.mu, NULL);
+	pthread_cond_init(&st.cv, NULL);
+	if (pthread_create(&writer, NULL, stream_writer, &st) != 0) {
+		e = HIE_ENOMEM;
+		goto out_sync;
+	}
+	for (k = 0;; k++) {
+		struct slot *s = &slot[k % NSLOT];
+		/* Batch k - 2 written (so the store is as batch k is to be
+		 * matched against, and the slot's last user, batch k - 3, is
+		 * no batch's previous any more). */
+		if (k >= 2 && (e = stream_finish(&st, &slot[(k - 2) % NSLOT], done, arg)) != HIE_OK) {
+			fin = k - 1;
+			break;
+		}
+		fin = k >= 2 ? k - 1 : 0;
+		bulk_reset(&s->b);
+		s->b.n0 = 0;
+		s->b.pp = NULL;
+		s->b.src = NULL;
+		if ((e = snapshot_open(m, t, s->b.snap, &s->snap_id)) != HIE_OK)
+			break;
+		pthread_mutex_lock(&st.mu);
+		st.gate = k + 1; /* batch k - 1 may commit now */
+		pthread_cond_broadcast(&st.cv);
+		pthread_mutex_unlock(&st.mu);
+		s->n = 0;
+		if ((e = next(arg, s->p, batch, &s->n)) != HIE_OK || s->n == 0 ||
+		    (e = mpi_model_load(m, s->b.snap[0], &s->model)) != HIE_OK) {
+			snapshot_close(s->b.snap, t);
+			break;
+		}
+		if (s->n > batch)
+			s->n = batch;
+		s->b.m = m;
+		s->b.model = &s->model;
+		s->b.p = s->p;
+		s->b.res = s->res;
+		s->b.n = s->n;
+		s->b.flags = flags;
+		s->prev = NULL;
+		if (k > 0) {
+			s->prev = &slot[(k - 1) % NSLOT];
+			s->b.n0 = s->prev->n;
+			s->b.pp = s->prev->p;
+			s->b.src = s->prev->b.r + s->prev->b.n0;
+		}
+		e = bulk_match(&s->b);
+		snapshot_close(s->b.snap, t);
+		if (e != HIE_OK)
+			break;
+		pthread_mutex_lock(&st.mu);
+		s->state = S_QUEUED;
+		st.queue[(st.qhead + st.qlen) % NSLOT] = s;
+		st.qlen++;
+		pthread_cond_broadcast(&st.cv);
+		pthread_mutex_unlock(&st.mu);
+	}
+	/* The batches queued are written (or refused after a failed one). */
+	pthread_mutex_lock(&st.mu);
+	st.eof = 1;
+	pthread_cond_broadcast(&st.cv);
+	pthread_mutex_unlock(&st.mu);
+	for (size_t j = fin; j < k; j++)
+		if ((e2 = stream_finish(&st, &slot[j % NSLOT], done, arg)) != HIE_OK && e == HIE_OK)
+			e = e2;
+	pthread_join(writer, NULL);
+out_sync:
+	pthread_mutex_destroy(&st.mu);
+	pthread_cond_destroy(&st.cv);
+out:
+	for (size_t i = 0; i < NSLOT; i++) {
+		bulk_free(&slot[i].b);
+		free(slot[i].p);
+		free(slot[i].res);
+	}
 	return e;
 }

@@ -128,19 +128,46 @@ rows_free(struct rows *r)
 }
 
 /* Adds all rows in batches; res[i] per row.  Counts per outcome. */
+struct load_ctx {
+	struct rows       *r;
+	struct mpi_result *res;
+	size_t            *counts;
+	size_t             next, done;
+};
+
+static hie_err
+load_next(void *arg, struct mpi_patient *p, size_t cap, size_t *n)
+{
+	struct load_ctx *x = arg;
+
+	*n = x->r->n - x->next < cap ? x->r->n - x->next : cap;
+	memcpy(p, x->r->p + x->next, *n * sizeof(*p));
+	x->next += *n;
+	return HIE_OK;
+}
+
+static hie_err
+load_done(void *arg, struct mpi_patient *p, struct mpi_result *res, size_t n)
+{
+	struct load_ctx *x = arg;
+
+	for (size_t j = 0; j < n; j++) {
+		x->r->p[x->done + j].rid = p[j].rid;
+		x->r->p[x->done + j].eid = p[j].eid;
+		x->res[x->done + j] = res[j];
+		x->counts[res[j].err != HIE_OK ? 4 : res[j].outcome]++;
+	}
+	x->done += n;
+	return HIE_OK;
+}
+
 static hie_err
 load_rows(mpi *m, struct rows *r, unsigned flags, struct mpi_result *res, size_t counts[5])
 {
-	hie_err e;
+	struct load_ctx x = { r, res, counts, 0, 0 };
 
-	for (size_t i = 0; i < r->n; i += BATCH) {
-		size_t n = r->n - i < BATCH ? r->n - i : BATCH;
-		if ((e = mpi_add_batch(m, r->p + i, n, flags, res + i)) != HIE_OK)
-			return e;
-		for (size_t j = i; j < i + n; j++)
-			counts[res[j].err != HIE_OK ? 4 : res[j].outcome]++;
-	}
-	return HIE_OK;
+	/* Batch k is matched while batch k - 1 is written (mpi_add_stream). */
+	return mpi_add_stream(m, BATCH, flags, load_next, load_done, &x);
 }
 
 /* ---- commands on a data directory ---- */

@@ -278,6 +278,21 @@ hie_err mpi_add(mpi *m, struct mpi_patient *p, unsigned flags, struct mpi_result
  * when the transaction committed (whatever the per-record results). */
 hie_err mpi_add_batch(mpi *m, struct mpi_patient *p, size_t n, unsigned flags,
     struct mpi_result *res);
+/* A bulk load: batches of up to `batch` records (next fills p[0..cap) and
+ * sets *n; 0 records: the end), each added as mpi_add_batch adds it, with
+ * the same outcomes, in one transaction of its own; done(p, res, n) is
+ * called, in the calling thread and in batch order, once a batch has
+ * committed (durable), with its records' p->rid/eid and results.  Batch k
+ * is matched (on all cores) while batch k - 1 is decided, written and
+ * committed by a writer thread, so the load does not wait for the
+ * single-threaded writing.  A write that fails stops the load: the
+ * batches after it are not written (their res[i].err say so) and its
+ * error is returned; so are errors of next and done (the batches already
+ * matched are still written and reported).  p and res belong to the
+ * stream and are valid during the callback only. */
+hie_err mpi_add_stream(mpi *m, size_t batch, unsigned flags,
+    hie_err (*next)(void *arg, struct mpi_patient *p, size_t cap, size_t *n),
+    hie_err (*done)(void *arg, struct mpi_patient *p, struct mpi_result *res, size_t n), void *arg);
 /* Replaces the demographics of record p->rid (same validation as add);
  * the link is kept unless a new identifier links it deterministically
  * elsewhere (then it moves, with history).  HIE_ENOTFOUND: no such rid. */

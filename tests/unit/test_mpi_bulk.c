@@ -169,11 +169,135 @@ test_batch_equals_one_by_one(void **state)
 	tu_rmtree(d2);
 }
 
+/* mpi_add_stream: batch k is matched while batch k - 1 is written, against
+ * the store before it plus its records in memory.  Records loaded as a
+ * stream of batches of 300 (6 batches: each matched with the one before
+ * it as its in-memory prefix), with another writer committing a record in
+ * the middle of the stream (next() adds one while the stream's writer
+ * has a batch in hand): the batches that the commit makes stale are
+ * matched again, and every record gets what adding them all one by one in
+ * record id order gives. */
+struct sctx {
+	mpi                *m;
+	struct mpi_patient *src, extra;
+	struct mpi_result  *res, extra_res;
+	size_t              n, next, done, calls, batch_sizes_ok;
+};
+
+static hie_err
+s_next(void *arg, struct mpi_patient *p, size_t cap, size_t *n)
+{
+	struct sctx *x = arg;
+
+	if (x->calls++ == 3) /* another writer, between two batches' commits */
+		assert_int_equal(mpi_add(x->m, &x->extra, 0, &x->extra_res), HIE_OK);
+	*n = x->n - x->next < cap ? x->n - x->next : cap;
+	memcpy(p, x->src + x->next, *n * sizeof(*p));
+	x->next += *n;
+	return HIE_OK;
+}
+
+static hie_err
+s_done(void *arg, struct mpi_patient *p, struct mpi_result *res, size_t n)
+{
+	struct sctx *x = arg;
+
+	for (size_t j = 0; j < n; j++) {
+		x->res[x->done + j] = res[j];
+		assert_int_equal(p[j].rid, res[j].rid);
+	}
+	x->done += n;
+	return HIE_OK;
+}
+
+struct ord {
+	uint64_t rid;
+	size_t   i; /* N: the extra record */
+};
+
+static int
+ord_cmp(const void *a, const void *b)
+{
+	const struct ord *x = a, *y = b;
+	/* Refused records (rid 0) last: they write nothing. */
+	uint64_t rx = x->rid ? x->rid : UINT64_MAX, ry = y->rid ? y->rid : UINT64_MAX;
+	return rx < ry ? -1 : rx > ry ? 1 : x->i < y->i ? -1 : x->i > y->i;
+}
+
+static void
+test_stream_equals_one_by_one(void **state)
+{
+	static struct mpi_patient p[N], q[N + 1];
+	static struct mpi_result  r1[N + 1], r2[N + 1];
+	static struct ord         o[N + 1];
+	struct sctx               x;
+	char                      d1[256], d2[256];
+	MDB_env                  *e1, *e2;
+	mpi                      *m1, *m2;
+	size_t                    linked = 0;
+
+	(void) state;
+	rng = 0x243f6a8885a308d3ull;
+	for (unsigned i = 0; i < N; i++)
+		make(&p[i], i < PEOPLE ? i : rnd(PEOPLE), i);
+	memcpy(q, p, sizeof(p));
+	tu_tmpdir(d1);
+	tu_tmpdir(d2);
+	assert_int_equal(hie_store_open(d1, 256, &e1), HIE_OK);
+	assert_int_equal(hie_store_open(d2, 256, &e2), HIE_OK);
+	assert_int_equal(mpi_open(e1, &m1), HIE_OK);
+	assert_int_equal(mpi_open(e2, &m2), HIE_OK);
+	memset(&x, 0, sizeof(x));
+	x.m = m2;
+	x.src = p;
+	x.res = r2;
+	x.n = N;
+	make(&x.extra, 7, N); /* person 7 again */
+	x.extra.n_ids = 0;
+	q[N] = x.extra;
+	assert_int_equal(mpi_add_stream(m2, 300, 0, s_next, s_done, &x), HIE_OK);
+	assert_int_equal(x.done, N);
+	assert_true(x.extra_res.rid > 300); /* in the middle */
+	r2[N] = x.extra_res;
+	/* The reference: the same records one by one, in record id order. */
+	for (size_t i = 0; i <= N; i++)
+		o[i] = (struct ord) { r2[i].err == HIE_OK ? r2[i].rid : 0, i };
+	qsort(o, N + 1, sizeof(*o), ord_cmp);
+	for (size_t k = 0; k <= N; k++) {
+		size_t  i = o[k].i;
+		hie_err e = mpi_add(m1, &q[i], 0, &r1[i]);
+		assert_true(e == HIE_OK || e == r1[i].err);
+	}
+	for (size_t i = 0; i <= N; i++) {
+		if (r1[i].err != r2[i].err || r1[i].outcome != r2[i].outcome || r1[i].rid != r2[i].rid ||
+		    r1[i].eid != r2[i].eid || fabs(r1[i].prob - r2[i].prob) > 1e-9)
+			fail_msg("record %zu: one by one %s %s rid %llu eid %llu prob %.6f; stream %s %s rid %llu eid %llu prob %.6f",
+			    i, hie_strerror(r1[i].err), mpi_outcome_name(r1[i].outcome), (unsigned long long) r1[i].rid,
+			    (unsigned long long) r1[i].eid, r1[i].prob, hie_strerror(r2[i].err),
+			    mpi_outcome_name(r2[i].outcome), (unsigned long long) r2[i].rid, (unsigned long long) r2[i].eid,
+			    r2[i].prob);
+		if (r1[i].err == HIE_OK)
+			assert_string_equal(r1[i].why, r2[i].why);
+		/* Records linked to a person of an earlier batch: the batches
+		 * did meet. */
+		linked += r2[i].err == HIE_OK && r2[i].outcome == MPI_LINKED_MATCH && i >= 300;
+	}
+	print_message("linked by match after the first batch: %zu\n", linked);
+	assert_true(linked > 50);
+	mpi_close(m1);
+	mpi_close(m2);
+	hie_store_close(e1);
+	hie_store_close(e2);
+	tu_rmtree(d1);
+	tu_rmtree(d2);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_batch_equals_one_by_one),
+		cmocka_unit_test(test_stream_equals_one_by_one),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
