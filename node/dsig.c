@@ -216,31 +216,32 @@ c_str(struct c14n *c, const char *s)
 	c_put(c, s, strlen(s));
 }
 
-/* Text (attr 0) or attribute value (attr 1) escaped as C14N requires. */
+/* Text (attr 0) or attribute value (attr 1) escaped as C14N requires.
+ * strcspn finds the next character to escape: most text has none. */
 static void
 c_escaped(struct c14n *c, const char *s, int attr)
 {
-	const char *run = s;
+	const char *stop = attr ? "&<\"\t\n\r" : "&<>\r";
 
-	for (; *s != '\0'; s++) {
-		const char *rep = NULL;
+	for (;;) {
+		size_t      k = strcspn(s, stop);
+		const char *rep;
+
+		c_put(c, s, k);
+		s += k;
 		switch (*s) {
+		case '\0': return;
 		case '&': rep = "&amp;"; break;
 		case '<': rep = "&lt;"; break;
-		case '>': rep = attr ? NULL : "&gt;"; break;
-		case '"': rep = attr ? "&quot;" : NULL; break;
-		case '\t': rep = attr ? "&#x9;" : NULL; break;
-		case '\n': rep = attr ? "&#xA;" : NULL; break;
-		case '\r': rep = "&#xD;"; break;
-		default: break;
+		case '>': rep = "&gt;"; break;
+		case '"': rep = "&quot;"; break;
+		case '\t': rep = "&#x9;"; break;
+		case '\n': rep = "&#xA;"; break;
+		default: rep = "&#xD;"; break; /* '\r' */
 		}
-		if (rep != NULL) {
-			c_put(c, run, (size_t) (s - run));
-			c_str(c, rep);
-			run = s + 1;
-		}
+		c_str(c, rep);
+		s++;
 	}
-	c_put(c, run, (size_t) (s - run));
 }
 
 static void

@@ -5,6 +5,7 @@
 #include <openssl/sha.h>
 #include <pthread.h>
 #include <openssl/pem.h>
+#include <openssl/rand.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 #include <stdio.h>
@@ -180,6 +181,26 @@ set_wsu_id(xmlNode *n, xmlNs *wsu, const char *prefix, const char *tag, char *ou
 	xmlNewNsProp(n, wsu, BAD_CAST "Id", BAD_CAST out);
 }
 
+/* A version 4 UUID's text (8-4-4-4-12 hex digits) from 16 random bytes:
+ * wss_sign draws the bytes of both of a message's UUIDs (the wsu:Id tag,
+ * the assertion ID) at once instead of one hie_urn_uuid each. */
+static void
+uuid_text(unsigned char r[16], char out[37])
+{
+	static const char hex[] = "0123456789abcdef";
+	char             *p = out;
+
+	r[6] = (unsigned char) ((r[6] & 0x0f) | 0x40); /* version 4 */
+	r[8] = (unsigned char) ((r[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+	for (int i = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			*p++ = '-';
+		*p++ = hex[r[i] >> 4];
+		*p++ = hex[r[i] & 15];
+	}
+	*p = '\0';
+}
+
 static xmlNode *
 soap_header(xmlDoc *doc)
 {
@@ -208,11 +229,11 @@ add_attr(xmlNode *stmt, xmlNs *saml, xmlNs *hl7, xmlNs *xsi, int i, const char *
 /* Builds the XUA assertion and signs it (enveloped) with the node's key. */
 static hie_err
 assertion_add(xmlNode *sec, const wss_signer *s, const struct wss_claims *c, const char *audience, int ttl,
-    char *id, size_t idcap)
+    const char *uuid, char *id, size_t idcap)
 {
 	xmlNs      *saml, *hl7, *xsi;
 	xmlNode    *as, *issuer, *subj, *conf, *cond, *ar, *authn, *ctx, *stmt;
-	char        uuid[46], now[32], until[32], before[32];
+	char        now[32], until[32], before[32];
 	time_t      t = time(NULL);
 	const char *ids[1];
 
@@ -221,8 +242,7 @@ assertion_add(xmlNode *sec, const wss_signer *s, const struct wss_claims *c, con
 	hl7 = xmlNewNs(as, BAD_CAST HL7_NS, BAD_CAST "hl7");
 	xsi = xmlNewNs(as, BAD_CAST "http://www.w3.org/2001/XMLSchema-instance", BAD_CAST "xsi");
 	xmlSetNs(as, saml);
-	hie_urn_uuid(uuid);
-	snprintf(id, idcap, "_%s", uuid + 9); /* an NCName: no leading digit */
+	snprintf(id, idcap, "_%s", uuid); /* an NCName: no leading digit */
 	iso_time(t, now);
 	iso_time(t - 5, before);
 	iso_time(t + ttl, until);
@@ -261,7 +281,8 @@ wss_sign(const wss_signer *s, xmlDoc *env, const struct wss_claims *claims, cons
 {
 	xmlNode    *hdr = soap_header(env), *body, *sec, *ts, *bst, *str, *ref;
 	xmlNs      *wsse, *wsu, *soap;
-	char        ids[8][DSIG_ID_MAX], created[32], expires[32], bst_id[DSIG_ID_MAX], uri[DSIG_ID_MAX + 1], tag[46];
+	char        ids[8][DSIG_ID_MAX], created[32], expires[32], bst_id[DSIG_ID_MAX], uri[DSIG_ID_MAX + 1], tag[37], aid[37];
+	unsigned char rnd[32];
 	const char *idp[8];
 	size_t      n = 0;
 	time_t      t = time(NULL);
@@ -281,8 +302,11 @@ wss_sign(const wss_signer *s, xmlDoc *env, const struct wss_claims *claims, cons
 	xmlNewNsProp(sec, soap, BAD_CAST "mustUnderstand", BAD_CAST "true");
 
 	ts = xmlNewChild(sec, wsu, BAD_CAST "Timestamp", NULL);
-	hie_urn_uuid(tag);
-	set_wsu_id(ts, wsu, "TS", tag + 9, ids[n++], DSIG_ID_MAX);
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+		return HIE_ECRYPTO;
+	uuid_text(rnd, tag);
+	uuid_text(rnd + 16, aid);
+	set_wsu_id(ts, wsu, "TS", tag, ids[n++], DSIG_ID_MAX);
 	iso_time(t, created);
 	iso_time(t + ttl_s, expires);
 	xmlNewTextChild(ts, wsu, BAD_CAST "Created", BAD_CAST created);
@@ -291,17 +315,17 @@ wss_sign(const wss_signer *s, xmlDoc *env, const struct wss_claims *claims, cons
 	bst = xmlNewTextChild(sec, wsse, BAD_CAST "BinarySecurityToken", BAD_CAST s->cert_b64);
 	xmlNewProp(bst, BAD_CAST "ValueType", BAD_CAST BST_VALUETYPE);
 	xmlNewProp(bst, BAD_CAST "EncodingType", BAD_CAST BST_ENCODING);
-	set_wsu_id(bst, wsu, "X509", tag + 9, bst_id, sizeof(bst_id));
+	set_wsu_id(bst, wsu, "X509", tag, bst_id, sizeof(bst_id));
 
 	if (claims != NULL &&
-	    (e = assertion_add(sec, s, claims, audience != NULL ? audience : "", ttl_s, ids[n++], DSIG_ID_MAX)) != HIE_OK)
+	    (e = assertion_add(sec, s, claims, audience != NULL ? audience : "", ttl_s, aid, ids[n++], DSIG_ID_MAX)) != HIE_OK)
 		return e;
 	for (size_t i = 0; i < sizeof(wsa_headers) / sizeof(wsa_headers[0]); i++) {
 		xmlNode *h = hie_xml_child(hdr, SOAP_NS_WSA, wsa_headers[i]);
 		if (h != NULL)
-			set_wsu_id(h, wsu, wsa_headers[i], tag + 9, ids[n++], DSIG_ID_MAX);
+			set_wsu_id(h, wsu, wsa_headers[i], tag, ids[n++], DSIG_ID_MAX);
 	}
-	set_wsu_id(body, wsu, "Body", tag + 9, ids[n++], DSIG_ID_MAX);
+	set_wsu_id(body, wsu, "Body", tag, ids[n++], DSIG_ID_MAX);
 	for (size_t i = 0; i < n; i++)
 		idp[i] = ids[i];
 	if ((e = dsig_register_ids(env, uri, sizeof(uri))) != HIE_OK)
