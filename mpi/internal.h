@@ -50,7 +50,7 @@ struct mpi_mk {
 	char     sex;
 	char     dob[9];
 	char     ssn[24], phone[24];
-	unsigned nname, naddr;
+	unsigned nname, naddr; /* slots past these are unset after mpi_mk_decode */
 	struct mpi_mk_name name[MK_NAMES];
 	struct mpi_mk_addr addr[MK_ADDRS];
 };

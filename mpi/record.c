@@ -249,7 +249,7 @@ get_strs(const unsigned char *b, size_t len, size_t *n, void *base, const struct
 		l = (size_t) (z - (b + *n));
 		if (l >= t[i].cap)
 			return 0;
-		memcpy((char *) base + t[i].off, b + *n, l);
+		memcpy((char *) base + t[i].off, b + *n, l + 1); /* with its NUL */
 		*n += l + 1;
 	}
 	return 1;
@@ -286,7 +286,11 @@ mpi_mk_decode(const void *p, size_t len, struct mpi_mk *k)
 	const unsigned char *b = p;
 	size_t               n;
 
-	memset(k, 0, sizeof(*k));
+	/* Only what the key holds is written (every string with its NUL):
+	 * the slots of repeats past nname and naddr are not read, and
+	 * clearing them would cost more than the rest of a decode.  A
+	 * candidate's key is decoded for every lookup that meets it. */
+	memset(k, 0, offsetof(struct mpi_mk, name));
 	if (len < 10)
 		return HIE_EDB;
 	k->eid = mpi_u64_get(b);
@@ -298,14 +302,18 @@ mpi_mk_decode(const void *p, size_t len, struct mpi_mk *k)
 		k->idh[i] = mpi_u64_get(b + n);
 	k->sex = (char) b[n++];
 	if (!get_strs(b, len, &n, k, mk_top, NT(mk_top)) || n >= len || (k->nname = b[n++]) > MK_NAMES)
-		return HIE_EDB;
+		goto bad;
 	for (unsigned i = 0; i < k->nname; i++)
 		if (!get_strs(b, len, &n, &k->name[i], mk_name, NT(mk_name)))
-			return HIE_EDB;
+			goto bad;
 	if (n >= len || (k->naddr = b[n++]) > MK_ADDRS)
-		return HIE_EDB;
+		goto bad;
 	for (unsigned i = 0; i < k->naddr; i++)
 		if (!get_strs(b, len, &n, &k->addr[i], mk_addr, NT(mk_addr)))
-			return HIE_EDB;
-	return n == len ? HIE_OK : HIE_EDB;
+			goto bad;
+	if (n == len)
+		return HIE_OK;
+bad:
+	k->nname = k->naddr = 0;
+	return HIE_EDB;
 }
