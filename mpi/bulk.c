@@ -870,12 +870,43 @@ put_sorted(MDB_txn *txn, MDB_dbi dbi, struct kv *e, size_t n, size_t vlen)
 	return hie_store_err(rc);
 }
 
+/* The blocking index entries of the batch's accepted records.  Matching
+ * sorted the distinct keys in LMDB's order already (b->dk) and each key's
+ * records are in batch order, i.e. rid order, the order of a key's
+ * values: no sort here, where it would hold up the stream's writer. */
+static hie_err
+put_blocks(struct bulk *b, MDB_txn *txn)
+{
+	MDB_cursor *c;
+	int         rc;
+
+	if ((rc = mdb_cursor_open(txn, b->m->blk, &c)) != 0)
+		return hie_store_err(rc);
+	for (size_t d = 0; d < b->ndk && rc == 0; d++) {
+		uint32_t g = b->dk[d];
+		for (size_t i = g; i < b->nke && b->kstart[i] == g && rc == 0; i++) {
+			const struct bent  *x = &b->ke[i];
+			const struct brec  *r = &b->r[x->j];
+			unsigned char       v[MPI_BLK_VAL];
+			MDB_val             k = { x->len, (void *) x->s }, dv = { MPI_BLK_VAL, v };
+			if (x->j < b->n0 || !r->accepted || x->len == 0 || x->len > 511)
+				continue; /* the previous batch's; refused; LMDB's key limit (as mpi_index) */
+			mpi_u64_put(v, r->rid);
+			mpi_u64_put(v + 8, r->sig);
+			if ((rc = mdb_cursor_put(c, &k, &dv, MDB_NODUPDATA)) == MDB_KEYEXIST)
+				rc = 0;
+		}
+	}
+	mdb_cursor_close(c);
+	return hie_store_err(rc);
+}
+
 static hie_err
 write_all(struct bulk *b, MDB_txn *txn, const struct review_ent *rv, size_t nrv)
 {
-	struct kv *blk = NULL, *idx = NULL, *eid = NULL;
+	struct kv *idx = NULL, *eid = NULL;
 	char      *idkeys = NULL;
-	size_t     nb = 0, ni = 0, ne = 0, nacc = 0, nids = 0;
+	size_t     ni = 0, ne = 0, nacc = 0, nids = 0;
 	hie_err    e = HIE_OK;
 
 	for (size_t j = 0; j < b->n; j++)
@@ -883,11 +914,10 @@ write_all(struct bulk *b, MDB_txn *txn, const struct review_ent *rv, size_t nrv)
 			nacc++, nids += b->p[j].n_ids;
 	if (nacc == 0)
 		return HIE_OK;
-	blk = malloc(nacc * MPI_NKEYS * sizeof(*blk));
 	idx = malloc((nids ? nids : 1) * sizeof(*idx));
 	eid = malloc(nacc * sizeof(*eid));
 	idkeys = malloc((nids ? nids : 1) * 300);
-	if (blk == NULL || idx == NULL || eid == NULL || idkeys == NULL) {
+	if (idx == NULL || eid == NULL || idkeys == NULL) {
 		e = HIE_ENOMEM;
 		goto done;
 	}
@@ -908,12 +938,6 @@ write_all(struct bulk *b, MDB_txn *txn, const struct review_ent *rv, size_t nrv)
 		eid[ne].klen = 0; /* set below, once the keys are big-endian */
 		mpi_u64_put(eid[ne].v, r->rid);
 		ne++;
-		for (size_t kk = 0; kk < r->nk; kk++) {
-			blk[nb] = (struct kv) { 0, r->keys[kk], strlen(r->keys[kk]), { 0 } };
-			mpi_u64_put(blk[nb].v, r->rid);
-			mpi_u64_put(blk[nb].v + 8, r->sig);
-			nb++;
-		}
 		for (size_t x = 0; x < b->p[j].n_ids; x++) {
 			char *key = idkeys + ni * 300;
 			idx[ni] = (struct kv) { 0, key, id_key(&b->p[j].ids[x], key), { 0 } };
@@ -940,13 +964,12 @@ write_all(struct bulk *b, MDB_txn *txn, const struct review_ent *rv, size_t nrv)
 		if (e == HIE_OK)
 			e = put_sorted(txn, b->m->idx, idx, ni, 8);
 		if (e == HIE_OK)
-			e = put_sorted(txn, b->m->blk, blk, nb, MPI_BLK_VAL);
+			e = put_blocks(b, txn);
 		free(ek);
 	}
 	for (size_t i = 0; i < nrv && e == HIE_OK; i++)
 		e = mpi_review_put(b->m, txn, rv[i].rid, rv[i].eid, rv[i].prob);
 done:
-	free(blk);
 	free(idx);
 	free(eid);
 	free(idkeys);
@@ -1098,11 +1121,10 @@ bulk_match(struct bulk *b)
 	for (size_t i = 0; i < t && e == HIE_OK; i++)
 		e = pa[i].err;
 done:
-	/* What deciding needs is in b->r, ke, ie and their group starts. */
-	free(b->dk);
+	/* What deciding and writing need is in b->r, ke, ie, their group
+	 * starts and dk. */
 	free(b->sb);
 	free(b->cr);
-	b->dk = NULL;
 	b->sb = NULL;
 	b->cr = NULL;
 	for (size_t i = 0; i < t; i++)
