@@ -17,3 +17,13 @@ set_tests_properties(gateway.api PROPERTIES ENVIRONMENT "HIE_SOURCE_DIR=${CMAKE_
 # An https:// peer (libcurl) in front of a real node, next to an nng peer.
 add_test(NAME gateway.https COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/gateway_https.sh ${CMAKE_BINARY_DIR})
 set_tests_properties(gateway.https PROPERTIES ENVIRONMENT "HIE_SOURCE_DIR=${CMAKE_SOURCE_DIR}" TIMEOUT 300)
+
+# The fan-out tests' shared scaffolding (unit/fanout_peers.h): responder
+# peers over mutual TLS, the coordinator's certificate and directory, and
+# waiting for a query.  test_fanout and test_xcpd are defined in
+# CMakeLists.txt and xcpd.cmake; they link it from here.
+add_library(hie_testpeers STATIC unit/fanout_peers.c)
+target_link_libraries(hie_testpeers PUBLIC hie_testutil hie_xca hie_registry hie_mpi hie_certs hie_core nng::nng)
+foreach(t fanout fanout_faults fanout_stream xcpd)
+  target_link_libraries(test_${t} hie_testpeers)
+endforeach()

@@ -8,20 +8,15 @@
  * by hand.  Every test prints the times it measured.
  */
 #include <nng/nng.h>
-#include <nng/protocol/reqrep0/rep.h>
 #include <nng/supplemental/tls/tls.h>
-#include <nng/supplemental/util/platform.h>
 #include <libxml/tree.h>
 #include <pthread.h>
-#include <libxml/xmlsave.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "certs/cert.h"
-#include "node/store.h"
-#include "testutil.h"
-#include "xca/xca.h"
+#include "fanout_peers.h"
 
 #define PID "DEMO-1001^^^&1.3.6.1.4.1.21367.13.20.3000&ISO"
 #define DEADLINE_MS 800
@@ -39,20 +34,11 @@ enum mode {
 };
 
 struct peer {
-	const char              *name, *community;
+	struct fp_peer           fp; /* first: peer_answer casts back */
 	enum mode                mode;
-	char                     addr[64];
-	struct node_tls_material tls;
-	nng_tls_config          *cfg;
 	/* nng REP peers */
-	nng_socket               sock;
-	nng_aio                 *aio;
-	nng_ctx                  ctx;
-	int                      sending;
-	struct xca_responder     resp;
-	wss_signer              *signer, *other; /* other: WRONGSIG's */
-	wss_verifier            *verifier;
-	xmlDoc                  *big;            /* BIG's answer, re-signed per request */
+	wss_signer              *other; /* WRONGSIG's */
+	xmlDoc                  *big;   /* BIG's answer, re-signed per request */
 	int                      entries; /* BIG: how many (0: BIG_ENTRIES) */
 	int64_t                  big_build_ms, big_sign_ms;
 	size_t                   big_bytes;
@@ -65,13 +51,7 @@ struct peer {
 	int                      accepted;
 };
 
-static char                     dir[256];
-static MDB_env                 *env;
-static reg                     *registry;
-static struct node_tls_material coord_tls;
-static const struct wss_claims  claims = { .subject_id = "Dr. Test", .subject_role = "112247003",
-	 .organization = "coordinator", .organization_id = "urn:oid:1.2.3.1", .home_community = "urn:oid:1.2.3.1",
-	 .purpose_of_use = "TREATMENT" };
+static struct fp_world W;
 
 static xmlNode *
 child(xmlNode *n, const char *name)
@@ -93,7 +73,7 @@ big_build(struct peer *p)
 	int64_t           t0 = hie_now_ms();
 
 	assert_int_equal(soap_envelope_new(SOAP_ACTION_ITI38_RESP, NULL, "urn:uuid:0", &p->big, &body, NULL), HIE_OK);
-	assert_int_equal(reg_ebrim_response_build(body, &none, p->community), HIE_OK);
+	assert_int_equal(reg_ebrim_response_build(body, &none, p->fp.community), HIE_OK);
 	list = child(child(body, "AdhocQueryResponse"), "RegistryObjectList");
 	assert_non_null(list);
 	for (int i = 0; i < (p->entries ? p->entries : BIG_ENTRIES); i++) {
@@ -104,7 +84,7 @@ big_build(struct peer *p)
 		xmlNewProp(eo, BAD_CAST "id", BAD_CAST uuid);
 		xmlNewProp(eo, BAD_CAST "objectType", BAD_CAST "urn:uuid:7edca82f-054d-47f2-a032-9b2a5b5186c1");
 		xmlNewProp(eo, BAD_CAST "status", BAD_CAST "urn:oasis:names:tc:ebxml-regrep:StatusType:Approved");
-		xmlNewProp(eo, BAD_CAST "home", BAD_CAST p->community);
+		xmlNewProp(eo, BAD_CAST "home", BAD_CAST p->fp.community);
 		xmlNewProp(eo, BAD_CAST "mimeType", BAD_CAST "text/xml");
 		x = xmlNewChild(eo, list->ns, BAD_CAST "ExternalIdentifier", NULL);
 		xmlNewProp(x, BAD_CAST "id", BAD_CAST "urn:uuid:x");
@@ -127,9 +107,9 @@ unfiltered_build(struct peer *p)
 	memset(&q, 0, sizeof(q));
 	strcpy(q.patient_id, PID);
 	q.max_results = 100;
-	assert_int_equal(reg_find_documents(registry, &q, &all), HIE_OK);
+	assert_int_equal(reg_find_documents(W.reg, &q, &all), HIE_OK);
 	assert_int_equal(soap_envelope_new(SOAP_ACTION_ITI38_RESP, NULL, "urn:uuid:0", &p->big, &body, NULL), HIE_OK);
-	assert_int_equal(reg_ebrim_response_build(body, &all, p->community), HIE_OK);
+	assert_int_equal(reg_ebrim_response_build(body, &all, p->fp.community), HIE_OK);
 	reg_result_free(&all);
 }
 
@@ -179,7 +159,7 @@ big_answer(struct peer *p, const char *req, size_t len, nng_msg *msg)
 			    "<rim:ExternalIdentifier id=\"urn:uuid:x\" registryObject=\"urn:uuid:00000000-0000-4000-8000-%012d\" "
 			    "identificationScheme=\"urn:uuid:2e82c1f6-a085-4c72-9da3-8640a32e42ab\" value=\"2.25.4242.%d\"/>"
 			    "</rim:ExtrinsicObject>",
-			    i, p->community, i, i);
+			    i, p->fp.community, i, i);
 		hie_buf_addstr(&b, "</rim:RegistryObjectList></query:AdhocQueryResponse></s:Body></s:Envelope>");
 		p->big_sign_ms = hie_now_ms() - t0;
 		p->big_bytes = b.len;
@@ -199,8 +179,8 @@ big_answer(struct peer *p, const char *req, size_t len, nng_msg *msg)
 	rel = child(child(xmlDocGetRootElement(doc), "Header"), "RelatesTo");
 	xmlNodeSetContent(rel, BAD_CAST m.message_id);
 	soap_msg_free(&m);
-	if (wss_sign(p->signer, doc, NULL, NULL, 300) != HIE_OK || hie_xml_dump(doc, &out, &olen) != HIE_OK) {
-		fprintf(stderr, "%s: cannot sign the answer\n", p->name);
+	if (wss_sign(p->fp.signer, doc, NULL, NULL, 300) != HIE_OK || hie_xml_dump(doc, &out, &olen) != HIE_OK) {
+		fprintf(stderr, "%s: cannot sign the answer\n", p->fp.name);
 		xmlFreeDoc(doc);
 		return;
 	}
@@ -211,62 +191,31 @@ big_answer(struct peer *p, const char *req, size_t len, nng_msg *msg)
 	free(out);
 }
 
-static void
-peer_cb(void *arg)
+static enum fp_action
+peer_answer(struct fp_peer *fp, nng_msg *req, nng_msg *out, int *delay_ms)
 {
-	struct peer *p = arg;
-	nng_msg     *req, *msg;
+	struct peer *p = (struct peer *) fp;
 
-	if (nng_aio_result(p->aio) != 0) {
-		if (p->sending) {
-			nng_msg_free(nng_aio_get_msg(p->aio));
-			p->sending = 0;
-			nng_ctx_recv(p->ctx, p->aio);
-		}
-		return;
-	}
-	if (p->sending) {
-		p->sending = 0;
-		nng_ctx_recv(p->ctx, p->aio);
-		return;
-	}
-	req = nng_aio_get_msg(p->aio);
+	(void) delay_ms;
 	if (p->mode == HANGUP) {
 		nng_pipe_close(nng_msg_get_pipe(req));
-		nng_msg_free(req);
-		nng_ctx_recv(p->ctx, p->aio);
-		return;
+		return FP_SKIP;
 	}
-	nng_msg_alloc(&msg, 0);
 	if (p->mode == BIG || p->mode == UNFILTERED) {
-		big_answer(p, nng_msg_body(req), nng_msg_len(req), msg);
+		big_answer(p, nng_msg_body(req), nng_msg_len(req), out);
 	} else {
 		struct xca_outcome o;
-		char              *out, *at;
+		char              *ans, *at;
 		size_t             len;
-		xca_respond(&p->resp, nng_msg_body(req), nng_msg_len(req), "t", &out, &len, &o);
+		xca_respond(&fp->resp, nng_msg_body(req), nng_msg_len(req), "t", &ans, &len, &o);
 		/* One byte of a signed value changed: the digest no longer
 		 * matches. */
-		if (p->mode == TAMPERED && (at = strstr(out, "18842-5")) != NULL)
+		if (p->mode == TAMPERED && (at = strstr(ans, "18842-5")) != NULL)
 			at[6] = '6';
-		nng_msg_append(msg, out, len);
-		free(out);
+		nng_msg_append(out, ans, len);
+		free(ans);
 	}
-	nng_msg_free(req);
-	p->sending = 1;
-	nng_aio_set_msg(p->aio, msg);
-	nng_ctx_send(p->ctx, p->aio);
-}
-
-static void
-load_tls(const char *sub, struct node_tls_material *m)
-{
-	/* Sized for dir (a temp dir) and sub: -O2 checks the worst case. */
-	char c[1024], k[1024], ca[1024];
-	snprintf(c, sizeof(c), "%s/%s/node.crt", dir, sub);
-	snprintf(k, sizeof(k), "%s/%s/node.key", dir, sub);
-	snprintf(ca, sizeof(ca), "%s/%s/ca.crt", dir, sub);
-	assert_int_equal(node_tls_load(c, k, ca, NULL, m), HIE_OK);
+	return FP_SEND;
 }
 
 /* ---- raw SP-over-TLS peers ---- */
@@ -398,64 +347,38 @@ raw_thread(void *arg)
 static void
 peer_start(struct peer *p)
 {
-	char sub[400], ca[400];
-
-	if (p->cfg != NULL) /* already running (several queries to one peer) */
+	if (p->fp.cfg != NULL) /* already running (several queries to one peer) */
 		return;
-	snprintf(sub, sizeof(sub), "%s/%s", dir, p->name);
-	snprintf(ca, sizeof(ca), "%s/ca", dir);
-	assert_int_equal(cert_issue(ca, p->name, p->community, 1, sub), HIE_OK);
-	load_tls(p->name, &p->tls);
-	snprintf(p->addr, sizeof(p->addr), "tls+tcp://127.0.0.1:%d", tu_free_port());
-	assert_int_equal(node_tls_config(&p->tls, NULL, &p->cfg), HIE_OK);
+	fp_peer_cert(&p->fp, W.dir, "ca");
 	if (p->mode == CLOSER || p->mode == DRIPPER) {
+		assert_int_equal(node_tls_config(&p->fp.tls, NULL, &p->fp.cfg), HIE_OK);
 		assert_int_equal(nng_mtx_alloc(&p->mtx), 0);
-		assert_int_equal(nng_stream_listener_alloc(&p->sl, p->addr), 0);
-		assert_int_equal(nng_stream_listener_set_ptr(p->sl, NNG_OPT_TLS_CONFIG, p->cfg), 0);
+		assert_int_equal(nng_stream_listener_alloc(&p->sl, p->fp.addr), 0);
+		assert_int_equal(nng_stream_listener_set_ptr(p->sl, NNG_OPT_TLS_CONFIG, p->fp.cfg), 0);
 		assert_int_equal(nng_stream_listener_listen(p->sl), 0);
 		assert_int_equal(pthread_create(&p->thread, NULL, raw_thread, p), 0);
 		return;
 	}
-	p->resp.home = p->community;
-	p->resp.repository_id = "1.2.3.9.1";
-	p->resp.reg = registry;
-	p->resp.lim = hie_xml_default_limits;
-	p->resp.max_results = 100;
-	{
-		struct wss_verifier_cfg vc = { .ca_pem = p->tls.ca, .community = p->community, .clock_skew_s = 60,
-			.max_ttl_s = 600, .replay = NULL };
-		assert_int_equal(wss_verifier_new(&vc, &p->verifier), HIE_OK);
-		assert_int_equal(wss_signer_new(p->tls.cert, p->tls.key, &p->signer), HIE_OK);
-		p->resp.verifier = p->verifier;
-		p->resp.signer = p->signer;
-		p->resp.ttl_s = 300;
-	}
+	fp_peer_responder(&p->fp, W.reg, NULL, "1.2.3.9.1");
 	if (p->mode == WRONGSIG) {
 		/* A certificate from our own CA, for another community. */
 		struct node_tls_material o;
-		char                     osub[400];
-		snprintf(osub, sizeof(osub), "%s/%s-other", dir, p->name);
+		char                     ca[400], osub[400];
+		snprintf(ca, sizeof(ca), "%s/ca", W.dir);
+		snprintf(osub, sizeof(osub), "%s/%s-other", W.dir, p->fp.name);
 		assert_int_equal(cert_issue(ca, "impostor", "urn:oid:1.2.3.99", 1, osub), HIE_OK);
-		snprintf(osub, sizeof(osub), "%s-other", p->name);
-		load_tls(osub, &o);
+		snprintf(osub, sizeof(osub), "%s-other", p->fp.name);
+		fp_load_tls(W.dir, osub, &o);
 		assert_int_equal(wss_signer_new(o.cert, o.key, &p->other), HIE_OK);
 		node_tls_free(&o);
-		p->resp.signer = p->other;
+		p->fp.resp.signer = p->other;
 	}
 	if (p->mode == BIG && p->entries > 0)
 		big_build(p);
 	if (p->mode == UNFILTERED)
 		unfiltered_build(p);
-	{
-		nng_listener l;
-		assert_int_equal(nng_rep0_open(&p->sock), 0);
-		assert_int_equal(nng_listener_create(&l, p->sock, p->addr), 0);
-		assert_int_equal(nng_listener_set_ptr(l, NNG_OPT_TLS_CONFIG, p->cfg), 0);
-		assert_int_equal(nng_listener_start(l, 0), 0);
-	}
-	assert_int_equal(nng_aio_alloc(&p->aio, peer_cb, p), 0);
-	assert_int_equal(nng_ctx_open(&p->ctx, p->sock), 0);
-	nng_ctx_recv(p->ctx, p->aio);
+	p->fp.answer = peer_answer;
+	fp_peer_listen(&p->fp, 1);
 }
 
 static void
@@ -471,34 +394,14 @@ peer_stop(struct peer *p)
 		pthread_join(p->thread, NULL);
 		nng_stream_listener_free(p->sl);
 		nng_mtx_free(p->mtx);
-	} else {
-		nng_aio_stop(p->aio);
-		nng_close(p->sock);
-		nng_aio_free(p->aio);
-		wss_signer_free(p->signer);
-		wss_signer_free(p->other);
-		wss_verifier_free(p->verifier);
-		if (p->big != NULL)
-			xmlFreeDoc(p->big);
 	}
-	nng_tls_config_free(p->cfg);
-	node_tls_free(&p->tls);
+	fp_peer_stop(&p->fp);
+	wss_signer_free(p->other);
+	if (p->big != NULL)
+		xmlFreeDoc(p->big);
 }
 
 /* ---- running a query ---- */
-static nng_mtx           *mtx;
-static nng_cv            *cv;
-static struct xca_result *result;
-
-static void
-on_done(struct xca_result *res, void *arg)
-{
-	(void) arg;
-	nng_mtx_lock(mtx);
-	result = res;
-	nng_cv_wake(cv);
-	nng_mtx_unlock(mtx);
-}
 
 /* A fan-out to a good peer and the bad one, with the node's default limits
  * (config.c: 16 MiB messages, 5000 results) unless max_message is set. */
@@ -506,43 +409,24 @@ static struct xca_result *
 run_query(struct peer *bad, int deadline_ms, size_t max_message, const struct reg_query *qin, int64_t *ms)
 {
 	char                  gname[64];
-	struct peer           good = { .name = gname, .community = "urn:oid:1.2.3.2", .mode = ANSWER };
-	struct peer          *peers[2] = { &good, bad };
-	struct node_peers     dirp;
+	struct peer           good = { .fp = { .name = gname, .community = "urn:oid:1.2.3.2" }, .mode = ANSWER };
+	struct fp_peer       *peers[2] = { &good.fp, &bad->fp };
 	struct xca_fanout_cfg fc;
 	struct reg_query      q;
 	xca_fanout           *fo;
 	struct xca_result    *res;
-	int64_t               t0;
 
 	static int            runs;
-	snprintf(gname, sizeof(gname), "good%d-%s", ++runs, bad->name);
+	snprintf(gname, sizeof(gname), "good%d-%s", ++runs, bad->fp.name);
 	peer_start(&good);
 	peer_start(bad);
-	dirp.n = 2;
-	dirp.v = calloc(2, sizeof(*dirp.v));
-	for (size_t i = 0; i < 2; i++) {
-		strcpy(dirp.v[i].name, peers[i]->name);
-		strcpy(dirp.v[i].community, peers[i]->community);
-		strcpy(dirp.v[i].address, peers[i]->addr);
-	}
-	memset(&fc, 0, sizeof(fc));
-	fc.peers = &dirp;
-	fc.tls = &coord_tls;
-	fc.home = "urn:oid:1.2.3.1";
-	fc.peer_deadline_ms = deadline_ms;
-	fc.overall_deadline_ms = deadline_ms * 2;
+	fp_fanout_cfg(&fc, &W.coord_tls, "urn:oid:1.2.3.1", deadline_ms, deadline_ms * 2);
 	fc.max_results = 5000;
 	fc.max_message_bytes = max_message ? max_message : 16u << 20;
-	fc.lim = hie_xml_default_limits;
 	fc.lim.max_bytes = fc.max_message_bytes;
-	fc.ttl_s = 300;
-	fc.clock_skew_s = 60;
-	assert_int_equal(xca_fanout_new(&fc, &fo), HIE_OK);
-	free(dirp.v);
+	fo = fp_fanout_new(&fc, peers, 2);
 	/* Both connected before the clock starts. */
-	for (int i = 0; i < 100 && !(xca_fanout_peer_connected(fo, 0, NULL) && xca_fanout_peer_connected(fo, 1, NULL)); i++)
-		nng_msleep(20);
+	fp_wait_connected(fo, 2, 100, 20);
 
 	memset(&q, 0, sizeof(q));
 	strcpy(q.patient_id, PID);
@@ -550,15 +434,7 @@ run_query(struct peer *bad, int deadline_ms, size_t max_message, const struct re
 	q.max_results = 5000;
 	if (qin != NULL)
 		q = *qin;
-	result = NULL;
-	t0 = hie_now_ms();
-	assert_int_equal(xca_fanout_query(fo, &q, &claims, "faults", on_done, NULL), HIE_OK);
-	nng_mtx_lock(mtx);
-	while (result == NULL)
-		nng_cv_wait(cv);
-	res = result;
-	nng_mtx_unlock(mtx);
-	*ms = hie_now_ms() - t0;
+	res = fp_query(&W.w, fo, &q, &W.claims, "faults", ms);
 	xca_fanout_release(fo);
 
 	for (size_t i = 0; i < res->npeers; i++)
@@ -575,7 +451,7 @@ run_query(struct peer *bad, int deadline_ms, size_t max_message, const struct re
 	assert_int_equal(res->peers[0].documents, 2);
 	assert_int_equal(res->docs.n, 2);
 	for (size_t i = 0; i < res->docs.n; i++)
-		assert_string_equal(res->docs.v[i].home_community, good.community);
+		assert_string_equal(res->docs.v[i].home_community, good.fp.community);
 	/* The bad one contributed nothing and says why. */
 	assert_int_not_equal(res->peers[1].status, XCA_OK);
 	assert_int_equal(res->peers[1].documents, 0);
@@ -601,7 +477,7 @@ run(struct peer *bad, int deadline_ms, size_t max_message, int64_t *ms)
 static void
 test_filters_applied_locally(void **state)
 {
-	struct peer        loose = { .name = "loose", .community = "urn:oid:1.2.3.5", .mode = UNFILTERED };
+	struct peer        loose = { .fp = { .name = "loose", .community = "urn:oid:1.2.3.5" }, .mode = UNFILTERED };
 	struct reg_query   q;
 	struct xca_result *res;
 	int64_t            ms;
@@ -646,7 +522,7 @@ test_filters_applied_locally(void **state)
 static void
 test_closes_mid_response(void **state)
 {
-	struct peer        bad = { .name = "closer", .community = "urn:oid:1.2.3.5", .mode = CLOSER };
+	struct peer        bad = { .fp = { .name = "closer", .community = "urn:oid:1.2.3.5" }, .mode = CLOSER };
 	struct xca_result *res;
 	int64_t            ms;
 
@@ -664,7 +540,7 @@ test_closes_mid_response(void **state)
 static void
 test_hangs_up(void **state)
 {
-	struct peer        bad = { .name = "hangup", .community = "urn:oid:1.2.3.5", .mode = HANGUP };
+	struct peer        bad = { .fp = { .name = "hangup", .community = "urn:oid:1.2.3.5" }, .mode = HANGUP };
 	struct xca_result *res;
 	int64_t            ms;
 
@@ -684,7 +560,7 @@ test_hangs_up(void **state)
 static void
 test_drips_slowly(void **state)
 {
-	struct peer        bad = { .name = "dripper", .community = "urn:oid:1.2.3.5", .mode = DRIPPER };
+	struct peer        bad = { .fp = { .name = "dripper", .community = "urn:oid:1.2.3.5" }, .mode = DRIPPER };
 	struct xca_result *res;
 	int64_t            ms;
 
@@ -699,7 +575,7 @@ test_drips_slowly(void **state)
 static void
 test_wrong_signer(void **state)
 {
-	struct peer        bad = { .name = "wrongsig", .community = "urn:oid:1.2.3.5", .mode = WRONGSIG };
+	struct peer        bad = { .fp = { .name = "wrongsig", .community = "urn:oid:1.2.3.5" }, .mode = WRONGSIG };
 	struct xca_result *res;
 	int64_t            ms;
 
@@ -714,7 +590,7 @@ test_wrong_signer(void **state)
 static void
 test_tampered(void **state)
 {
-	struct peer        bad = { .name = "tampered", .community = "urn:oid:1.2.3.5", .mode = TAMPERED };
+	struct peer        bad = { .fp = { .name = "tampered", .community = "urn:oid:1.2.3.5" }, .mode = TAMPERED };
 	struct xca_result *res;
 	int64_t            ms;
 
@@ -729,7 +605,7 @@ test_tampered(void **state)
 static void
 test_hundred_thousand_entries(void **state)
 {
-	struct peer        bad = { .name = "big", .community = "urn:oid:1.2.3.5", .mode = BIG };
+	struct peer        bad = { .fp = { .name = "big", .community = "urn:oid:1.2.3.5" }, .mode = BIG };
 	struct xca_result *res;
 	int64_t            ms;
 
@@ -749,7 +625,7 @@ test_hundred_thousand_entries(void **state)
 static void
 test_entries_over_max_results(void **state)
 {
-	struct peer        bad = { .name = "many", .community = "urn:oid:1.2.3.5", .mode = BIG, .entries = 10000 };
+	struct peer        bad = { .fp = { .name = "many", .community = "urn:oid:1.2.3.5" }, .mode = BIG, .entries = 10000 };
 	struct xca_result *res;
 	int64_t            ms;
 
@@ -768,21 +644,9 @@ test_entries_over_max_results(void **state)
 static int
 setup(void **state)
 {
-	char p[400], sub[400];
-
 	(void) state;
-	tu_tmpdir(dir);
-	snprintf(p, sizeof(p), "%s/ca", dir);
-	assert_int_equal(cert_ca_init(p, "test CA", 2), HIE_OK);
-	snprintf(sub, sizeof(sub), "%s/coordinator", dir);
-	assert_int_equal(cert_issue(p, "coordinator", "urn:oid:1.2.3.1", 1, sub), HIE_OK);
-	load_tls("coordinator", &coord_tls);
-	snprintf(p, sizeof(p), "%s/db", dir);
-	assert_int_equal(hie_store_open(p, 64, &env), HIE_OK);
-	assert_int_equal(reg_open(env, &registry), HIE_OK);
-	tu_load_demo(registry, "1.2.3.9.1", 2);
-	nng_mtx_alloc(&mtx);
-	nng_cv_alloc(&cv, mtx);
+	fp_world_init(&W, "urn:oid:1.2.3.1");
+	fp_world_registry(&W, 2);
 	return 0;
 }
 
@@ -790,12 +654,7 @@ static int
 teardown(void **state)
 {
 	(void) state;
-	node_tls_free(&coord_tls);
-	reg_close(registry);
-	hie_store_close(env);
-	tu_rmtree(dir);
-	nng_cv_free(cv);
-	nng_mtx_free(mtx);
+	fp_world_fini(&W);
 	return 0;
 }
 

@@ -20,140 +20,60 @@
  * and a peer's ITI-38 goes as soon as it matched: quick's documents are in
  * (and streamed) long before late times out in discovery.
  */
-#include <nng/nng.h>
-#include <nng/protocol/reqrep0/rep.h>
-#include <nng/supplemental/util/platform.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "certs/cert.h"
-#include "node/store.h"
-#include "testutil.h"
-#include "xca/xca.h"
+#include "fanout_peers.h"
 
 #define COORD "urn:oid:1.2.5.1"
 #define A1    "A-1^^^&1.2.5.1.7&ISO"
 #define NCTX  4
 
 struct peer {
-	const char              *name, *community;
-	int                      disc_ms, query_ms; /* -1: never answers */
-	size_t                   ndocs;
-	char                     addr[64];
-	nng_socket               sock;
-	nng_tls_config          *cfg;
-	struct node_tls_material tls;
-	struct xca_responder     resp;
-	wss_signer              *signer;
-	wss_verifier            *verifier;
-	MDB_env                 *env;
-	reg                     *reg;
-	mpi                     *mpi;
-	struct pctx {
-		struct peer *p;
-		nng_ctx      ctx;
-		nng_aio     *aio, *timer;
-		nng_msg     *resp;
-		int          state; /* 0 receiving, 1 waiting, 2 sending */
-	} c[NCTX];
+	struct fp_peer fp; /* first: peer_answer casts back */
+	int            disc_ms, query_ms; /* -1: never answers */
+	size_t         ndocs;
 };
 
 static struct peer peers[] = {
-	{ .name = "slow", .community = "urn:oid:1.2.5.2", .disc_ms = 0, .query_ms = 450, .ndocs = 1 },
-	{ .name = "fast", .community = "urn:oid:1.2.5.3", .disc_ms = 0, .query_ms = 50, .ndocs = 2 },
-	{ .name = "middle", .community = "urn:oid:1.2.5.4", .disc_ms = 0, .query_ms = 250, .ndocs = 3 },
-	{ .name = "hung", .community = "urn:oid:1.2.5.5", .disc_ms = 0, .query_ms = -1, .ndocs = 1 },
-	{ .name = "quick", .community = "urn:oid:1.2.5.6", .disc_ms = 50, .query_ms = 50, .ndocs = 1 },
-	{ .name = "late", .community = "urn:oid:1.2.5.7", .disc_ms = 2500, .query_ms = 0, .ndocs = 1 },
-	{ .name = "eater", .community = "urn:oid:1.2.5.8", .disc_ms = 1200, .query_ms = 1200, .ndocs = 1 },
+	{ .fp = { .name = "slow", .community = "urn:oid:1.2.5.2" }, .disc_ms = 0, .query_ms = 450, .ndocs = 1 },
+	{ .fp = { .name = "fast", .community = "urn:oid:1.2.5.3" }, .disc_ms = 0, .query_ms = 50, .ndocs = 2 },
+	{ .fp = { .name = "middle", .community = "urn:oid:1.2.5.4" }, .disc_ms = 0, .query_ms = 250, .ndocs = 3 },
+	{ .fp = { .name = "hung", .community = "urn:oid:1.2.5.5" }, .disc_ms = 0, .query_ms = -1, .ndocs = 1 },
+	{ .fp = { .name = "quick", .community = "urn:oid:1.2.5.6" }, .disc_ms = 50, .query_ms = 50, .ndocs = 1 },
+	{ .fp = { .name = "late", .community = "urn:oid:1.2.5.7" }, .disc_ms = 2500, .query_ms = 0, .ndocs = 1 },
+	{ .fp = { .name = "eater", .community = "urn:oid:1.2.5.8" }, .disc_ms = 1200, .query_ms = 1200, .ndocs = 1 },
 };
 #define NPEERS (sizeof(peers) / sizeof(peers[0]))
 
-static char                     dir[256];
-static struct node_tls_material coord_tls;
-static const struct wss_claims  claims = { .subject_id = "Dr. Test", .subject_role = "112247003",
-	 .organization = "coordinator", .organization_id = COORD, .home_community = COORD, .purpose_of_use = "TREATMENT" };
+static struct fp_world W;
 
-static void
-pctx_cb(void *arg)
+/* The answer is made on arrival and sent after the peer's delay for its
+ * transaction (counted from the arrival); a negative delay: never, the
+ * context stays busy. */
+static enum fp_action
+peer_answer(struct fp_peer *fp, nng_msg *req, nng_msg *out, int *delay_ms)
 {
-	struct pctx       *c = arg;
+	struct peer       *p = (struct peer *) fp;
 	struct xca_outcome o;
-	nng_msg           *req;
-	char              *out;
-	size_t             len;
-	int                delay;
-	int64_t            t0;
 
-	switch (c->state) {
-	case 0:
-		if (nng_aio_result(c->aio) != 0)
-			return;
-		t0 = hie_now_ms();
-		req = nng_aio_get_msg(c->aio);
-		xca_respond(&c->p->resp, nng_msg_body(req), nng_msg_len(req), "t", &out, &len, &o);
-		nng_msg_free(req);
-		delay = strcmp(o.transaction, "ITI-55") == 0 ? c->p->disc_ms : c->p->query_ms;
-		if (delay < 0) {
-			free(out); /* never answer; the context stays busy */
-			return;
-		}
-		nng_msg_alloc(&c->resp, 0);
-		nng_msg_append(c->resp, out, len);
-		free(out);
-		c->state = 1;
-		delay -= (int) (hie_now_ms() - t0);
-		nng_sleep_aio(delay > 0 ? delay : 0, c->timer);
-		return;
-	case 1:
-		if (nng_aio_result(c->timer) != 0) {
-			nng_msg_free(c->resp);
-			return;
-		}
-		c->state = 2;
-		nng_aio_set_msg(c->aio, c->resp);
-		nng_ctx_send(c->ctx, c->aio);
-		return;
-	default:
-		if (nng_aio_result(c->aio) != 0) {
-			nng_msg_free(nng_aio_get_msg(c->aio));
-			if (nng_aio_result(c->aio) == NNG_ECLOSED)
-				return;
-		}
-		c->state = 0;
-		nng_ctx_recv(c->ctx, c->aio);
-	}
-}
-
-static void
-load_tls(const char *sub, struct node_tls_material *m)
-{
-	char c[400], k[400], ca[400];
-	snprintf(c, sizeof(c), "%s/%s/node.crt", dir, sub);
-	snprintf(k, sizeof(k), "%s/%s/node.key", dir, sub);
-	snprintf(ca, sizeof(ca), "%s/%s/ca.crt", dir, sub);
-	assert_int_equal(node_tls_load(c, k, ca, NULL, m), HIE_OK);
+	fp_respond(fp, req, out, &o);
+	*delay_ms = strcmp(o.transaction, "ITI-55") == 0 ? p->disc_ms : p->query_ms;
+	return *delay_ms < 0 ? FP_HANG : FP_SEND;
 }
 
 /* Alice at every peer, under the peer's own id, with ndocs documents. */
 static void
 peer_start(struct peer *p, size_t idx)
 {
-	char               sub[400], ca[400], pid[128], oid[64];
-	nng_listener       l;
+	char               pid[128], oid[64];
 	struct mpi_patient a;
 	struct mpi_result  mr;
 
-	snprintf(sub, sizeof(sub), "%s/%s", dir, p->name);
-	snprintf(ca, sizeof(ca), "%s/ca", dir);
-	assert_int_equal(cert_issue(ca, p->name, p->community, 1, sub), HIE_OK);
-	load_tls(p->name, &p->tls);
-	snprintf(sub, sizeof(sub), "%s/%s/db", dir, p->name);
-	assert_int_equal(hie_store_open(sub, 64, &p->env), HIE_OK);
-	assert_int_equal(reg_open(p->env, &p->reg), HIE_OK);
-	assert_int_equal(mpi_open(p->env, &p->mpi), HIE_OK);
-	snprintf(oid, sizeof(oid), "%s", p->community + 8);
+	fp_peer_cert(&p->fp, W.dir, "ca");
+	fp_peer_store(&p->fp, W.dir);
+	snprintf(oid, sizeof(oid), "%s", p->fp.community + 8);
 	memset(&a, 0, sizeof(a));
 	strcpy(a.source, "test");
 	a.n_names = 1;
@@ -164,14 +84,14 @@ peer_start(struct peer *p, size_t idx)
 	a.sex = 'F';
 	a.n_ids = 2;
 	strcpy(a.ids[0].type, "MR");
-	snprintf(a.ids[0].cx.id, sizeof(a.ids[0].cx.id), "%s-1", p->name);
+	snprintf(a.ids[0].cx.id, sizeof(a.ids[0].cx.id), "%s-1", p->fp.name);
 	strcpy(a.ids[0].cx.authority, oid);
 	/* The coordinator's id too: discovery matches on it. */
 	strcpy(a.ids[1].type, "PI");
 	strcpy(a.ids[1].cx.id, "A-1");
 	strcpy(a.ids[1].cx.authority, "1.2.5.1.7");
-	assert_int_equal(mpi_add(p->mpi, &a, 0, &mr), HIE_OK);
-	snprintf(pid, sizeof(pid), "%s-1^^^&%s&ISO", p->name, oid);
+	assert_int_equal(mpi_add(p->fp.mpi, &a, 0, &mr), HIE_OK);
+	snprintf(pid, sizeof(pid), "%s-1^^^&%s&ISO", p->fp.name, oid);
 	for (size_t i = 0; i < p->ndocs; i++) {
 		struct reg_entry e;
 		memset(&e, 0, sizeof(e));
@@ -186,118 +106,39 @@ peer_start(struct peer *p, size_t idx)
 		strcpy(e.confidentiality, "N");
 		snprintf(e.creation_time, sizeof(e.creation_time), "202611%02zu", 10 + i);
 		strcpy(e.mime_type, "text/xml");
-		assert_int_equal(reg_put(p->reg, &e, "<doc/>", 6), HIE_OK);
+		assert_int_equal(reg_put(p->fp.reg, &e, "<doc/>", 6), HIE_OK);
 		e.entry_uuid[0] = '\0'; /* reg_put filled it in */
 		snprintf(e.unique_id, sizeof(e.unique_id), "2.25.%zu.%zu.9", idx + 1, i + 1);
 		strcpy(e.patient_id, pid);
-		assert_int_equal(reg_put(p->reg, &e, "<doc/>", 6), HIE_OK);
+		assert_int_equal(reg_put(p->fp.reg, &e, "<doc/>", 6), HIE_OK);
 	}
-	snprintf(p->addr, sizeof(p->addr), "tls+tcp://127.0.0.1:%d", tu_free_port());
-	p->resp.home = p->community;
-	p->resp.repository_id = "1.2.5.9.1";
-	p->resp.reg = p->reg;
-	p->resp.mpi = p->mpi;
-	p->resp.lim = hie_xml_default_limits;
-	p->resp.max_results = 100;
-	p->resp.ttl_s = 300;
-	{
-		struct wss_verifier_cfg vc = { .ca_pem = p->tls.ca, .community = p->community, .clock_skew_s = 60,
-			.max_ttl_s = 600, .replay = NULL };
-		assert_int_equal(wss_verifier_new(&vc, &p->verifier), HIE_OK);
-		assert_int_equal(wss_signer_new(p->tls.cert, p->tls.key, &p->signer), HIE_OK);
-		p->resp.verifier = p->verifier;
-		p->resp.signer = p->signer;
-	}
-	assert_int_equal(nng_rep0_open(&p->sock), 0);
-	assert_int_equal(node_tls_config(&p->tls, NULL, &p->cfg), HIE_OK);
-	assert_int_equal(nng_listener_create(&l, p->sock, p->addr), 0);
-	assert_int_equal(nng_listener_set_ptr(l, NNG_OPT_TLS_CONFIG, p->cfg), 0);
-	assert_int_equal(nng_listener_start(l, 0), 0);
-	for (int k = 0; k < NCTX; k++) {
-		struct pctx *c = &p->c[k];
-		c->p = p;
-		assert_int_equal(nng_ctx_open(&c->ctx, p->sock), 0);
-		assert_int_equal(nng_aio_alloc(&c->aio, pctx_cb, c), 0);
-		assert_int_equal(nng_aio_alloc(&c->timer, pctx_cb, c), 0);
-		nng_ctx_recv(c->ctx, c->aio);
-	}
-}
-
-static void
-peer_stop(struct peer *p)
-{
-	for (int k = 0; k < NCTX; k++) {
-		nng_aio_stop(p->c[k].timer);
-		nng_aio_stop(p->c[k].aio);
-	}
-	nng_close(p->sock);
-	for (int k = 0; k < NCTX; k++) {
-		if (p->c[k].state == 1 && p->c[k].resp != NULL)
-			nng_msg_free(p->c[k].resp);
-		nng_aio_free(p->c[k].timer);
-		nng_aio_free(p->c[k].aio);
-	}
-	nng_tls_config_free(p->cfg);
-	node_tls_free(&p->tls);
-	wss_signer_free(p->signer);
-	wss_verifier_free(p->verifier);
-	mpi_close(p->mpi);
-	reg_close(p->reg);
-	hie_store_close(p->env);
+	fp_peer_responder(&p->fp, p->fp.reg, p->fp.mpi, "1.2.5.9.1");
+	p->fp.answer = peer_answer;
+	fp_peer_listen(&p->fp, NCTX);
 }
 
 /* A fan-out to peers[first..first+n). */
 static xca_fanout *
 fanout(size_t first, size_t n, int peer_deadline, int overall)
 {
-	struct node_peers     dirp;
 	struct xca_fanout_cfg fc;
+	struct fp_peer       *v[NPEERS];
 	xca_fanout           *fo;
 
-	dirp.n = n;
-	dirp.v = calloc(n, sizeof(*dirp.v));
-	for (size_t i = 0; i < n; i++) {
-		strcpy(dirp.v[i].name, peers[first + i].name);
-		strcpy(dirp.v[i].community, peers[first + i].community);
-		strcpy(dirp.v[i].address, peers[first + i].addr);
-	}
-	memset(&fc, 0, sizeof(fc));
-	fc.peers = &dirp;
-	fc.tls = &coord_tls;
-	fc.home = COORD;
-	fc.peer_deadline_ms = peer_deadline;
-	fc.overall_deadline_ms = overall;
-	fc.max_results = 1000;
-	fc.max_message_bytes = 1 << 20;
-	fc.lim = hie_xml_default_limits;
-	fc.ttl_s = 300;
-	fc.clock_skew_s = 60;
-	assert_int_equal(xca_fanout_new(&fc, &fo), HIE_OK);
-	free(dirp.v);
+	for (size_t i = 0; i < n; i++)
+		v[i] = &peers[first + i].fp;
+	fp_fanout_cfg(&fc, &W.coord_tls, COORD, peer_deadline, overall);
+	fo = fp_fanout_new(&fc, v, n);
 	/* TLS handshakes are slow under ASan on a loaded machine. */
-	for (int tries = 0; tries < 200; tries++) {
-		size_t up = 0;
-		for (size_t i = 0; i < n; i++)
-			up += xca_fanout_peer_connected(fo, i, NULL) != 0;
-		if (up == n)
-			break;
-		nng_msleep(100);
-	}
+	fp_wait_connected(fo, n, 200, 100);
 	return fo;
 }
 
 static int
 setup(void **state)
 {
-	char p[400], sub[400];
-
 	(void) state;
-	tu_tmpdir(dir);
-	snprintf(p, sizeof(p), "%s/ca", dir);
-	assert_int_equal(cert_ca_init(p, "test CA", 2), HIE_OK);
-	snprintf(sub, sizeof(sub), "%s/coordinator", dir);
-	assert_int_equal(cert_issue(p, "coordinator", COORD, 1, sub), HIE_OK);
-	load_tls("coordinator", &coord_tls);
+	fp_world_init(&W, COORD);
 	for (size_t i = 0; i < NPEERS; i++)
 		peer_start(&peers[i], i);
 	return 0;
@@ -308,17 +149,12 @@ teardown(void **state)
 {
 	(void) state;
 	for (size_t i = 0; i < NPEERS; i++)
-		peer_stop(&peers[i]);
-	node_tls_free(&coord_tls);
-	tu_rmtree(dir);
+		fp_peer_stop(&peers[i].fp);
+	fp_world_fini(&W);
 	return 0;
 }
 
-/* What the callbacks saw. */
-static nng_mtx           *mtx;
-static nng_cv            *cv;
-static struct xca_result *result;
-static int                done;
+/* What the callbacks saw (under W.w.mtx). */
 static struct seen {
 	char            name[NODE_STR];
 	enum xca_status status;
@@ -326,38 +162,26 @@ static struct seen {
 	int64_t         at;
 	int             after_done;
 } seen[16];
-static size_t  nseen;
-static int64_t t_start;
+static size_t nseen;
 
 static void
 on_peer(const struct xca_peer_result *p, const struct reg_entry *docs, size_t ndocs, void *arg)
 {
 	(void) arg;
-	nng_mtx_lock(mtx);
+	nng_mtx_lock(W.w.mtx);
 	if (nseen < 16) {
 		struct seen *s = &seen[nseen++];
 		snprintf(s->name, sizeof(s->name), "%s", p->name);
 		s->status = p->status;
 		s->ndocs = ndocs;
 		s->wanted = p->documents;
-		s->at = hie_now_ms() - t_start;
-		s->after_done = done;
+		s->at = hie_now_ms() - W.w.t0;
+		s->after_done = W.w.done;
 		/* The entries are the peer's own. */
 		for (size_t i = 0; i < ndocs; i++)
 			assert_string_equal(docs[i].home_community, p->community);
 	}
-	nng_mtx_unlock(mtx);
-}
-
-static void
-on_done(struct xca_result *res, void *arg)
-{
-	(void) arg;
-	nng_mtx_lock(mtx);
-	result = res;
-	done = 1;
-	nng_cv_wake(cv);
-	nng_mtx_unlock(mtx);
+	nng_mtx_unlock(W.w.mtx);
 }
 
 static struct xca_result *
@@ -369,28 +193,12 @@ run(xca_fanout *fo, const struct mpi_patient *who, const struct xca_query_opts *
 	strcpy(q.patient_id, A1);
 	q.approved_only = 1;
 	q.max_results = 1000;
-	nng_mtx_lock(mtx);
-	done = 0;
+	nng_mtx_lock(W.w.mtx);
 	nseen = 0;
-	result = NULL;
-	t_start = hie_now_ms();
-	nng_mtx_unlock(mtx);
-	assert_int_equal(xca_fanout_query_opts(fo, &q, who, &claims, "t-stream", o, on_done, NULL), HIE_OK);
-	nng_mtx_lock(mtx);
-	while (!done)
-		nng_cv_wait(cv);
-	nng_mtx_unlock(mtx);
-	return result;
-}
-
-static const struct xca_peer_result *
-final(const struct xca_result *r, const char *name)
-{
-	for (size_t i = 0; i < r->npeers; i++)
-		if (strcmp(r->peers[i].name, name) == 0)
-			return &r->peers[i];
-	fail_msg("no result for %s", name);
-	return NULL;
+	nng_mtx_unlock(W.w.mtx);
+	fp_wait_arm(&W.w);
+	assert_int_equal(xca_fanout_query_opts(fo, &q, who, &W.claims, "t-stream", o, fp_on_result, &W.w), HIE_OK);
+	return fp_wait_done(&W.w, NULL);
 }
 
 static void
@@ -463,13 +271,13 @@ test_budget(void **state)
 		print_message("  streamed +%lld ms %s %s\n", (long long) seen[i].at, seen[i].name,
 		    xca_status_name(seen[i].status));
 	assert_int_equal(r->npeers, 3);
-	assert_int_equal(final(r, "quick")->status, XCA_OK);
-	assert_int_equal(final(r, "quick")->documents, 1);
+	assert_int_equal(fp_peer_result(r, "quick")->status, XCA_OK);
+	assert_int_equal(fp_peer_result(r, "quick")->documents, 1);
 	/* Not answering discovery by the peer deadline: timeout. */
-	assert_int_equal(final(r, "late")->status, XCA_TIMEOUT);
+	assert_int_equal(fp_peer_result(r, "late")->status, XCA_TIMEOUT);
 	/* Discovery took 1,200 of the 2,000 ms: ITI-38 had the rest, not a
 	 * fresh peer deadline. */
-	assert_int_equal(final(r, "eater")->status, XCA_TIMEOUT);
+	assert_int_equal(fp_peer_result(r, "eater")->status, XCA_TIMEOUT);
 	assert_int_equal(r->docs.n, 1);
 	/* Streamed: every peer once, in the order they finished. */
 	assert_int_equal(nseen, 3);
@@ -485,9 +293,9 @@ test_budget(void **state)
 	o.budget_ms = 1000;
 	r = run(fo, &who, &o);
 	print_message("with a 1,000 ms budget: %lld ms\n", (long long) r->ms);
-	assert_int_equal(final(r, "quick")->status, XCA_OK);
-	assert_int_equal(final(r, "eater")->status, XCA_TIMEOUT);
-	assert_int_equal(final(r, "late")->status, XCA_TIMEOUT);
+	assert_int_equal(fp_peer_result(r, "quick")->status, XCA_OK);
+	assert_int_equal(fp_peer_result(r, "eater")->status, XCA_TIMEOUT);
+	assert_int_equal(fp_peer_result(r, "late")->status, XCA_TIMEOUT);
 	xca_result_free(r);
 	xca_fanout_release(fo);
 }
@@ -499,14 +307,7 @@ main(void)
 		cmocka_unit_test(test_stream),
 		cmocka_unit_test(test_budget),
 	};
-	int rc;
-
 	hie_log_set_level(HIE_LOG_ERR);
 	hie_xml_init();
-	nng_mtx_alloc(&mtx);
-	nng_cv_alloc(&cv, mtx);
-	rc = cmocka_run_group_tests(tests, setup, teardown);
-	nng_cv_free(cv);
-	nng_mtx_free(mtx);
-	return rc;
+	return cmocka_run_group_tests(tests, setup, teardown);
 }

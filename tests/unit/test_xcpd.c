@@ -12,106 +12,47 @@
  *   hospital-h  hangs (never answers): timeout at the deadline, others unharmed
  *   hospital-x  knows her but answers as another community: error
  */
-#include <nng/nng.h>
-#include <nng/protocol/reqrep0/rep.h>
-#include <nng/supplemental/util/platform.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "certs/cert.h"
+#include "fanout_peers.h"
 #include "mpi/v3.h"
 #include "node/soap.h"
-#include "node/store.h"
-#include "testutil.h"
-#include "xca/xca.h"
 
 #define COORD     "urn:oid:1.2.3.1"
 #define A77       "A-77^^^&1.2.3.1.7&ISO"
 #define DEADLINE  3000
 
 struct peer {
-	const char              *name, *community;
-	int                      hang;  /* never answers */
-	const char              *claim; /* answers with this homeCommunityId */
-	char                     addr[64];
-	nng_socket               sock;
-	nng_aio                 *aio;
-	nng_ctx                  ctx;
-	int                      sending;
-	struct node_tls_material tls;
-	nng_tls_config          *cfg;
-	struct xca_responder     resp;
-	wss_signer              *signer;
-	wss_verifier            *verifier;
-	MDB_env                 *env;
-	reg                     *reg;
-	mpi                     *mpi;
+	struct fp_peer fp;    /* first: peer_answer casts back */
+	int            hang;  /* never answers */
+	const char    *claim; /* answers with this homeCommunityId */
 };
 
-static char                     dir[256];
-static struct node_tls_material coord_tls;
+static struct fp_world          W;
 static MDB_env                 *coord_env;
 static mpi                     *coord_mpi;
 static struct peer              peers[] = {
-	{ .name = "hospital-b", .community = "urn:oid:1.2.3.2" },
-	{ .name = "hospital-c", .community = "urn:oid:1.2.3.3" },
-	{ .name = "hospital-d", .community = "urn:oid:1.2.3.4" },
-	{ .name = "hospital-e", .community = "urn:oid:1.2.3.5" },
-	{ .name = "hospital-h", .community = "urn:oid:1.2.3.6", .hang = 1 },
-	{ .name = "hospital-x", .community = "urn:oid:1.2.3.7", .claim = "urn:oid:6.6.6" },
+	{ .fp = { .name = "hospital-b", .community = "urn:oid:1.2.3.2" } },
+	{ .fp = { .name = "hospital-c", .community = "urn:oid:1.2.3.3" } },
+	{ .fp = { .name = "hospital-d", .community = "urn:oid:1.2.3.4" } },
+	{ .fp = { .name = "hospital-e", .community = "urn:oid:1.2.3.5" } },
+	{ .fp = { .name = "hospital-h", .community = "urn:oid:1.2.3.6" }, .hang = 1 },
+	{ .fp = { .name = "hospital-x", .community = "urn:oid:1.2.3.7" }, .claim = "urn:oid:6.6.6" },
 };
 #define NPEERS (sizeof(peers) / sizeof(peers[0]))
-static const struct wss_claims claims = { .subject_id = "Dr. Test", .subject_role = "112247003",
-	.organization = "coordinator", .organization_id = COORD, .home_community = COORD, .purpose_of_use = "TREATMENT" };
 
-static void
-peer_cb(void *arg)
+static enum fp_action
+peer_answer(struct fp_peer *fp, nng_msg *req, nng_msg *out, int *delay_ms)
 {
-	struct peer *p = arg;
-	nng_msg     *req, *msg;
-	char        *out;
-	size_t       len;
+	struct xca_outcome o;
 
-	if (nng_aio_result(p->aio) != 0) {
-		if (p->sending) {
-			nng_msg_free(nng_aio_get_msg(p->aio));
-			p->sending = 0;
-			nng_ctx_recv(p->ctx, p->aio);
-		}
-		return;
-	}
-	if (p->sending) {
-		p->sending = 0;
-		nng_ctx_recv(p->ctx, p->aio);
-		return;
-	}
-	req = nng_aio_get_msg(p->aio);
-	if (p->hang) {
-		nng_msg_free(req); /* never answer, never ask again */
-		return;
-	}
-	nng_msg_alloc(&msg, 0);
-	{
-		struct xca_outcome o;
-		xca_respond(&p->resp, nng_msg_body(req), nng_msg_len(req), "t", &out, &len, &o);
-		nng_msg_append(msg, out, len);
-		free(out);
-	}
-	nng_msg_free(req);
-	p->sending = 1;
-	nng_aio_set_msg(p->aio, msg);
-	nng_ctx_send(p->ctx, p->aio);
-}
-
-static void
-load_tls(const char *sub, struct node_tls_material *m)
-{
-	char c[400], k[400], ca[400];
-	snprintf(c, sizeof(c), "%s/%s/node.crt", dir, sub);
-	snprintf(k, sizeof(k), "%s/%s/node.key", dir, sub);
-	snprintf(ca, sizeof(ca), "%s/%s/ca.crt", dir, sub);
-	assert_int_equal(node_tls_load(c, k, ca, NULL, m), HIE_OK);
+	(void) delay_ms;
+	if (((struct peer *) fp)->hang)
+		return FP_HANG; /* never answer, never ask again */
+	fp_respond(fp, req, out, &o);
+	return FP_SEND;
 }
 
 static struct mpi_patient
@@ -173,111 +114,40 @@ docs_for(reg *r, size_t first, size_t count, const char *pid)
 static void
 peer_start(struct peer *p)
 {
-	char         sub[400], ca[400];
-	nng_listener l;
-
-	snprintf(sub, sizeof(sub), "%s/%s", dir, p->name);
-	snprintf(ca, sizeof(ca), "%s/ca", dir);
-	assert_int_equal(cert_issue(ca, p->name, p->community, 1, sub), HIE_OK);
-	load_tls(p->name, &p->tls);
-	snprintf(sub, sizeof(sub), "%s/%s/db", dir, p->name);
-	assert_int_equal(hie_store_open(sub, 64, &p->env), HIE_OK);
-	assert_int_equal(reg_open(p->env, &p->reg), HIE_OK);
-	assert_int_equal(mpi_open(p->env, &p->mpi), HIE_OK);
-	snprintf(p->addr, sizeof(p->addr), "tls+tcp://127.0.0.1:%d", tu_free_port());
-	p->resp.home = p->claim != NULL ? p->claim : p->community;
-	p->resp.repository_id = "1.2.3.9.1";
-	p->resp.reg = p->reg;
-	p->resp.mpi = p->mpi;
-	p->resp.lim = hie_xml_default_limits;
-	p->resp.max_results = 100;
-	{
-		struct wss_verifier_cfg vc = { .ca_pem = p->tls.ca, .community = p->community, .clock_skew_s = 60,
-			.max_ttl_s = 600, .replay = NULL };
-		assert_int_equal(wss_verifier_new(&vc, &p->verifier), HIE_OK);
-		assert_int_equal(wss_signer_new(p->tls.cert, p->tls.key, &p->signer), HIE_OK);
-		p->resp.verifier = p->verifier;
-		p->resp.signer = p->signer;
-		p->resp.ttl_s = 300;
-	}
-	assert_int_equal(nng_rep0_open(&p->sock), 0);
-	assert_int_equal(node_tls_config(&p->tls, NULL, &p->cfg), HIE_OK);
-	assert_int_equal(nng_listener_create(&l, p->sock, p->addr), 0);
-	assert_int_equal(nng_listener_set_ptr(l, NNG_OPT_TLS_CONFIG, p->cfg), 0);
-	assert_int_equal(nng_listener_start(l, 0), 0);
-	assert_int_equal(nng_aio_alloc(&p->aio, peer_cb, p), 0);
-	assert_int_equal(nng_ctx_open(&p->ctx, p->sock), 0);
-	nng_ctx_recv(p->ctx, p->aio);
-}
-
-static void
-peer_stop(struct peer *p)
-{
-	nng_aio_stop(p->aio);
-	nng_close(p->sock);
-	nng_aio_free(p->aio);
-	nng_tls_config_free(p->cfg);
-	node_tls_free(&p->tls);
-	wss_signer_free(p->signer);
-	wss_verifier_free(p->verifier);
-	mpi_close(p->mpi);
-	reg_close(p->reg);
-	hie_store_close(p->env);
+	fp_peer_cert(&p->fp, W.dir, "ca");
+	fp_peer_store(&p->fp, W.dir);
+	fp_peer_responder(&p->fp, p->fp.reg, p->fp.mpi, "1.2.3.9.1");
+	if (p->claim != NULL)
+		p->fp.resp.home = p->claim;
+	p->fp.answer = peer_answer;
+	fp_peer_listen(&p->fp, 1);
 }
 
 static xca_fanout *
 fanout(void)
 {
-	struct node_peers     dirp;
 	struct xca_fanout_cfg fc;
+	struct fp_peer       *v[NPEERS];
 	xca_fanout           *fo;
 
-	dirp.n = NPEERS;
-	dirp.v = calloc(NPEERS, sizeof(*dirp.v));
-	for (size_t i = 0; i < NPEERS; i++) {
-		strcpy(dirp.v[i].name, peers[i].name);
-		strcpy(dirp.v[i].community, peers[i].community);
-		strcpy(dirp.v[i].address, peers[i].addr);
-	}
-	memset(&fc, 0, sizeof(fc));
-	fc.peers = &dirp;
-	fc.tls = &coord_tls;
-	fc.home = COORD;
-	fc.peer_deadline_ms = DEADLINE;
-	fc.overall_deadline_ms = DEADLINE;
-	fc.max_results = 1000;
-	fc.max_message_bytes = 1 << 20;
-	fc.lim = hie_xml_default_limits;
-	fc.ttl_s = 300;
-	fc.clock_skew_s = 60;
-	assert_int_equal(xca_fanout_new(&fc, &fo), HIE_OK);
-	free(dirp.v);
+	for (size_t i = 0; i < NPEERS; i++)
+		v[i] = &peers[i].fp;
+	fp_fanout_cfg(&fc, &W.coord_tls, COORD, DEADLINE, DEADLINE);
+	fo = fp_fanout_new(&fc, v, NPEERS);
 	/* Let the dialers connect (TLS handshakes are slow under ASan on a
 	 * loaded machine): up to 20 s for every peer. */
-	for (int tries = 0; tries < 200; tries++) {
-		size_t up = 0;
-		for (size_t i = 0; i < NPEERS; i++)
-			up += xca_fanout_peer_connected(fo, i, NULL) != 0;
-		if (up == NPEERS)
-			break;
-		nng_msleep(100);
-	}
+	fp_wait_connected(fo, NPEERS, 200, 100);
 	return fo;
 }
 
 static int
 setup(void **state)
 {
-	char p[400], sub[400];
+	char p[400];
 
 	(void) state;
-	tu_tmpdir(dir);
-	snprintf(p, sizeof(p), "%s/ca", dir);
-	assert_int_equal(cert_ca_init(p, "test CA", 2), HIE_OK);
-	snprintf(sub, sizeof(sub), "%s/coordinator", dir);
-	assert_int_equal(cert_issue(p, "coordinator", COORD, 1, sub), HIE_OK);
-	load_tls("coordinator", &coord_tls);
-	snprintf(p, sizeof(p), "%s/coordinator/db", dir);
+	fp_world_init(&W, COORD);
+	snprintf(p, sizeof(p), "%s/coordinator/db", W.dir);
 	assert_int_equal(hie_store_open(p, 64, &coord_env), HIE_OK);
 	assert_int_equal(mpi_open(coord_env, &coord_mpi), HIE_OK);
 	/* The coordinator's own patient. */
@@ -291,18 +161,18 @@ setup(void **state)
 		strcpy(a.ids[1].type, "PI");
 		strcpy(a.ids[1].cx.id, "A-77");
 		strcpy(a.ids[1].cx.authority, "1.2.3.1.7");
-		add(peers[0].mpi, a, 0);
-		add(peers[0].mpi, person("Robert", "Miller", "19600101", 'M', "B-2", "1.2.3.2"), 0);
-		docs_for(peers[0].reg, 0, 2, "B-1^^^&1.2.3.2&ISO");
+		add(peers[0].fp.mpi, a, 0);
+		add(peers[0].fp.mpi, person("Robert", "Miller", "19600101", 'M', "B-2", "1.2.3.2"), 0);
+		docs_for(peers[0].fp.reg, 0, 2, "B-1^^^&1.2.3.2&ISO");
 	}
-	add(peers[1].mpi, person("Alice", "Hoffmann", "19750314", 'F', "C-9", "1.2.3.3"), 0);
-	add(peers[1].mpi, person("Carol", "Smith", "19820505", 'F', "C-10", "1.2.3.3"), 0);
-	docs_for(peers[1].reg, 2, 2, "C-9^^^&1.2.3.3&ISO");
+	add(peers[1].fp.mpi, person("Alice", "Hoffmann", "19750314", 'F', "C-9", "1.2.3.3"), 0);
+	add(peers[1].fp.mpi, person("Carol", "Smith", "19820505", 'F', "C-10", "1.2.3.3"), 0);
+	docs_for(peers[1].fp.reg, 2, 2, "C-9^^^&1.2.3.3&ISO");
 	/* d: twins at the same address -- which one is she? */
-	add(peers[2].mpi, person("Alice", "Hoffmann", "19750314", 'F', "D-1", "1.2.3.4"), MPI_ADD_NOMATCH);
-	add(peers[2].mpi, person("Alicia", "Hoffmann", "19750314", 'F', "D-2", "1.2.3.4"), MPI_ADD_NOMATCH);
-	add(peers[3].mpi, person("Zoe", "Quinn", "19900909", 'F', "E-1", "1.2.3.5"), 0);
-	add(peers[5].mpi, person("Alice", "Hoffmann", "19750314", 'F', "X-1", "1.2.3.7"), 0);
+	add(peers[2].fp.mpi, person("Alice", "Hoffmann", "19750314", 'F', "D-1", "1.2.3.4"), MPI_ADD_NOMATCH);
+	add(peers[2].fp.mpi, person("Alicia", "Hoffmann", "19750314", 'F', "D-2", "1.2.3.4"), MPI_ADD_NOMATCH);
+	add(peers[3].fp.mpi, person("Zoe", "Quinn", "19900909", 'F', "E-1", "1.2.3.5"), 0);
+	add(peers[5].fp.mpi, person("Alice", "Hoffmann", "19750314", 'F', "X-1", "1.2.3.7"), 0);
 	return 0;
 }
 
@@ -311,11 +181,10 @@ teardown(void **state)
 {
 	(void) state;
 	for (size_t i = 0; i < NPEERS; i++)
-		peer_stop(&peers[i]);
-	node_tls_free(&coord_tls);
+		fp_peer_stop(&peers[i].fp);
 	mpi_close(coord_mpi);
 	hie_store_close(coord_env);
-	tu_rmtree(dir);
+	fp_world_fini(&W);
 	return 0;
 }
 
@@ -334,20 +203,20 @@ ask(struct peer *p, const char *action, xmlDoc *msg, const char *sender_home_ove
 	wss_signer      *signer;
 	struct soap_msg  m;
 
-	snprintf(c_dir, sizeof(c_dir), "%s/coordinator", dir);
+	snprintf(c_dir, sizeof(c_dir), "%s/coordinator", W.dir);
 	signer = tu_signer(c_dir);
-	assert_int_equal(soap_envelope_new(action, p->addr, NULL, &doc, &body, NULL), HIE_OK);
+	assert_int_equal(soap_envelope_new(action, p->fp.addr, NULL, &doc, &body, NULL), HIE_OK);
 	v3 = xmlDocCopyNode(xmlDocGetRootElement(msg), doc, 1);
 	xmlAddChild(body, v3);
 	if (sender_home_override != NULL) {
 		xmlNode *id = hie_xml_find(hie_xml_child(v3, V3_NS, "sender"), V3_NS, "representedOrganization");
 		xmlSetProp(hie_xml_child(id, V3_NS, "id"), BAD_CAST "root", BAD_CAST sender_home_override);
 	}
-	assert_int_equal(wss_sign(signer, doc, &claims, p->community, 300), HIE_OK);
+	assert_int_equal(wss_sign(signer, doc, &W.claims, p->fp.community, 300), HIE_OK);
 	assert_int_equal(hie_xml_dump(doc, &bytes, &len), HIE_OK);
 	xmlFreeDoc(doc);
 	wss_signer_free(signer);
-	assert_int_equal(xca_respond(&p->resp, bytes, len, "t", &out, &olen, o), HIE_OK);
+	assert_int_equal(xca_respond(&p->fp.resp, bytes, len, "t", &out, &olen, o), HIE_OK);
 	free(bytes);
 	assert_int_equal(soap_parse(out, olen, NULL, &m), HIE_OK);
 	free(out);
@@ -507,34 +376,6 @@ test_pix_pdq(void **state)
 }
 
 /* ---- discovery through the fan-out ---- */
-static nng_mtx              *mtx;
-static nng_cv               *cv;
-static struct xca_discovery *disc;
-static struct xca_result    *result;
-static int                   disc_done, query_done;
-
-static void
-on_discovered(struct xca_discovery *d, void *arg)
-{
-	(void) arg;
-	nng_mtx_lock(mtx);
-	disc = d;
-	disc_done = 1;
-	nng_cv_wake(cv);
-	nng_mtx_unlock(mtx);
-}
-
-static void
-on_result(struct xca_result *res, void *arg)
-{
-	(void) arg;
-	nng_mtx_lock(mtx);
-	result = res;
-	query_done = 1;
-	nng_cv_wake(cv);
-	nng_mtx_unlock(mtx);
-}
-
 static const struct xca_discovered *
 found(const struct xca_discovery *d, const char *name)
 {
@@ -549,23 +390,21 @@ static void
 test_discover(void **state)
 {
 	struct mpi_patient who;
-	xca_fanout        *fo = fanout();
-	int64_t            t0;
+	xca_fanout           *fo = fanout();
+	struct xca_discovery *disc;
+	struct xca_result    *result;
+	int64_t               ms;
 
 	(void) state;
 	assert_int_equal(xca_patient_demographics(coord_mpi, A77, &who), HIE_OK);
 	assert_string_equal(who.names[0].family, "Hoffmann");
 	assert_int_equal(xca_patient_demographics(coord_mpi, "NOPE^^^&1.2.3.1.7&ISO", &who), HIE_EUNKNOWNPATIENT);
 	assert_int_equal(xca_patient_demographics(coord_mpi, A77, &who), HIE_OK);
-	t0 = hie_now_ms();
-	disc_done = 0;
-	assert_int_equal(xca_fanout_discover(fo, &who, &claims, "t-disc", on_discovered, NULL), HIE_OK);
-	nng_mtx_lock(mtx);
-	while (!disc_done)
-		nng_cv_wait(cv);
-	nng_mtx_unlock(mtx);
+	fp_wait_arm(&W.w);
+	assert_int_equal(xca_fanout_discover(fo, &who, &W.claims, "t-disc", fp_on_discovery, &W.w), HIE_OK);
+	disc = fp_wait_done(&W.w, &ms);
 	assert_non_null(disc);
-	print_message("discovery of A-77 over %zu peers in %lld ms\n", disc->n, (long long) (hie_now_ms() - t0));
+	print_message("discovery of A-77 over %zu peers in %lld ms\n", disc->n, (long long) ms);
 	for (size_t i = 0; i < disc->n; i++)
 		print_message("  %s %s %lld ms %s conf=%d %s\n", disc->v[i].peer.name, xca_status_name(disc->v[i].peer.status),
 		    (long long) disc->v[i].peer.ms, disc->v[i].patient_id, disc->v[i].confidence, disc->v[i].peer.error);
@@ -592,15 +431,10 @@ test_discover(void **state)
 		strcpy(q.patient_id, A77);
 		q.approved_only = 1;
 		q.max_results = 1000;
-		query_done = 0;
-		t0 = hie_now_ms();
-		assert_int_equal(xca_fanout_query_discover(fo, &q, &who, &claims, "t-query", on_result, NULL), HIE_OK);
-		nng_mtx_lock(mtx);
-		while (!query_done)
-			nng_cv_wait(cv);
-		nng_mtx_unlock(mtx);
-		print_message("discover + ITI-38 in %lld ms: %zu documents\n", (long long) (hie_now_ms() - t0),
-		    result->docs.n);
+		fp_wait_arm(&W.w);
+		assert_int_equal(xca_fanout_query_discover(fo, &q, &who, &W.claims, "t-query", fp_on_result, &W.w), HIE_OK);
+		result = fp_wait_done(&W.w, &ms);
+		print_message("discover + ITI-38 in %lld ms: %zu documents\n", (long long) ms, result->docs.n);
 		assert_int_equal(result->npeers, NPEERS);
 		for (size_t i = 0; i < result->npeers; i++) {
 			const struct xca_peer_result *pr = &result->peers[i];
@@ -636,11 +470,7 @@ main(void)
 	int rc;
 
 	hie_xml_init();
-	nng_mtx_alloc(&mtx);
-	nng_cv_alloc(&cv, mtx);
 	rc = cmocka_run_group_tests(tests, setup, teardown);
-	nng_cv_free(cv);
-	nng_mtx_free(mtx);
 	hie_xml_shutdown();
 	return rc;
 }
