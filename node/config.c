@@ -52,6 +52,7 @@ static const struct key_desc keys[] = {
 	I("query", "peer_deadline_ms", peer_deadline_ms, 50, 120000, "5000"),
 	I("query", "overall_deadline_ms", overall_deadline_ms, 50, 300000, "8000"),
 	I("query", "cache_ttl_s", cache_ttl_s, 0, 3600, "0"),
+	I("query", "max_in_flight", max_in_flight, 1, 100000, "64"),
 	I("limits", "max_results", max_results, 1, 100000, "5000"),
 	I("limits", "max_message_bytes", max_message_bytes, 4096, 1 << 30, "16777216"),
 	I("limits", "max_submission_objects", max_submission_objects, 10, 1000000, "10000"),

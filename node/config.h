@@ -36,6 +36,7 @@ struct node_config {
 	int  peer_deadline_ms;        /* [query] peer_deadline_ms */
 	int  overall_deadline_ms;     /* [query] overall_deadline_ms */
 	int  cache_ttl_s;             /* [query] cache_ttl_s (0: no result cache) */
+	int  max_in_flight;           /* [query] max_in_flight: clinician requests waiting on peers at once */
 	int  max_results;             /* [limits] max_results */
 	int  max_message_bytes;       /* [limits] max_message_bytes */
 	int  max_submission_objects;  /* [limits] max_submission_objects */

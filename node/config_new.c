@@ -55,6 +55,8 @@ static const char template[] =
     "overall_deadline_ms = 8000\n"
     "; Seconds a patient's query result is reused (paging); 0: never.\n"
     "cache_ttl_s = 0\n"
+    "; Clinician requests waiting on peers at once; one more gets 503.\n"
+    "max_in_flight = 64\n"
     "\n"
     "[limits]\n"
     "max_results = 5000\n"

@@ -42,6 +42,8 @@ node_http_reply(nng_aio *aio, uint16_t status, const char *ctype, const void *bo
 	nng_http_res_set_status(res, status);
 	nng_http_res_set_header(res, "Content-Type", ctype);
 	nng_http_res_set_header(res, "Cache-Control", "no-store");
+	if (status == 503)
+		nng_http_res_set_header(res, "Retry-After", "1");
 	if (nng_http_res_copy_data(res, body, len) != 0) {
 		nng_http_res_free(res);
 		nng_aio_finish(aio, NNG_ENOMEM);
@@ -335,20 +337,33 @@ request_budget(nng_http_req *req, int *ms, char *why, size_t whycap)
 }
 
 /* A clinician request waiting on peers: counted in n->inflight so that
- * shutdown waits for it.  Freed by api_call_end. */
+ * shutdown waits for it, and bounded by [query] max_in_flight (each holds
+ * the peers' answers while they come in).  NULL: answered already (503
+ * over the bound, or out of memory).  Freed by api_call_end. */
 static struct api_call *
 api_call_new(struct node *n, nng_aio *aio, const struct wss_claims *claims)
 {
-	struct api_call *ac = calloc(1, sizeof(*ac));
+	struct api_call *ac;
 
-	if (ac == NULL)
+	if (atomic_fetch_add(&n->inflight, 1) >= n->cfg.max_in_flight) {
+		atomic_fetch_sub(&n->inflight, 1);
+		node_metrics_count("hie_api_busy_total", "Clinician requests refused because max_in_flight were waiting.",
+		    "via", "api");
+		hie_log(HIE_LOG_WARN, "http", "HIE-API-BUSY", NULL, "%d clinician requests in flight ([query] max_in_flight)",
+		    n->cfg.max_in_flight);
+		node_http_reply_error(aio, 503, "too many requests in flight at this node; retry shortly");
 		return NULL;
+	}
+	if ((ac = calloc(1, sizeof(*ac))) == NULL) {
+		atomic_fetch_sub(&n->inflight, 1);
+		nng_aio_finish(aio, NNG_ENOMEM);
+		return NULL;
+	}
 	ac->n = n;
 	ac->claims = *claims;
 	ac->aio = aio;
 	ac->t0 = hie_now_ms();
 	hie_request_id(ac->rid);
-	atomic_fetch_add(&n->inflight, 1);
 	return ac;
 }
 
@@ -613,7 +628,6 @@ h_patients(nng_aio *aio)
 	}
 	if ((ac = api_call_new(n, aio, &claims)) == NULL) {
 		free(key);
-		nng_aio_finish(aio, NNG_ENOMEM);
 		return;
 	}
 	ac->cache_key = key;
@@ -729,10 +743,8 @@ h_documents(nng_aio *aio)
 		free(doc);
 		return;
 	}
-	if ((dc = api_call_new(n, aio, &claims)) == NULL) {
-		nng_aio_finish(aio, NNG_ENOMEM);
+	if ((dc = api_call_new(n, aio, &claims)) == NULL)
 		return;
-	}
 	fo = node_fanout_get(n);
 	e = xca_fanout_retrieve_budget(fo, &ref, &claims, dc->rid, budget, doc_done, dc);
 	xca_fanout_release(fo);

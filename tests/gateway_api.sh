@@ -24,7 +24,7 @@ base=$(fed_base_port)
 fed_setup "$base" >/dev/null || { echo "FAIL - federation set up"; exit 1; }
 # Short deadlines (a stopped peer below), and the result cache on.
 sed -i 's/^peer_deadline_ms = .*/peer_deadline_ms = 1000/; s/^overall_deadline_ms = .*/overall_deadline_ms = 2000/;
-        s/^cache_ttl_s = .*/cache_ttl_s = 300/' "$FED/clinic-a/hie-node.ini"
+        s/^cache_ttl_s = .*/cache_ttl_s = 300/; s/^max_in_flight = .*/max_in_flight = 2/' "$FED/clinic-a/hie-node.ini"
 for n in clinic-a hospital-b hospital-c; do fed_start "$n" || exit 1; done
 check "clinic-a reaches both peers" fed_wait_peers clinic-a 2
 
@@ -90,6 +90,25 @@ echo "     retrieve from a hung peer with a 300 ms budget: answered in $ms ms"
 check "retrieve within a 300 ms budget from a hung peer: 502 timeout ($(head -c 200 "$FED/doc.out"))" bash -c "[ '$code' = 502 ] && grep -qE 'within|deadline' '$FED/doc.out'"
 code=$(curl -s -o /dev/null -w '%{http_code}' -H 'X-HIE-Deadline-Ms: 3000' "http://$(fed_http clinic-a)/api/documents/$doc")
 check "retrieve within a 3 s budget: 200" test "$code" = 200
+
+# ---- requests in flight are bounded ([query] max_in_flight = 2 here) ----
+# Two retrieves wait on hung peers; a third request is refused at once,
+# and once they are done the node answers again.
+for n in hospital-b hospital-c; do kill -STOP "$(cat "$FED/$n.pid")"; done
+waiting=()
+for i in 1 2; do
+  curl -s -o /dev/null -H 'X-HIE-Deadline-Ms: 3000' "http://$(fed_http clinic-a)/api/documents/$doc" &
+  waiting+=($!)
+done
+sleep 0.3 # they wait at most peer_deadline_ms (1 s here)
+curl -s -D "$FED/busy.hdr" -o "$FED/busy.out" -H 'X-HIE-Deadline-Ms: 3000' "http://$(fed_http clinic-a)/api/documents/$doc"
+for n in hospital-b hospital-c; do kill -CONT "$(cat "$FED/$n.pid")"; done
+wait "${waiting[@]}"
+check "a third request while two wait on peers: 503 with Retry-After ($(head -c 200 "$FED/busy.out"))" \
+  bash -c "head -1 '$FED/busy.hdr' | grep -q ' 503' && grep -qi '^Retry-After: 1' '$FED/busy.hdr' && grep -q 'in flight' '$FED/busy.out'"
+check "... counted in /metrics" bash -c "curl -s 'http://$(fed_http clinic-a)/metrics' | grep -q '^hie_api_busy_total{via=\"api\"} 1'"
+code=$(curl -s -o /dev/null -w '%{http_code}' -H 'X-HIE-Deadline-Ms: 3000' "http://$(fed_http clinic-a)/api/documents/$doc")
+check "... and once they are done, a retrieve is answered again: 200" test "$code" = 200
 
 # ---- the result cache ----
 r1=$(query --type 34133-9,18842-5)
