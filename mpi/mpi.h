@@ -285,11 +285,12 @@ hie_err mpi_add_batch(mpi *m, struct mpi_patient *p, size_t n, unsigned flags,
  * committed (durable), with its records' p->rid/eid and results.  Batch k
  * is matched (on all cores) while batch k - 1 is decided, written and
  * committed by a writer thread, so the load does not wait for the
- * single-threaded writing.  A write that fails stops the load: the
- * batches after it are not written (their res[i].err say so) and its
- * error is returned; so are errors of next and done (the batches already
- * matched are still written and reported).  p and res belong to the
- * stream and are valid during the callback only. */
+ * single-threaded writing.  A batch whose write fails is not
+ * acknowledged, neither are the batches after it (matched against it:
+ * they are not written), and its error is returned.  An error returned
+ * by next or done stops the load too and is returned; the batches already
+ * matched are still written and acknowledged.  HIE_EINVAL: batch 0.  p
+ * and res belong to the stream and are valid during the callback only. */
 hie_err mpi_add_stream(mpi *m, size_t batch, unsigned flags,
     hie_err (*next)(void *arg, struct mpi_patient *p, size_t cap, size_t *n),
     hie_err (*done)(void *arg, struct mpi_patient *p, struct mpi_result *res, size_t n), void *arg);

@@ -292,12 +292,62 @@ test_stream_equals_one_by_one(void **state)
 	tu_rmtree(d2);
 }
 
+/* next() failing after two batches: the error is returned, and the two
+ * batches matched before it are written and acknowledged. */
+static hie_err
+fail_next(void *arg, struct mpi_patient *p, size_t cap, size_t *n)
+{
+	struct sctx *x = arg;
+
+	if (x->calls++ == 2)
+		return HIE_EINVAL;
+	*n = cap;
+	memcpy(p, x->src + x->next, cap * sizeof(*p));
+	x->next += cap;
+	return HIE_OK;
+}
+
+static void
+test_stream_stops(void **state)
+{
+	static struct mpi_patient p[600];
+	static struct mpi_result  r[600];
+	struct sctx               x;
+	char                      d[256];
+	MDB_env                  *env;
+	mpi                      *m;
+	uint64_t                  recs, ents;
+	size_t                    ok = 0;
+
+	(void) state;
+	for (unsigned i = 0; i < 600; i++)
+		make(&p[i], i % PEOPLE, i);
+	tu_tmpdir(d);
+	assert_int_equal(hie_store_open(d, 256, &env), HIE_OK);
+	assert_int_equal(mpi_open(env, &m), HIE_OK);
+	memset(&x, 0, sizeof(x));
+	x.src = p;
+	x.res = r;
+	x.n = 600;
+	assert_int_equal(mpi_add_stream(m, 300, 0, fail_next, s_done, &x), HIE_EINVAL);
+	assert_int_equal(mpi_add_stream(m, 0, 0, fail_next, s_done, &x), HIE_EINVAL);
+	assert_int_equal(x.done, 600);
+	for (size_t i = 0; i < 600; i++)
+		ok += r[i].err == HIE_OK;
+	assert_int_equal(mpi_count(m, &recs, &ents), HIE_OK);
+	assert_int_equal(recs, ok);
+	mpi_close(m);
+	hie_store_close(env);
+	tu_rmtree(d);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_batch_equals_one_by_one),
 		cmocka_unit_test(test_stream_equals_one_by_one),
+		cmocka_unit_test(test_stream_stops),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
