@@ -527,10 +527,19 @@ main(int argc, char **argv)
 		       "linked-match %zu, review %zu, linked-id %zu, refused %zu)\n",
 		    n, (double) ms / 1000, cpu_s() - c0, (double) n * 1000 / (double) (ms ? ms : 1), BATCH, x.outcome[MPI_NEW],
 		    x.outcome[MPI_LINKED_MATCH], x.outcome[MPI_REVIEW], x.outcome[MPI_LINKED_ID], x.refused);
-		if (x.writer_cpu > 0)
+		if (x.writer_cpu > 0) {
+			/* The writer runs beside the matching of the next batch:
+			 * on an idle machine with C cores the load takes at least
+			 * the writer's CPU and at least all CPU / C. */
+			double all = cpu_s() - c0, cores = (double) sysconf(_SC_NPROCESSORS_ONLN);
+			double bound = all / (cores > 0 ? cores : 1);
+			if (x.writer_cpu > bound)
+				bound = x.writer_cpu;
 			printf("load threads: writer %.1f s cpu (deciding, writing, committing), caller %.1f s cpu "
-			       "(generating, validating, its share of matching)\n",
-			    x.writer_cpu, x.caller_cpu);
+			       "(generating, validating, its share of matching); on an idle %.0f-core machine at this "
+			       "CPU cost: >= %.1f s, <= %.0f records/s\n",
+			    x.writer_cpu, x.caller_cpu, cores, bound, bound > 0 ? (double) n / bound : 0);
+		}
 	}
 
 	/* 3. Searches: a known person, with a registration's errors. */
