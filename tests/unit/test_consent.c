@@ -10,25 +10,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "certs/cert.h"
+#include "gateway_fixture.h"
 #include "node/consent.h"
 #include "node/soap.h"
-#include "node/store.h"
-#include "testutil.h"
-#include "xca/xca.h"
 
 #define HOME "urn:oid:1.2.3.4"
 #define ASKER "urn:oid:1.2.3.1"
 #define DEMO "DEMO-1001^^^&1.3.6.1.4.1.21367.13.20.3000&ISO"
 #define OTHER "OTHER-7^^^&1.3.6.1.4.1.21367.13.20.3000&ISO"
 
-static char                 dir[256];
-static MDB_env             *env;
-static hie_replay          *replay;
-static wss_signer          *asker, *responder_key;
-static struct xca_responder resp;
-static consent             *cons;
-static char                 demo_uid[128], restricted_uid[128], other_uid[128];
+static struct tg_gateway G;
+static consent          *cons;
+static char              demo_uid[128], restricted_uid[128], other_uid[128];
 
 /* Registers a copy of the first demo document under another unique id,
  * patient or confidentiality. */
@@ -48,7 +41,7 @@ register_variant(const char *suffix, const char *patient, const char *conf, char
 		snprintf(e.patient_id, sizeof(e.patient_id), "%s", patient);
 	if (conf != NULL)
 		snprintf(e.confidentiality, sizeof(e.confidentiality), "%s", conf);
-	assert_int_equal(reg_put(resp.reg, &e, buf, len), HIE_OK);
+	assert_int_equal(reg_put(G.resp.reg, &e, buf, len), HIE_OK);
 	if (uid_out != NULL)
 		strcpy(uid_out, e.unique_id);
 	free(buf);
@@ -57,53 +50,22 @@ register_variant(const char *suffix, const char *patient, const char *conf, char
 static int
 setup(void **state)
 {
-	struct wss_verifier_cfg vc;
 	struct consent_defaults def = { CONSENT_PERMIT, 1 };
-	char                    p[600], q[600], *ca, why[256];
+	char                    p[600], *buf, why[256];
 	struct reg_entry        e;
 	size_t                  len;
 
 	(void) state;
-	tu_tmpdir(dir);
-	snprintf(p, sizeof(p), "%s/ca", dir);
-	assert_int_equal(cert_ca_init(p, "test CA", 2), HIE_OK);
-	snprintf(q, sizeof(q), "%s/asker", dir);
-	assert_int_equal(cert_issue(p, "asker", ASKER, 1, q), HIE_OK);
-	asker = tu_signer(q);
-	snprintf(q, sizeof(q), "%s/responder", dir);
-	assert_int_equal(cert_issue(p, "responder", HOME, 1, q), HIE_OK);
-	responder_key = tu_signer(q);
-	snprintf(p, sizeof(p), "%s/db", dir);
-	assert_int_equal(hie_store_open(p, 64, &env), HIE_OK);
-	assert_int_equal(reg_open(env, &resp.reg), HIE_OK);
-	assert_int_equal(consent_open(env, &def, &cons), HIE_OK);
-	snprintf(p, sizeof(p), "%s/replay", dir);
-	assert_int_equal(hie_replay_open(p, 10000, &replay), HIE_OK);
-	snprintf(p, sizeof(p), "%s/ca/ca.crt", dir);
-	ca = tu_slurp(p, NULL);
-	memset(&vc, 0, sizeof(vc));
-	vc.ca_pem = ca;
-	vc.community = HOME;
-	vc.clock_skew_s = 60;
-	vc.max_ttl_s = 600;
-	vc.replay = replay;
-	assert_int_equal(wss_verifier_new(&vc, &resp.verifier), HIE_OK);
-	free(ca);
-	resp.home = HOME;
-	resp.repository_id = "1.2.3.4.1";
-	resp.lim = hie_xml_default_limits;
-	resp.max_results = 100;
-	resp.signer = responder_key;
-	resp.ttl_s = 300;
-	resp.consent = cons;
-	/* The four demo documents (N), one restricted (R) copy, and one
-	 * document of another patient. */
-	tu_load_demo(resp.reg, "1.2.3.4.1", 4);
+	tg_init(&G, HOME, ASKER);
+	assert_int_equal(consent_open(G.env, &def, &cons), HIE_OK);
+	G.resp.consent = cons;
+	/* The four demo documents (N, tg_init's), one restricted (R) copy,
+	 * and one document of another patient. */
 	tu_src(p, sizeof(p), "conf/demo/hospital-b-ccd.xml");
-	ca = tu_slurp(p, &len);
-	assert_int_equal(reg_ccda_extract(ca, len, NULL, "1.2.3.4.1", &e, why, sizeof(why)), HIE_OK);
+	buf = tu_slurp(p, &len);
+	assert_int_equal(reg_ccda_extract(buf, len, NULL, "1.2.3.4.1", &e, why, sizeof(why)), HIE_OK);
 	strcpy(demo_uid, e.unique_id);
-	free(ca);
+	free(buf);
 	register_variant(".R", NULL, "R", restricted_uid);
 	register_variant(".O", OTHER, NULL, other_uid);
 	return 0;
@@ -113,14 +75,8 @@ static int
 teardown(void **state)
 {
 	(void) state;
-	wss_verifier_free(resp.verifier);
-	wss_signer_free(asker);
-	wss_signer_free(responder_key);
-	hie_replay_close(replay);
 	consent_close(cons);
-	reg_close(resp.reg);
-	hie_store_close(env);
-	tu_rmtree(dir);
+	tg_fini(&G);
 	return 0;
 }
 
@@ -178,7 +134,7 @@ request(int retrieve, const char *patient_or_uid, const char *purpose, int objec
 		    "<xdsb:DocumentUniqueId>%s</xdsb:DocumentUniqueId></xdsb:DocumentRequest></xdsb:RetrieveDocumentSetRequest></s:Body></s:Envelope>",
 		    seq, val);
 	assert_int_equal(soap_parse(xml, strlen(xml), NULL, &m), HIE_OK);
-	assert_int_equal(wss_sign(asker, m.doc, &claims, HOME, 300), HIE_OK);
+	assert_int_equal(wss_sign(G.asker, m.doc, &claims, HOME, 300), HIE_OK);
 	assert_int_equal(hie_xml_dump(m.doc, &out, len), HIE_OK);
 	soap_msg_free(&m);
 	return out;
@@ -260,7 +216,7 @@ test_cases(void **state)
 		req = request(cases[i].retrieve != 0,
 		    cases[i].retrieve == 1 ? demo_uid : cases[i].retrieve == 2 ? restricted_uid : DEMO, cases[i].purpose,
 		    cases[i].object_ref, &len);
-		assert_int_equal(xca_respond(&resp, req, len, "t", &answer, &alen, &out), HIE_OK);
+		assert_int_equal(xca_respond(&G.resp, req, len, "t", &answer, &alen, &out), HIE_OK);
 		docs = (int) (cases[i].retrieve ? count_of(answer, "<xdsb:DocumentResponse")
 		                                : count_of(answer, cases[i].object_ref ? "<rim:ObjectRef" : "<rim:ExtrinsicObject"));
 		print_message("  %-58s docs=%d withheld=%d override=%d %s\n", cases[i].name, docs, out.withheld,
@@ -291,21 +247,21 @@ test_default_deny(void **state)
 	size_t                  len, alen;
 
 	(void) state;
-	assert_int_equal(consent_open(env, &def, &deny), HIE_OK);
-	resp.consent = deny;
+	assert_int_equal(consent_open(G.env, &def, &deny), HIE_OK);
+	G.resp.consent = deny;
 	req = request(0, DEMO, "TREATMENT", 0, &len);
-	assert_int_equal(xca_respond(&resp, req, len, "t", &answer, &alen, &out), HIE_OK);
+	assert_int_equal(xca_respond(&G.resp, req, len, "t", &answer, &alen, &out), HIE_OK);
 	assert_int_equal(count_of(answer, "<rim:ExtrinsicObject"), 0);
 	free(req);
 	free(answer);
 	set_policy(OTHER, "permit", "", "", 0, 0, "");
 	req = request(0, OTHER, "TREATMENT", 0, &len);
-	assert_int_equal(xca_respond(&resp, req, len, "t", &answer, &alen, &out), HIE_OK);
+	assert_int_equal(xca_respond(&G.resp, req, len, "t", &answer, &alen, &out), HIE_OK);
 	assert_int_equal(count_of(answer, "<rim:ExtrinsicObject"), 1);
 	assert_non_null(strstr(out.documents, other_uid));
 	free(req);
 	free(answer);
-	resp.consent = cons;
+	G.resp.consent = cons;
 	consent_close(deny);
 	consent_clear(cons, OTHER);
 }

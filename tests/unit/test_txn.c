@@ -13,60 +13,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "certs/cert.h"
-#include "node/store.h"
-#include "testutil.h"
-#include "xca/xca.h"
+#include "gateway_fixture.h"
 
 #define HOME "urn:oid:1.2.3.4"
 #define ASKER "urn:oid:1.2.3.1"
 
-static char                 dir[256];
-static MDB_env             *env;
-static hie_replay          *replay;
-static wss_signer          *asker, *responder_key;
-static struct xca_responder resp;
+static struct tg_gateway G;
 
 static int
 setup(void **state)
 {
-	struct wss_verifier_cfg vc;
-	char                    p[600], q[600], *ca;
-
 	(void) state;
-	tu_tmpdir(dir);
-	snprintf(p, sizeof(p), "%s/ca", dir);
-	assert_int_equal(cert_ca_init(p, "test CA", 2), HIE_OK);
-	snprintf(q, sizeof(q), "%s/asker", dir);
-	assert_int_equal(cert_issue(p, "asker", ASKER, 1, q), HIE_OK);
-	snprintf(q, sizeof(q), "%s/responder", dir);
-	assert_int_equal(cert_issue(p, "responder", HOME, 1, q), HIE_OK);
-	snprintf(q, sizeof(q), "%s/asker", dir);
-	asker = tu_signer(q);
-	snprintf(q, sizeof(q), "%s/responder", dir);
-	responder_key = tu_signer(q);
-	snprintf(p, sizeof(p), "%s/db", dir);
-	assert_int_equal(hie_store_open(p, 64, &env), HIE_OK);
-	assert_int_equal(reg_open(env, &resp.reg), HIE_OK);
-	snprintf(p, sizeof(p), "%s/replay", dir);
-	assert_int_equal(hie_replay_open(p, 10000, &replay), HIE_OK);
-	snprintf(p, sizeof(p), "%s/ca/ca.crt", dir);
-	ca = tu_slurp(p, NULL);
-	memset(&vc, 0, sizeof(vc));
-	vc.ca_pem = ca;
-	vc.community = HOME;
-	vc.clock_skew_s = 60;
-	vc.max_ttl_s = 600;
-	vc.replay = replay;
-	assert_int_equal(wss_verifier_new(&vc, &resp.verifier), HIE_OK);
-	free(ca);
-	resp.home = HOME;
-	resp.repository_id = "1.2.3.4.1";
-	resp.lim = hie_xml_default_limits;
-	resp.max_results = 100;
-	resp.signer = responder_key;
-	resp.ttl_s = 300;
-	tu_load_demo(resp.reg, "1.2.3.4.1", 4);
+	tg_init(&G, HOME, ASKER);
 	return 0;
 }
 
@@ -74,13 +32,7 @@ static int
 teardown(void **state)
 {
 	(void) state;
-	wss_verifier_free(resp.verifier);
-	wss_signer_free(asker);
-	wss_signer_free(responder_key);
-	hie_replay_close(replay);
-	reg_close(resp.reg);
-	hie_store_close(env);
-	tu_rmtree(dir);
+	tg_fini(&G);
 	return 0;
 }
 
@@ -108,7 +60,7 @@ sign_request(const char *xml, size_t len, size_t *out_len)
 	char                          *out;
 
 	assert_int_equal(soap_parse(xml, len, NULL, &m), HIE_OK);
-	assert_int_equal(wss_sign(asker, m.doc, &claims, HOME, 300), HIE_OK);
+	assert_int_equal(wss_sign(G.asker, m.doc, &claims, HOME, 300), HIE_OK);
 	assert_int_equal(hie_xml_dump(m.doc, &out, out_len), HIE_OK);
 	soap_msg_free(&m);
 	return out;
@@ -159,7 +111,7 @@ run_case(const char *path, const char *name)
 	snprintf(expect, sizeof(expect), "%.*s", (int) (e1 - e0 - 12), e0 + 12);
 	req = strstr(expect, "sign=no") ? strdup(xml) : sign_request(xml, len, &rlen);
 	rlen = strlen(req);
-	assert_int_equal(xca_respond(&resp, req, rlen, "txn", &answer, &alen, &out), HIE_OK);
+	assert_int_equal(xca_respond(&G.resp, req, rlen, "txn", &answer, &alen, &out), HIE_OK);
 	for (char *item = strtok_r(expect, ";", &save); item != NULL && ok; item = strtok_r(NULL, ";", &save)) {
 		while (*item == ' ')
 			item++;
