@@ -123,5 +123,12 @@ main(int argc, char **argv)
 	printf("CPU time: %.0f us per round trip (all of it, building and serialising included); %.0f round trips per "
 	       "CPU-second\n",
 	    cpu * 1e6 / n, n / cpu);
+	{
+		unsigned long full, vouched;
+		wss_verifier_counts(v, &full, &vouched);
+		printf("assertion signatures: %lu vouched for by the message signature (no second ECDSA verification), "
+		       "%lu verified in full\n",
+		    vouched, full);
+	}
 	return 0;
 }
