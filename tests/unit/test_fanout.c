@@ -84,8 +84,18 @@ run_query(struct peer *peers, size_t n, int64_t *ms)
 	xca_fanout        *fo = fanout_to(peers, n, DEADLINE_MS * 2);
 	struct xca_result *res;
 
-	/* Let the dialers connect (or fail their handshakes) first. */
+	/* Let the dialers connect (or fail their handshakes) first; those
+	 * that can (listening, not rogue) are waited for up to 20 s more: TLS
+	 * handshakes are slow under ASan on a loaded machine. */
 	nng_msleep(1700);
+	for (int tries = 0; tries < 200; tries++) {
+		size_t i = 0;
+		while (i < n && (peers[i].fp.cfg == NULL || peers[i].rogue || xca_fanout_peer_connected(fo, i, NULL)))
+			i++;
+		if (i == n)
+			break;
+		nng_msleep(100);
+	}
 	memset(&q, 0, sizeof(q));
 	strcpy(q.patient_id, PID);
 	q.approved_only = 1;
@@ -169,6 +179,7 @@ test_retrieve(void **state)
 	peer_start(&p);
 	fo = fanout_to(&p, 1, DEADLINE_MS);
 	nng_msleep(300);
+	fp_wait_connected(fo, 1, 200, 100);
 
 	r = run_retrieve(fo, p.fp.community, "2.25.299418744817305917185341891893493520418^HB-DS-0002");
 	assert_int_equal(r->peer.status, XCA_OK);
