@@ -103,6 +103,7 @@ struct bulk {
 	const struct brec       *src;
 	MDB_txn                 *snap[MAX_THREADS]; /* stream: the snapshot each pass thread reads */
 	size_t                   rcap; /* r's size: a stream keeps it from batch to batch */
+	uint64_t                *sigv; /* r[j].sig, compact: the loops over a block's members read it */
 	const struct mpi_model  *model;
 	struct mpi_scorer        sc;
 	struct mpi_patient      *p;
@@ -365,7 +366,7 @@ match_one(struct bulk *b, MDB_txn *txn, MDB_cursor *idx, size_t j)
 		/* The batch's earlier records with this key. */
 		for (uint32_t q = b->kstart[r->kpos[kk]]; q < r->kpos[kk] && e == HIE_OK; q++) {
 			uint32_t i = b->ke[q].j;
-			if (mpi_sig_bound(&r->sc, r->sig, b->r[i].sig) >= r->sc.min_w)
+			if (mpi_sig_bound(&r->sc, r->sig, b->sigv[i]) >= r->sc.min_w)
 				e = cand_add(&c, &nc, &cap, (struct bcand) { 0, 0, 0, i, (uint16_t) (1u << kk), 0, 0 });
 		}
 	}
@@ -480,6 +481,15 @@ prep(void *arg)
 		struct brec        *r = &b->r[j];
 		struct mpi_result  *res = &b->res[j - b->n0];
 		struct mpi_patient *p = &b->p[j - b->n0];
+		/* What the passes read before they set it (r is reused from
+		 * batch to batch), set here where the record is being touched
+		 * anyway: a separate pass over 3 kB records costs a cache and
+		 * TLB miss each. */
+		r->c = NULL;
+		r->nc = r->nk = 0;
+		r->valid = r->accepted = 0;
+		r->rid = r->eid = 0;
+		memset(r->ideid, 0, sizeof(r->ideid));
 		memset(res, 0, sizeof(*res));
 		if ((res->err = mpi_validate(p, res->why, sizeof(res->why))) != HIE_OK)
 			continue;
@@ -878,26 +888,36 @@ static hie_err
 put_blocks(struct bulk *b, MDB_txn *txn)
 {
 	MDB_cursor *c;
+	uint64_t   *rid = malloc((b->n ? b->n : 1) * sizeof(*rid));
 	int         rc;
 
-	if ((rc = mdb_cursor_open(txn, b->m->blk, &c)) != 0)
+	if (rid == NULL)
+		return HIE_ENOMEM;
+	/* Record ids (0: not accepted) in a compact array: the entries
+	 * below visit the records in key order, and a 3 kB record each
+	 * time would be a cache miss each. */
+	for (size_t j = 0; j < b->n; j++)
+		rid[j] = b->r[b->n0 + j].accepted ? b->r[b->n0 + j].rid : 0;
+	if ((rc = mdb_cursor_open(txn, b->m->blk, &c)) != 0) {
+		free(rid);
 		return hie_store_err(rc);
+	}
 	for (size_t d = 0; d < b->ndk && rc == 0; d++) {
 		uint32_t g = b->dk[d];
 		for (size_t i = g; i < b->nke && b->kstart[i] == g && rc == 0; i++) {
-			const struct bent  *x = &b->ke[i];
-			const struct brec  *r = &b->r[x->j];
-			unsigned char       v[MPI_BLK_VAL];
-			MDB_val             k = { x->len, (void *) x->s }, dv = { MPI_BLK_VAL, v };
-			if (x->j < b->n0 || !r->accepted || x->len == 0 || x->len > 511)
+			const struct bent *x = &b->ke[i];
+			unsigned char      v[MPI_BLK_VAL];
+			MDB_val            k = { x->len, (void *) x->s }, dv = { MPI_BLK_VAL, v };
+			if (x->j < b->n0 || rid[x->j - b->n0] == 0 || x->len == 0 || x->len > 511)
 				continue; /* the previous batch's; refused; LMDB's key limit (as mpi_index) */
-			mpi_u64_put(v, r->rid);
-			mpi_u64_put(v + 8, r->sig);
+			mpi_u64_put(v, rid[x->j - b->n0]);
+			mpi_u64_put(v + 8, b->sigv[x->j]);
 			if ((rc = mdb_cursor_put(c, &k, &dv, MDB_NODUPDATA)) == MDB_KEYEXIST)
 				rc = 0;
 		}
 	}
 	mdb_cursor_close(c);
+	free(rid);
 	return hie_store_err(rc);
 }
 
@@ -999,15 +1019,6 @@ bulk_match(struct bulk *b)
 			return HIE_ENOMEM;
 		}
 	}
-	for (size_t j = 0; j < n0 + n; j++) {
-		struct brec *r = &b->r[j];
-		r->c = NULL;
-		r->nc = r->nk = 0;
-		r->valid = r->accepted = 0;
-		r->rid = r->eid = 0;
-		memset(r->ideid, 0, sizeof(r->ideid));
-		memset(r->scount, 0, sizeof(r->scount));
-	}
 	memset(pa, 0, sizeof(pa));
 	for (size_t i = 0; i < t; i++)
 		pa[i] = (struct pass_arg) { b, b->snap[i], n0 + n * i / t, n0 + n * (i + 1) / t, { NULL, 0, 0 }, HIE_OK };
@@ -1017,6 +1028,9 @@ bulk_match(struct bulk *b)
 	for (size_t j = 0; j < n0; j++) {
 		struct brec       *r = &b->r[j];
 		const struct brec *o = &b->src[j];
+		r->c = NULL;
+		r->nc = r->nk = 0;
+		r->accepted = 0;
 		if (!(r->valid = o->valid))
 			continue;
 		r->k = o->k;
@@ -1034,7 +1048,8 @@ bulk_match(struct bulk *b)
 	b->ke = malloc((nke ? nke : 1) * sizeof(*b->ke));
 	b->ie = malloc((nie ? nie : 1) * sizeof(*b->ie));
 	b->idkeys = malloc((nie ? nie : 1) * 300);
-	if (b->ke == NULL || b->ie == NULL || b->idkeys == NULL) {
+	b->sigv = malloc((n0 + n ? n0 + n : 1) * sizeof(*b->sigv));
+	if (b->ke == NULL || b->ie == NULL || b->idkeys == NULL || b->sigv == NULL) {
 		e = HIE_ENOMEM;
 		goto done;
 	}
@@ -1043,6 +1058,7 @@ bulk_match(struct bulk *b)
 		const struct mpi_patient *p = j < n0 ? &b->pp[j] : &b->p[j - n0];
 		for (size_t x = 0; x < MPI_MAX_IDS; x++)
 			r->ipos[x] = UINT32_MAX;
+		b->sigv[j] = r->valid ? r->sig : 0;
 		if (!r->valid)
 			continue;
 		for (size_t kk = 0; kk < r->nk; kk++) {
@@ -1158,6 +1174,8 @@ bulk_reset(struct bulk *b)
 	free(b->ke);
 	free(b->ie);
 	free(b->idkeys);
+	free(b->sigv);
+	b->sigv = NULL;
 	free(b->kstart);
 	free(b->istart);
 	free(b->dk);
