@@ -185,14 +185,6 @@ fp_peer_listen(struct fp_peer *p, size_t nctx)
 }
 
 void
-fp_peer_start(struct fp_peer *p, const char *dir, reg *r)
-{
-	fp_peer_cert(p, dir, "ca");
-	fp_peer_responder(p, r, NULL, "1.2.3.9.1");
-	fp_peer_listen(p, 1);
-}
-
-void
 fp_peer_stop(struct fp_peer *p)
 {
 	if (p->nctx > 0) {
@@ -294,7 +286,7 @@ fp_peer_result(const struct xca_result *r, const char *name)
 
 /* ---- waiting for a callback ---- */
 
-void
+static void
 fp_wait_init(struct fp_wait *w)
 {
 	memset(w, 0, sizeof(*w));
@@ -302,7 +294,7 @@ fp_wait_init(struct fp_wait *w)
 	assert_int_equal(nng_cv_alloc(&w->cv, w->mtx), 0);
 }
 
-void
+static void
 fp_wait_fini(struct fp_wait *w)
 {
 	nng_cv_free(w->cv);

@@ -29,7 +29,7 @@
 #include "testutil.h"
 #include "xca/xca.h"
 
-/* ---- the test's CA and coordinator ---- */
+/* ---- certificates ---- */
 
 /* Loads dir/sub/node.crt, node.key and ca.crt into *m (node_tls_free). */
 void fp_load_tls(const char *dir, const char *sub, struct node_tls_material *m);
@@ -93,9 +93,6 @@ void fp_peer_responder(struct fp_peer *p, reg *r, mpi *m, const char *repository
 /* A REP socket on p->addr with p->tls (p->cfg made here if NULL), nctx
  * (1..FP_MAXCTX) contexts each answering one request at a time. */
 void fp_peer_listen(struct fp_peer *p, size_t nctx);
-/* fp_peer_cert from dir/ca, fp_peer_responder on r (repository
- * 1.2.3.9.1), fp_peer_listen with one context. */
-void fp_peer_start(struct fp_peer *p, const char *dir, reg *r);
 /* Stops the contexts and closes the socket (if listening), then frees
  * whatever of cfg, tls, signer, verifier, mpi, reg and env the peer has. */
 void fp_peer_stop(struct fp_peer *p);
@@ -128,8 +125,6 @@ struct fp_wait {
 	int      done;
 	int64_t  t0; /* hie_now_ms() at fp_wait_arm */
 };
-void fp_wait_init(struct fp_wait *w);
-void fp_wait_fini(struct fp_wait *w);
 /* Before starting the call: not done, nothing got, the clock started. */
 void fp_wait_arm(struct fp_wait *w);
 /* Callbacks for xca_fanout_query*, _discover and _retrieve, arg = the wait. */
@@ -150,7 +145,7 @@ struct fp_world {
 	char                     dir[256];  /* a fresh temp dir */
 	struct node_tls_material coord_tls; /* dir/coordinator, issued by dir/ca */
 	struct wss_claims        claims;    /* Dr. Test, medical doctor, TREATMENT */
-	struct fp_wait           w;
+	struct fp_wait           w;         /* for the queries of the test */
 	MDB_env                 *env; /* fp_world_registry */
 	reg                     *reg;
 };
