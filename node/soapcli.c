@@ -35,7 +35,7 @@ node_cmd_soap(int argc, char **argv)
 	struct node_config       cfg;
 	struct node_tls_material tls;
 	struct hie_xml_limits    lim;
-	struct soap_msg          m;
+	struct soap_msg          m = { 0 };
 	const char              *config = NULL, *audience = NULL, *user = "unspecified user", *cmd;
 	char                    *in = NULL, *out = NULL, why[300];
 	size_t                   len, olen;
@@ -141,8 +141,8 @@ node_cmd_soap(int argc, char **argv)
 			fprintf(stderr, "hie-node soap sign: %s\n", hie_strerror(e));
 		}
 	}
-	soap_msg_free(&m);
 done:
+	soap_msg_free(&m);
 	free(in);
 	free(out);
 	node_tls_free(&tls);
