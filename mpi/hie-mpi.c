@@ -16,8 +16,12 @@
 
 /* Records per transaction: a batch is matched in parallel and its index
  * writes sorted (mpi_add_batch), so larger batches share more of the
- * store's pages between their lookups and writes. */
-#define BATCH 10000
+ * store's pages between their lookups and writes, and each commit writes
+ * back pages that more records dirtied.  At 1M records on 2 cores
+ * (docs/benchmarks.md, mpi sixth pass) 10,000 loaded 16,600/s, 20,000
+ * 25,000/s, 25,000 26,800-28,800/s (peak RSS 2.7 GB), 50,000 22,400/s
+ * (peak RSS 3.9 GB: three batches are in flight in the pipeline). */
+#define BATCH 25000
 #define LINE_MAX_LEN 4096
 
 static void
