@@ -94,26 +94,17 @@ op_complete(struct xca_op *op)
 static void op_release(struct xca_op *op);
 
 static void
-ctx_send(struct xca_call *c)
+ctx_io(struct xca_call *c, int send)
 {
 	struct xca_op *op = c->op;
 
 	nng_mtx_lock(op->mtx);
 	op->pending++;
 	nng_mtx_unlock(op->mtx);
-	nng_ctx_send(c->ctx, c->aio);
-	op_release(op);
-}
-
-static void
-ctx_recv(struct xca_call *c)
-{
-	struct xca_op *op = c->op;
-
-	nng_mtx_lock(op->mtx);
-	op->pending++;
-	nng_mtx_unlock(op->mtx);
-	nng_ctx_recv(c->ctx, c->aio);
+	if (send)
+		nng_ctx_send(c->ctx, c->aio);
+	else
+		nng_ctx_recv(c->ctx, c->aio);
 	op_release(op);
 }
 
@@ -383,7 +374,7 @@ call_resend(struct xca_call *c)
 	nng_aio_set_msg(c->aio, msg);
 	nng_aio_set_timeout(c->aio, send_timeout(c, left));
 	inflight_add(c);
-	ctx_send(c);
+	ctx_io(c, 1);
 	return 1;
 }
 
@@ -422,7 +413,7 @@ call_cb(void *arg)
 	c->receiving = 1;
 	left = c->deadline - hie_now_ms();
 	nng_aio_set_timeout(c->aio, left > 0 ? (nng_duration) left : 1);
-	ctx_recv(c);
+	ctx_io(c, 0);
 }
 
 static hie_err
@@ -497,7 +488,7 @@ call_start(struct xca_call *c)
 	inflight_add(c);
 	c->sent = hie_now_ms();
 	c->pr->sent_ms = c->sent - c->op->t0;
-	ctx_send(c);
+	ctx_io(c, 1);
 }
 
 /*
