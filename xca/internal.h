@@ -33,6 +33,7 @@ struct peer_conn {
 	 * max_message_bytes, would hold the call until its deadline). */
 	nng_mtx         *mtx;
 	struct xca_call *inflight;
+	uint32_t         pipe_id; /* the connection added (0: none), under mtx */
 	int              https;  /* an https:// SOAP endpoint, called by https.c */
 	/* How long this peer took to answer lately (moving average, ms; 0:
 	 * not known yet): requests are signed and sent to the slowest peers

@@ -26,8 +26,11 @@ pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
 {
 	struct peer_conn *pc = arg;
 	int64_t           lost;
-	(void) p;
+	uint32_t          id = nng_pipe_id(p);
 	if (ev == NNG_PIPE_EV_ADD_POST) {
+		nng_mtx_lock(pc->mtx);
+		pc->pipe_id = id;
+		nng_mtx_unlock(pc->mtx);
 		atomic_fetch_add(&pc->npipes, 1);
 		/* How long a reconnection takes is what an operator needs
 		 * to see when queries wait on one. */
@@ -35,11 +38,21 @@ pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
 			hie_log(HIE_LOG_INFO, "xca", "HIE-XCA-RECONNECTED", NULL, "peer=%s ms=%lld", pc->p.name,
 			    (long long) (hie_now_ms() - lost));
 	} else if (ev == NNG_PIPE_EV_REM_POST) {
+		/* Only the connection we were told of: a connection that
+		 * closed before it was added (a reconnection failing its
+		 * handshake) carried no call, and must not cancel the calls
+		 * waiting for the next one -- a request resent after a drop
+		 * was failed that way, 9 ms later, with no new connection yet. */
+		nng_mtx_lock(pc->mtx);
+		if (id != pc->pipe_id) {
+			nng_mtx_unlock(pc->mtx);
+			return;
+		}
+		pc->pipe_id = 0;
 		atomic_fetch_sub(&pc->npipes, 1);
 		atomic_store(&pc->lost_ms, hie_now_ms());
 		/* One dialer, so one pipe: every call in flight rode on it.
 		 * Cancelling only schedules their callbacks. */
-		nng_mtx_lock(pc->mtx);
 		for (struct xca_call *c = pc->inflight; c != NULL; c = c->next) {
 			c->lost = 1;
 			nng_aio_cancel(c->aio);
