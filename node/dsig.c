@@ -27,9 +27,9 @@
 #include <string.h>
 
 #define WSU_NS "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd"
-#define ALG_EXC_C14N "http://www.w3.org/2001/10/xml-exc-c14n#"
-#define ALG_ENVELOPED "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
-#define ALG_SHA256 "http://www.w3.org/2001/04/xmlenc#sha256"
+#define ALG_EXC_C14N DSIG_ALG_EXC_C14N
+#define ALG_ENVELOPED DSIG_ALG_ENVELOPED
+#define ALG_SHA256 DSIG_ALG_SHA256
 #define ALG_ECDSA_SHA256 "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256"
 #define ALG_RSA_SHA256 "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
 
@@ -101,7 +101,7 @@ visible(void *user, xmlNodePtr node, xmlNodePtr parent)
 	return 0;
 }
 
-enum sink_mode { SINK_DIGEST, SINK_SIGN, SINK_VERIFY, SINK_BUFFER };
+enum sink_mode { SINK_DIGEST, SINK_SIGN, SINK_VERIFY, SINK_BUFFER, SINK_HIEBUF };
 
 struct sink {
 	EVP_MD_CTX    *md;
@@ -109,6 +109,7 @@ struct sink {
 	int            failed;
 	char          *buf; /* SINK_BUFFER (dsig_c14n) */
 	size_t         len, cap;
+	hie_buf       *hb; /* SINK_HIEBUF (dsig_c14n_append) */
 };
 
 static int
@@ -139,6 +140,9 @@ sink_write(void *ctx, const char *buf, int len)
 		memcpy(s->buf + s->len, buf, (size_t) len);
 		s->len += (size_t) len;
 		s->buf[s->len] = '\0';
+		break;
+	case SINK_HIEBUF:
+		ok = hie_buf_add(s->hb, buf, (size_t) len) == HIE_OK;
 		break;
 	default:
 		ok = EVP_DigestVerifyUpdate(s->md, buf, (size_t) len);
@@ -216,31 +220,61 @@ c_str(struct c14n *c, const char *s)
 	c_put(c, s, strlen(s));
 }
 
-/* Text (attr 0) or attribute value (attr 1) escaped as C14N requires.
- * strcspn finds the next character to escape: most text has none. */
+/* C14N's escaping (C14N 1.0, 2.3) of text (attr 0) or of an attribute
+ * value (attr 1): the characters that need it, and the replacement of
+ * each.  strcspn finds the next one: most text has none. */
+static const char *
+esc_stop(int attr)
+{
+	return attr ? "&<\"\t\n\r" : "&<>\r";
+}
+
+static const char *
+esc_rep(char ch)
+{
+	switch (ch) {
+	case '&': return "&amp;";
+	case '<': return "&lt;";
+	case '>': return "&gt;";
+	case '"': return "&quot;";
+	case '\t': return "&#x9;";
+	case '\n': return "&#xA;";
+	default: return "&#xD;"; /* '\r' */
+	}
+}
+
 static void
 c_escaped(struct c14n *c, const char *s, int attr)
 {
-	const char *stop = attr ? "&<\"\t\n\r" : "&<>\r";
+	const char *stop = esc_stop(attr);
 
 	for (;;) {
-		size_t      k = strcspn(s, stop);
-		const char *rep;
+		size_t k = strcspn(s, stop);
 
 		c_put(c, s, k);
 		s += k;
-		switch (*s) {
-		case '\0': return;
-		case '&': rep = "&amp;"; break;
-		case '<': rep = "&lt;"; break;
-		case '>': rep = "&gt;"; break;
-		case '"': rep = "&quot;"; break;
-		case '\t': rep = "&#x9;"; break;
-		case '\n': rep = "&#xA;"; break;
-		default: rep = "&#xD;"; break; /* '\r' */
-		}
-		c_str(c, rep);
-		s++;
+		if (*s == '\0')
+			return;
+		c_str(c, esc_rep(*s++));
+	}
+}
+
+hie_err
+dsig_put_escaped(hie_buf *b, const char *s, int attr)
+{
+	const char *stop = esc_stop(attr);
+	hie_err     e;
+
+	for (;;) {
+		size_t k = strcspn(s, stop);
+
+		if ((e = hie_buf_add(b, s, k)) != HIE_OK)
+			return e;
+		s += k;
+		if (*s == '\0')
+			return HIE_OK;
+		if ((e = hie_buf_addstr(b, esc_rep(*s++))) != HIE_OK)
+			return e;
 	}
 }
 
@@ -470,7 +504,7 @@ c14n_libxml2(const xmlNode *apex, const xmlNode *exclude, xmlChar **prefixes, st
 static hie_err
 c14n_feed(const xmlNode *apex, const xmlNode *exclude, xmlChar **prefixes, EVP_MD_CTX *md, enum sink_mode mode)
 {
-	struct sink s = { md, mode, 0, NULL, 0, 0 };
+	struct sink s = { md, mode, 0, NULL, 0, 0, NULL };
 
 	if (prefixes == NULL && fast_ok(apex))
 		return c14n_direct(apex, exclude, &s);
@@ -480,7 +514,7 @@ c14n_feed(const xmlNode *apex, const xmlNode *exclude, xmlChar **prefixes, EVP_M
 hie_err
 dsig_c14n(const xmlNode *apex, const xmlNode *exclude, int general, char **out, size_t *len)
 {
-	struct sink s = { NULL, SINK_BUFFER, 0, NULL, 0, 0 };
+	struct sink s = { NULL, SINK_BUFFER, 0, NULL, 0, 0, NULL };
 	hie_err     e;
 
 	*out = NULL;
@@ -497,6 +531,16 @@ dsig_c14n(const xmlNode *apex, const xmlNode *exclude, int general, char **out, 
 	*out = s.buf;
 	*len = s.len;
 	return HIE_OK;
+}
+
+hie_err
+dsig_c14n_append(const xmlNode *apex, hie_buf *out)
+{
+	struct sink s = { NULL, SINK_HIEBUF, 0, NULL, 0, 0, out };
+	hie_err     e = fast_ok(apex) ? c14n_direct(apex, NULL, &s) : c14n_libxml2(apex, NULL, NULL, &s);
+
+	/* A full buffer is the one way the sink fails. */
+	return e != HIE_OK && s.failed ? HIE_ETOOBIG : e;
 }
 
 static hie_err
@@ -634,23 +678,30 @@ key_give(dsig_key *k, EVP_PKEY_CTX *c)
 	EVP_PKEY_CTX_free(c);
 }
 
-/* Signs the C14N of si with key into *b64 (malloc'd): ECDSA as r||s. */
-static hie_err
-sign_signed_info(const xmlNode *si, dsig_key *key, char **b64)
+const char *
+dsig_key_alg(const dsig_key *k)
+{
+	return EVP_PKEY_get_base_id(k->pkey) == EVP_PKEY_EC ? ALG_ECDSA_SHA256 : ALG_RSA_SHA256;
+}
+
+/* Signs the canonical SignedInfo si[len] with key into *b64 (malloc'd):
+ * ECDSA as r||s (XML-DSig's form, not DER). */
+hie_err
+dsig_sign_c14n(dsig_key *key, const char *si, size_t len, char **b64)
 {
 	EVP_PKEY            *pkey = key->pkey;
 	EVP_PKEY_CTX        *ctx = NULL;
 	unsigned char        der[512], raw[264], md[32];
 	const unsigned char *p = der;
-	size_t               len = sizeof(der);
+	size_t               dlen = sizeof(der);
 	ECDSA_SIG           *es = NULL;
 	hie_err              e = HIE_ECRYPTO;
 
 	*b64 = NULL;
-	if (!key->sign || EVP_PKEY_get_size(pkey) > (int) sizeof(der) || digest_of(si, NULL, NULL, md) != HIE_OK ||
-	    (ctx = key_take(key)) == NULL)
+	if (!key->sign || EVP_PKEY_get_size(pkey) > (int) sizeof(der) ||
+	    EVP_Digest(si, len, md, NULL, sha256(), NULL) != 1 || (ctx = key_take(key)) == NULL)
 		goto done;
-	if (EVP_PKEY_sign(ctx, der, &len, md, sizeof(md)) != 1) {
+	if (EVP_PKEY_sign(ctx, der, &dlen, md, sizeof(md)) != 1) {
 		EVP_PKEY_CTX_free(ctx); /* its state is unknown: not back to the pool */
 		ctx = NULL;
 		goto done;
@@ -658,14 +709,14 @@ sign_signed_info(const xmlNode *si, dsig_key *key, char **b64)
 	if (EVP_PKEY_get_base_id(pkey) == EVP_PKEY_EC) {
 		const BIGNUM *r, *s;
 		int           half = ec_half(pkey);
-		if (2 * half > (int) sizeof(raw) || (es = d2i_ECDSA_SIG(NULL, &p, (long) len)) == NULL)
+		if (2 * half > (int) sizeof(raw) || (es = d2i_ECDSA_SIG(NULL, &p, (long) dlen)) == NULL)
 			goto done;
 		ECDSA_SIG_get0(es, &r, &s);
 		if (BN_bn2binpad(r, raw, half) != half || BN_bn2binpad(s, raw + half, half) != half)
 			goto done;
 		e = hie_base64_encode(raw, (size_t) (2 * half), b64, NULL);
 	} else {
-		e = hie_base64_encode(der, len, b64, NULL);
+		e = hie_base64_encode(der, dlen, b64, NULL);
 	}
 done:
 	if (ctx != NULL)
@@ -675,15 +726,6 @@ done:
 	return e;
 }
 
-static xmlNode *
-ds_child(xmlNode *parent, xmlNs *ds, const char *name, const char *alg)
-{
-	xmlNode *n = xmlNewChild(parent, ds, BAD_CAST name, NULL);
-	if (n != NULL && alg != NULL && xmlNewProp(n, BAD_CAST "Algorithm", BAD_CAST alg) == NULL)
-		return NULL;
-	return n;
-}
-
 /* The element whose id attribute (registered with dsig_register_ids or
  * xmlAddID) has this value, or NULL. */
 static xmlNode *
@@ -691,71 +733,6 @@ by_id(xmlDoc *doc, const char *id)
 {
 	xmlAttr *a = xmlGetID(doc, BAD_CAST id);
 	return a != NULL && a->parent != NULL && a->parent->type == XML_ELEMENT_NODE ? a->parent : NULL;
-}
-
-hie_err
-dsig_sign(xmlNode *parent, xmlNode *before, const char *const *ids, size_t n, int enveloped, dsig_key *pkey,
-    xmlNode *key_info)
-{
-	const char *alg = EVP_PKEY_get_base_id(pkey->pkey) == EVP_PKEY_EC ? ALG_ECDSA_SHA256 : ALG_RSA_SHA256;
-	xmlNode    *sig, *si, *ki;
-	xmlNs      *ds;
-	char       *b64 = NULL;
-	char        uri[DSIG_ID_MAX + 2];
-	hie_err     e = HIE_ENOMEM;
-
-	if ((sig = xmlNewDocNode(parent->doc, NULL, BAD_CAST "Signature", NULL)) == NULL) {
-		xmlFreeNode(key_info);
-		return HIE_ENOMEM;
-	}
-	if (before != NULL)
-		xmlAddPrevSibling(before, sig);
-	else
-		xmlAddChild(parent, sig);
-	if ((ds = xmlNewNs(sig, BAD_CAST DSIG_NS, BAD_CAST "ds")) == NULL)
-		goto fail;
-	xmlSetNs(sig, ds);
-	if ((si = ds_child(sig, ds, "SignedInfo", NULL)) == NULL || ds_child(si, ds, "CanonicalizationMethod", ALG_EXC_C14N) == NULL ||
-	    ds_child(si, ds, "SignatureMethod", alg) == NULL)
-		goto fail;
-	for (size_t i = 0; i < n; i++) {
-		xmlNode      *ref, *ts, *apex = by_id(parent->doc, ids[i]);
-		unsigned char md[32];
-		if (apex == NULL) {
-			e = HIE_EINVAL;
-			goto fail;
-		}
-		snprintf(uri, sizeof(uri), "#%s", ids[i]);
-		if ((ref = ds_child(si, ds, "Reference", NULL)) == NULL || xmlNewProp(ref, BAD_CAST "URI", BAD_CAST uri) == NULL ||
-		    (ts = ds_child(ref, ds, "Transforms", NULL)) == NULL ||
-		    (enveloped && ds_child(ts, ds, "Transform", ALG_ENVELOPED) == NULL) ||
-		    ds_child(ts, ds, "Transform", ALG_EXC_C14N) == NULL || ds_child(ref, ds, "DigestMethod", ALG_SHA256) == NULL)
-			goto fail;
-		if ((e = digest_of(apex, enveloped ? sig : NULL, NULL, md)) != HIE_OK ||
-		    (e = hie_base64_encode(md, sizeof(md), &b64, NULL)) != HIE_OK)
-			goto fail;
-		e = HIE_ENOMEM;
-		if (xmlNewTextChild(ref, ds, BAD_CAST "DigestValue", BAD_CAST b64) == NULL)
-			goto fail;
-		free(b64);
-		b64 = NULL;
-	}
-	if ((e = sign_signed_info(si, pkey, &b64)) != HIE_OK)
-		goto fail;
-	e = HIE_ENOMEM;
-	if (xmlNewTextChild(sig, ds, BAD_CAST "SignatureValue", BAD_CAST b64) == NULL)
-		goto fail;
-	if (key_info != NULL) {
-		if ((ki = ds_child(sig, ds, "KeyInfo", NULL)) == NULL)
-			goto fail;
-		xmlAddChild(ki, key_info);
-		key_info = NULL;
-	}
-	e = HIE_OK;
-fail:
-	free(b64);
-	xmlFreeNode(key_info);
-	return e;
 }
 
 /*

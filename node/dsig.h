@@ -15,6 +15,9 @@
 #include "node/hie.h"
 
 #define DSIG_NS "http://www.w3.org/2000/09/xmldsig#"
+#define DSIG_ALG_EXC_C14N "http://www.w3.org/2001/10/xml-exc-c14n#"
+#define DSIG_ALG_ENVELOPED "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
+#define DSIG_ALG_SHA256 "http://www.w3.org/2001/04/xmlenc#sha256"
 #define DSIG_MAX_REFS 16
 #define DSIG_ID_MAX 128
 
@@ -36,15 +39,16 @@ EVP_PKEY *dsig_key_pkey(const dsig_key *k);
 /* The id of n (wsu:Id, Id or ID), or NULL. */
 const char *dsig_node_id(const xmlNode *n);
 
+/* The XML-DSig SignatureMethod URI for k (ECDSA-SHA256 or RSA-SHA256). */
+const char *dsig_key_alg(const dsig_key *k);
+
 /*
- * Appends a ds:Signature to parent (before `before` if not NULL) over the
- * elements with ids ids[n], and signs it with key.  enveloped: the signature
- * sits inside what it signs (a SAML assertion), so the references get the
- * enveloped-signature transform first.  key_info, if not NULL,
- * is moved into the signature's ds:KeyInfo (ownership passes).
+ * Signing works on text (node/wss_sign.c writes the signed parts of a
+ * message in canonical form): si[len] is a ds:SignedInfo in exclusive
+ * C14N, signed with k (a signing key) into *b64, the SignatureValue text
+ * (malloc'd; ECDSA as r||s).
  */
-hie_err dsig_sign(xmlNode *parent, xmlNode *before, const char *const *ids, size_t n,
-    int enveloped, dsig_key *key, xmlNode *key_info);
+hie_err dsig_sign_c14n(dsig_key *k, const char *si, size_t len, char **b64);
 
 /*
  * Verifies the ds:Signature sig with the public key of cert; key, if not
@@ -80,6 +84,15 @@ hie_err dsig_register_ids(xmlDoc *doc, char *why, size_t whycap);
  * libxml2); 1: libxml2's xmlC14NExecute.  For tests: both must agree.
  */
 hie_err dsig_c14n(const xmlNode *apex, const xmlNode *exclude, int general, char **out, size_t *len);
+
+/* Appends the exclusive C14N of apex's subtree to out: the digest input
+ * of a "#id" reference to it, and a serialisation of it as good as any.
+ * HIE_ETOOBIG if out is full. */
+hie_err dsig_c14n_append(const xmlNode *apex, hie_buf *out);
+
+/* Appends s to b escaped as C14N escapes text (attr 0) or an attribute
+ * value (attr 1): what is written is already canonical. */
+hie_err dsig_put_escaped(hie_buf *b, const char *s, int attr);
 
 /* True if id is among refs[n]. */
 int dsig_covers(char refs[][DSIG_ID_MAX], size_t n, const char *id);

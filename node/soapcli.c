@@ -131,10 +131,11 @@ node_cmd_soap(int argc, char **argv)
 		hie_strlcpy(c.organization_id, cfg.community, sizeof(c.organization_id));
 		hie_strlcpy(c.home_community, cfg.community, sizeof(c.home_community));
 		if ((e = wss_signer_new(tls.cert, tls.key, &s)) == HIE_OK) {
-			e = wss_sign(s, m.doc, no_assertion ? NULL : &c, audience ? audience : cfg.community, cfg.message_ttl_s);
+			e = wss_sign_text(s, m.doc, no_assertion ? NULL : &c, audience ? audience : cfg.community,
+			    cfg.message_ttl_s, &out, &olen);
 			wss_signer_free(s);
 		}
-		if (e == HIE_OK && (e = hie_xml_dump(m.doc, &out, &olen)) == HIE_OK) {
+		if (e == HIE_OK) {
 			fwrite(out, 1, olen, stdout);
 			rc = 0;
 		} else {

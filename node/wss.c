@@ -1,11 +1,10 @@
-/* node/wss.c -- WS-Security headers and XUA assertions: sign and verify. */
+/* node/wss.c -- inbound WS-Security: verifying signed messages and their XUA assertions (the signer is node/wss_sign.c). */
 #include "node/wss.h"
 
 #include <openssl/bio.h>
 #include <openssl/sha.h>
 #include <pthread.h>
 #include <openssl/pem.h>
-#include <openssl/rand.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 #include <stdio.h>
@@ -16,19 +15,15 @@
 #include <libxml/valid.h>
 
 #include "node/dsig.h"
+#include "node/wss_int.h"
 #include "node/x509.h"
 
-#define BST_VALUETYPE "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-x509-token-profile-1.0#X509v3"
-#define BST_ENCODING "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-security-1.0#Base64Binary"
-#define HL7_NS "urn:hl7-org:v3"
+#define BST_VALUETYPE WSS_BST_VALUETYPE
+#define HL7_NS WSS_HL7_NS
 
-/* XUA attribute names and where each lives in struct wss_claims. */
-static const struct {
-	const char *name;
-	size_t      off, cap;
-	const char *coded; /* element name when the value is an hl7 CE */
-	const char *code_system;
-} claim_attrs[] = {
+/* XUA attribute names and where each lives in struct wss_claims: what
+ * node/wss_sign.c writes and read_claims reads. */
+const struct wss_claim_attr wss_claim_attrs[] = {
 #define C(f) offsetof(struct wss_claims, f), sizeof(((struct wss_claims *) 0)->f)
 	{ "urn:oasis:names:tc:xspa:1.0:subject:subject-id", C(subject_id), NULL, NULL },
 	{ "urn:oasis:names:tc:xspa:1.0:subject:organization", C(organization), NULL, NULL },
@@ -38,15 +33,7 @@ static const struct {
 	{ "urn:oasis:names:tc:xspa:1.0:subject:purposeofuse", C(purpose_of_use), "PurposeOfUse", "2.16.840.1.113883.3.18.7.1" },
 #undef C
 };
-#define NCLAIMS (sizeof(claim_attrs) / sizeof(claim_attrs[0]))
-
-struct wss_signer {
-	EVP_PKEY *key;
-	dsig_key *dkey; /* key, prepared for signing */
-	X509     *cert;
-	char     *cert_b64; /* DER, base64: the BinarySecurityToken */
-	char      issuer[256];
-};
+const size_t wss_nclaims = sizeof(wss_claim_attrs) / sizeof(wss_claim_attrs[0]);
 
 /* Certificates that already passed the chain and CRL checks of this
  * verifier, by SHA-256 of their DER: a peer signs every message with the
@@ -80,14 +67,6 @@ struct wss_verifier {
 
 /* ---- time ---- */
 
-static void
-iso_time(time_t t, char out[32])
-{
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 /* xs:dateTime in UTC ("Z"), optional fractional seconds; -1 if not. */
 static time_t
 parse_iso(const char *s)
@@ -109,8 +88,6 @@ parse_iso(const char *s)
 	return timegm(&tm);
 }
 
-/* ---- signer ---- */
-
 static X509 *
 pem_cert(const char *pem)
 {
@@ -118,225 +95,6 @@ pem_cert(const char *pem)
 	X509 *c = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
 	BIO_free(b);
 	return c;
-}
-
-hie_err
-wss_signer_new(const char *cert_pem, const char *key_pem, wss_signer **out)
-{
-	wss_signer    *s;
-	BIO           *b;
-	unsigned char *der = NULL;
-	int            n;
-	hie_err        e = HIE_ECRYPTO;
-
-	*out = NULL;
-	if ((s = calloc(1, sizeof(*s))) == NULL)
-		return HIE_ENOMEM;
-	if ((s->cert = pem_cert(cert_pem)) == NULL)
-		goto fail;
-	if ((b = BIO_new_mem_buf(key_pem, -1)) == NULL)
-		goto fail;
-	s->key = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
-	BIO_free(b);
-	if (s->key == NULL || X509_check_private_key(s->cert, s->key) != 1)
-		goto fail;
-	if ((e = dsig_key_new(s->key, 1, &s->dkey)) != HIE_OK)
-		goto fail;
-	e = HIE_ECRYPTO;
-	if ((n = i2d_X509(s->cert, &der)) <= 0)
-		goto fail;
-	e = hie_base64_encode(der, (size_t) n, &s->cert_b64, NULL);
-	OPENSSL_free(der);
-	if (e != HIE_OK)
-		goto fail;
-	X509_NAME_oneline(X509_get_subject_name(s->cert), s->issuer, sizeof(s->issuer));
-	*out = s;
-	return HIE_OK;
-fail:
-	wss_signer_free(s);
-	return e;
-}
-
-void
-wss_signer_free(wss_signer *s)
-{
-	if (s == NULL)
-		return;
-	dsig_key_unref(s->dkey);
-	EVP_PKEY_free(s->key);
-	X509_free(s->cert);
-	free(s->cert_b64);
-	free(s);
-}
-
-/* ---- outbound ---- */
-
-/* wsu:Id "PREFIX-UUID": the prefixes differ within a message, so one
- * random UUID per message (tag) keeps them unique; the assertion's ID,
- * which the replay cache keys on, has its own. */
-static void
-set_wsu_id(xmlNode *n, xmlNs *wsu, const char *prefix, const char *tag, char *out, size_t cap)
-{
-	snprintf(out, cap, "%s-%s", prefix, tag);
-	xmlNewNsProp(n, wsu, BAD_CAST "Id", BAD_CAST out);
-}
-
-/* A version 4 UUID's text (8-4-4-4-12 hex digits) from 16 random bytes:
- * wss_sign draws the bytes of both of a message's UUIDs (the wsu:Id tag,
- * the assertion ID) at once instead of one hie_urn_uuid each. */
-static void
-uuid_text(unsigned char r[16], char out[37])
-{
-	static const char hex[] = "0123456789abcdef";
-	char             *p = out;
-
-	r[6] = (unsigned char) ((r[6] & 0x0f) | 0x40); /* version 4 */
-	r[8] = (unsigned char) ((r[8] & 0x3f) | 0x80); /* RFC 4122 variant */
-	for (int i = 0; i < 16; i++) {
-		if (i == 4 || i == 6 || i == 8 || i == 10)
-			*p++ = '-';
-		*p++ = hex[r[i] >> 4];
-		*p++ = hex[r[i] & 15];
-	}
-	*p = '\0';
-}
-
-static xmlNode *
-soap_header(xmlDoc *doc)
-{
-	xmlNode *root = xmlDocGetRootElement(doc);
-	return hie_xml_child(root, SOAP_NS_ENV, "Header");
-}
-
-static void
-add_attr(xmlNode *stmt, xmlNs *saml, xmlNs *hl7, xmlNs *xsi, int i, const char *value)
-{
-	xmlNode *a = xmlNewChild(stmt, saml, BAD_CAST "Attribute", NULL);
-	xmlNode *v;
-
-	xmlNewProp(a, BAD_CAST "Name", BAD_CAST claim_attrs[i].name);
-	if (claim_attrs[i].coded == NULL) {
-		xmlNewTextChild(a, saml, BAD_CAST "AttributeValue", BAD_CAST value);
-		return;
-	}
-	v = xmlNewChild(a, saml, BAD_CAST "AttributeValue", NULL);
-	v = xmlNewChild(v, hl7, BAD_CAST claim_attrs[i].coded, NULL);
-	xmlNewNsProp(v, xsi, BAD_CAST "type", BAD_CAST "CE");
-	xmlNewProp(v, BAD_CAST "code", BAD_CAST value);
-	xmlNewProp(v, BAD_CAST "codeSystem", BAD_CAST claim_attrs[i].code_system);
-}
-
-/* Builds the XUA assertion and signs it (enveloped) with the node's key. */
-static hie_err
-assertion_add(xmlNode *sec, const wss_signer *s, const struct wss_claims *c, const char *audience, int ttl,
-    const char *uuid, char *id, size_t idcap)
-{
-	xmlNs      *saml, *hl7, *xsi;
-	xmlNode    *as, *issuer, *subj, *conf, *cond, *ar, *authn, *ctx, *stmt;
-	char        now[32], until[32], before[32];
-	time_t      t = time(NULL);
-	const char *ids[1];
-
-	as = xmlNewChild(sec, NULL, BAD_CAST "Assertion", NULL);
-	saml = xmlNewNs(as, BAD_CAST SAML_NS, BAD_CAST "saml2");
-	hl7 = xmlNewNs(as, BAD_CAST HL7_NS, BAD_CAST "hl7");
-	xsi = xmlNewNs(as, BAD_CAST "http://www.w3.org/2001/XMLSchema-instance", BAD_CAST "xsi");
-	xmlSetNs(as, saml);
-	snprintf(id, idcap, "_%s", uuid); /* an NCName: no leading digit */
-	iso_time(t, now);
-	iso_time(t - 5, before);
-	iso_time(t + ttl, until);
-	xmlAddID(NULL, as->doc, BAD_CAST id, xmlNewProp(as, BAD_CAST "ID", BAD_CAST id));
-	xmlNewProp(as, BAD_CAST "IssueInstant", BAD_CAST now);
-	xmlNewProp(as, BAD_CAST "Version", BAD_CAST "2.0");
-	issuer = xmlNewTextChild(as, saml, BAD_CAST "Issuer", BAD_CAST s->issuer);
-	xmlNewProp(issuer, BAD_CAST "Format", BAD_CAST "urn:oasis:names:tc:SAML:1.1:nameid-format:X509SubjectName");
-	subj = xmlNewChild(as, saml, BAD_CAST "Subject", NULL);
-	xmlNewProp(xmlNewTextChild(subj, saml, BAD_CAST "NameID", BAD_CAST c->subject_id), BAD_CAST "Format",
-	    BAD_CAST "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified");
-	conf = xmlNewChild(subj, saml, BAD_CAST "SubjectConfirmation", NULL);
-	xmlNewProp(conf, BAD_CAST "Method", BAD_CAST "urn:oasis:names:tc:SAML:2.0:cm:sender-vouches");
-	cond = xmlNewChild(as, saml, BAD_CAST "Conditions", NULL);
-	xmlNewProp(cond, BAD_CAST "NotBefore", BAD_CAST before);
-	xmlNewProp(cond, BAD_CAST "NotOnOrAfter", BAD_CAST until);
-	ar = xmlNewChild(cond, saml, BAD_CAST "AudienceRestriction", NULL);
-	xmlNewTextChild(ar, saml, BAD_CAST "Audience", BAD_CAST audience);
-	authn = xmlNewChild(as, saml, BAD_CAST "AuthnStatement", NULL);
-	xmlNewProp(authn, BAD_CAST "AuthnInstant", BAD_CAST now);
-	ctx = xmlNewChild(authn, saml, BAD_CAST "AuthnContext", NULL);
-	xmlNewTextChild(ctx, saml, BAD_CAST "AuthnContextClassRef", BAD_CAST "urn:oasis:names:tc:SAML:2.0:ac:classes:X509");
-	stmt = xmlNewChild(as, saml, BAD_CAST "AttributeStatement", NULL);
-	for (size_t i = 0; i < NCLAIMS; i++) {
-		const char *v = (const char *) c + claim_attrs[i].off;
-		if (v[0] != '\0')
-			add_attr(stmt, saml, hl7, xsi, (int) i, v);
-	}
-	/* The enveloped signature goes right after Issuer (SAML core 2.3.3). */
-	ids[0] = id;
-	return dsig_sign(as, subj, ids, 1, 1, s->dkey, NULL);
-}
-
-hie_err
-wss_sign(const wss_signer *s, xmlDoc *env, const struct wss_claims *claims, const char *audience, int ttl_s)
-{
-	xmlNode    *hdr = soap_header(env), *body, *sec, *ts, *bst, *str, *ref;
-	xmlNs      *wsse, *wsu, *soap;
-	char        ids[8][DSIG_ID_MAX], created[32], expires[32], bst_id[DSIG_ID_MAX], uri[DSIG_ID_MAX + 1], tag[37], aid[37];
-	unsigned char rnd[32];
-	const char *idp[8];
-	size_t      n = 0;
-	time_t      t = time(NULL);
-	hie_err     e;
-	static const char *const wsa_headers[] = { "Action", "MessageID", "To", "RelatesTo" };
-
-	body = hie_xml_child(xmlDocGetRootElement(env), SOAP_NS_ENV, "Body");
-	if (hdr == NULL || body == NULL)
-		return HIE_ESOAP;
-	soap = hdr->ns;
-	sec = xmlNewChild(hdr, NULL, BAD_CAST "Security", NULL);
-	wsse = xmlNewNs(sec, BAD_CAST WSS_NS_SEC, BAD_CAST "wsse");
-	xmlSetNs(sec, wsse);
-	wsu = xmlSearchNsByHref(env, xmlDocGetRootElement(env), BAD_CAST WSS_NS_UTIL);
-	if (wsu == NULL)
-		wsu = xmlNewNs(xmlDocGetRootElement(env), BAD_CAST WSS_NS_UTIL, BAD_CAST "wsu");
-	xmlNewNsProp(sec, soap, BAD_CAST "mustUnderstand", BAD_CAST "true");
-
-	ts = xmlNewChild(sec, wsu, BAD_CAST "Timestamp", NULL);
-	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
-		return HIE_ECRYPTO;
-	uuid_text(rnd, tag);
-	uuid_text(rnd + 16, aid);
-	set_wsu_id(ts, wsu, "TS", tag, ids[n++], DSIG_ID_MAX);
-	iso_time(t, created);
-	iso_time(t + ttl_s, expires);
-	xmlNewTextChild(ts, wsu, BAD_CAST "Created", BAD_CAST created);
-	xmlNewTextChild(ts, wsu, BAD_CAST "Expires", BAD_CAST expires);
-
-	bst = xmlNewTextChild(sec, wsse, BAD_CAST "BinarySecurityToken", BAD_CAST s->cert_b64);
-	xmlNewProp(bst, BAD_CAST "ValueType", BAD_CAST BST_VALUETYPE);
-	xmlNewProp(bst, BAD_CAST "EncodingType", BAD_CAST BST_ENCODING);
-	set_wsu_id(bst, wsu, "X509", tag, bst_id, sizeof(bst_id));
-
-	if (claims != NULL &&
-	    (e = assertion_add(sec, s, claims, audience != NULL ? audience : "", ttl_s, aid, ids[n++], DSIG_ID_MAX)) != HIE_OK)
-		return e;
-	for (size_t i = 0; i < sizeof(wsa_headers) / sizeof(wsa_headers[0]); i++) {
-		xmlNode *h = hie_xml_child(hdr, SOAP_NS_WSA, wsa_headers[i]);
-		if (h != NULL)
-			set_wsu_id(h, wsu, wsa_headers[i], tag, ids[n++], DSIG_ID_MAX);
-	}
-	set_wsu_id(body, wsu, "Body", tag, ids[n++], DSIG_ID_MAX);
-	for (size_t i = 0; i < n; i++)
-		idp[i] = ids[i];
-	if ((e = dsig_register_ids(env, uri, sizeof(uri))) != HIE_OK)
-		return e;
-	/* KeyInfo names the token by reference (WSS X.509 token profile 3.3.2). */
-	str = xmlNewNode(wsse, BAD_CAST "SecurityTokenReference");
-	ref = xmlNewChild(str, wsse, BAD_CAST "Reference", NULL);
-	snprintf(uri, sizeof(uri), "#%s", bst_id);
-	xmlNewProp(ref, BAD_CAST "URI", BAD_CAST uri);
-	xmlNewProp(ref, BAD_CAST "ValueType", BAD_CAST BST_VALUETYPE);
-	return dsig_sign(sec, NULL, idp, n, 0, s->dkey, str);
 }
 
 /* ---- inbound ---- */
@@ -568,18 +326,18 @@ read_claims(xmlNode *as, struct wss_claims *c)
 	for (xmlNode *a = hie_xml_child(stmt, SAML_NS, "Attribute"); a; a = hie_xml_next(a, SAML_NS, "Attribute")) {
 		const char *name = hie_xml_attr(a, "Name");
 		xmlNode    *val = hie_xml_child(a, SAML_NS, "AttributeValue");
-		for (size_t i = 0; name != NULL && val != NULL && i < NCLAIMS; i++) {
-			char *dst = (char *) c + claim_attrs[i].off;
-			if (strcmp(name, claim_attrs[i].name) != 0)
+		for (size_t i = 0; name != NULL && val != NULL && i < wss_nclaims; i++) {
+			char *dst = (char *) c + wss_claim_attrs[i].off;
+			if (strcmp(name, wss_claim_attrs[i].name) != 0)
 				continue;
-			if (claim_attrs[i].coded != NULL) {
-				const char *code = hie_xml_attr(hie_xml_child(val, HL7_NS, claim_attrs[i].coded), "code");
+			if (wss_claim_attrs[i].coded != NULL) {
+				const char *code = hie_xml_attr(hie_xml_child(val, HL7_NS, wss_claim_attrs[i].coded), "code");
 				if (code != NULL)
-					hie_strlcpy(dst, code, claim_attrs[i].cap);
+					hie_strlcpy(dst, code, wss_claim_attrs[i].cap);
 				else
-					hie_xml_text(val, dst, claim_attrs[i].cap);
+					hie_xml_text(val, dst, wss_claim_attrs[i].cap);
 			} else {
-				hie_xml_text(val, dst, claim_attrs[i].cap);
+				hie_xml_text(val, dst, wss_claim_attrs[i].cap);
 			}
 		}
 	}

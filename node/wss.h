@@ -62,10 +62,19 @@ hie_err wss_signer_new(const char *cert_pem, const char *key_pem, wss_signer **o
 void    wss_signer_free(wss_signer *s);
 
 /*
- * Signs env (as soap_envelope_new made it) in place.  claims non-NULL adds
- * an assertion for audience (the receiving community) valid ttl_s seconds;
- * the timestamp is valid ttl_s too.
+ * Signs env (as soap_envelope_new made it, its Body filled) and writes the
+ * signed message to *out (malloc'd, *len bytes): the text to send.
+ * claims non-NULL adds an assertion for audience (the receiving community)
+ * valid ttl_s seconds; the timestamp is valid ttl_s too.  env keeps its
+ * tree, with wsu:Id attributes added to the signed wsa headers and the
+ * Body.  HIE_ESOAP: no Header or Body; HIE_EINVAL: a claim or the
+ * audience is not text XML can carry.
  */
+hie_err wss_sign_text(const wss_signer *s, xmlDoc *env, const struct wss_claims *claims,
+    const char *audience, int ttl_s, char **out, size_t *len);
+
+/* wss_sign_text, with env then holding the signed message as a tree (for
+ * tests and tools that work on it; node/wss_sign.c). */
 hie_err wss_sign(const wss_signer *s, xmlDoc *env, const struct wss_claims *claims,
     const char *audience, int ttl_s);
 

@@ -432,8 +432,7 @@ build_request(struct xca_op *op, struct xca_call *c, nng_msg **out)
 	/* Every request is signed, with the requester's assertion for the
 	 * peer's community as its audience. */
 	if ((e = op->kind->build(op, c, body)) == HIE_OK &&
-	    (e = wss_sign(op->fo->signer, doc, &op->claims, pc->p.community, op->fo->ttl_s)) == HIE_OK &&
-	    (e = hie_xml_dump(doc, &bytes, &len)) == HIE_OK) {
+	    (e = wss_sign_text(op->fo->signer, doc, &op->claims, pc->p.community, op->fo->ttl_s, &bytes, &len)) == HIE_OK) {
 		if (nng_msg_alloc(out, 0) != 0 || nng_msg_append(*out, bytes, len) != 0) {
 			nng_msg_free(*out);
 			*out = NULL;

@@ -256,10 +256,9 @@ serialise(const struct xca_responder *r, xmlDoc *doc, int mtom, const char *acti
 	}
 	/* Signed after the Documents became xop:Includes: the signature
 	 * covers the envelope as sent. */
-	if (e == HIE_OK && r->signer != NULL)
-		e = wss_sign(r->signer, doc, NULL, NULL, r->ttl_s);
 	if (e == HIE_OK)
-		e = hie_xml_dump(doc, &xml, &xlen);
+		e = r->signer != NULL ? wss_sign_text(r->signer, doc, NULL, NULL, r->ttl_s, &xml, &xlen)
+		                      : hie_xml_dump(doc, &xml, &xlen);
 	if (e == HIE_OK && mtom) {
 		hie_buf b;
 		hie_buf_init(&b, xlen + 4096 + r->lim.max_bytes + np * 512);

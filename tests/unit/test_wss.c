@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "certs/cert.h"
+#include "node/dsig.h"
 #include "node/wss.h"
 #include "registry/registry.h"
 #include "testutil.h"
@@ -104,7 +105,7 @@ static const struct wss_claims claims_a = {
 	.purpose_of_use = "TREATMENT",
 };
 
-/* A signed ITI-38 request from s, serialised. */
+/* A signed ITI-38 request from s, as the node sends it. */
 static char *
 signed_request(const wss_signer *s, const struct wss_claims *c, const char *audience, int ttl)
 {
@@ -120,8 +121,9 @@ signed_request(const wss_signer *s, const struct wss_claims *c, const char *audi
 	assert_int_equal(soap_envelope_new(SOAP_ACTION_ITI38, "tls+tcp://127.0.0.1:1", NULL, &doc, &body, NULL), HIE_OK);
 	assert_int_equal(reg_ebrim_query_build(body, &q, B), HIE_OK);
 	if (s != NULL)
-		assert_int_equal(wss_sign(s, doc, c, audience, ttl), HIE_OK);
-	assert_int_equal(hie_xml_dump(doc, &out, &len), HIE_OK);
+		assert_int_equal(wss_sign_text(s, doc, c, audience, ttl, &out, &len), HIE_OK);
+	else
+		assert_int_equal(hie_xml_dump(doc, &out, &len), HIE_OK);
 	xmlFreeDoc(doc);
 	return out;
 }
@@ -372,6 +374,116 @@ test_comment_injection(void **state)
 	free(bent);
 }
 
+/* The signer writes the signed parts as canonical text (node/wss_sign.c):
+ * each referenced element, canonicalised by libxml2's own exclusive C14N
+ * after parsing, must be in the message byte for byte -- what was
+ * digested is what was sent. */
+static void
+test_text_is_canonical(void **state)
+{
+	static const char *const parts[][2] = {
+		{ WSS_NS_UTIL, "Timestamp" },
+		{ "urn:oasis:names:tc:SAML:2.0:assertion", "Assertion" },
+		{ SOAP_NS_WSA, "Action" },
+		{ SOAP_NS_WSA, "MessageID" },
+		{ SOAP_NS_WSA, "To" },
+		{ SOAP_NS_ENV, "Body" },
+	};
+	char           *xml = signed_request(signer_a, &claims_a, B, 300);
+	struct soap_msg m;
+
+	(void) state;
+	assert_int_equal(soap_parse(xml, strlen(xml), NULL, &m), HIE_OK);
+	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+		xmlNode *n = hie_xml_find(xmlDocGetRootElement(m.doc), parts[i][0], parts[i][1]);
+		char    *c14n;
+		size_t   len;
+		assert_non_null(n);
+		assert_int_equal(dsig_c14n(n, NULL, 1, &c14n, &len), HIE_OK);
+		if (strstr(xml, c14n) == NULL)
+			fail_msg("%s is not sent in canonical form:\n%s\nin\n%s", parts[i][1], c14n, xml);
+		free(c14n);
+	}
+	soap_msg_free(&m);
+	free(xml);
+}
+
+/* Claims are text the clinician's side chooses: whatever XML must escape
+ * arrives as it was sent; what XML cannot carry is refused at signing. */
+static void
+test_claims_text(void **state)
+{
+	static const char *const names[] = {
+		"Dr. O'Brien & <S\xc3\xb6hne> \"quoted\"",
+		"tab\there, line\nbreak, cr\rreturn",
+		"\xe6\x9d\x8e\xe5\x8c\xbb\xe7\x94\x9f ]]> >",
+	};
+	static const char *const refused[] = { "bell\x07", "bad utf-8 \xc3(", "\x1b[31m" };
+	struct wss_identity who;
+	char                why[256], *xml;
+	xmlDoc             *doc;
+	xmlNode            *body;
+	size_t              len;
+
+	(void) state;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		struct wss_claims c = claims_a;
+		strcpy(c.subject_id, names[i]);
+		strcpy(c.organization, names[i]);
+		xml = signed_request(signer_a, &c, B, 300);
+		if (verify(verifier_b, xml, NULL, &who, why) != HIE_OK)
+			fail_msg("%s: %s", names[i], why);
+		/* hie_xml_text trims the ends; the names have none to trim. */
+		assert_string_equal(who.claims.subject_id, names[i]);
+		assert_string_equal(who.claims.organization, names[i]);
+		free(xml);
+	}
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		struct wss_claims c = claims_a;
+		strcpy(c.subject_id, refused[i]);
+		assert_int_equal(soap_envelope_new(SOAP_ACTION_ITI38, "tls+tcp://127.0.0.1:1", NULL, &doc, &body, NULL), HIE_OK);
+		assert_int_equal(wss_sign_text(signer_a, doc, &c, B, 300, &xml, &len), HIE_EINVAL);
+		assert_null(xml);
+		xmlFreeDoc(doc);
+	}
+}
+
+/* hie-node soap sign takes envelopes written elsewhere: SOAP in the
+ * default namespace, pretty-printed, a comment between headers.  They
+ * are signed as they are and verify; a header block in no namespace under
+ * a default one cannot be written canonically there, and is refused. */
+static void
+test_foreign_envelope(void **state)
+{
+	static const char env[] =
+	    "<Envelope xmlns=\"" SOAP_NS_ENV "\" xmlns:wsa=\"" SOAP_NS_WSA "\">\n"
+	    "  <Header>\n    <wsa:Action>urn:ihe:iti:2007:CrossGatewayQuery</wsa:Action>\n    <!-- hop -->\n"
+	    "    <wsa:MessageID>urn:uuid:0f4b7d3e-8d55-4bb7-9d0c-3c1f9f0e2a11</wsa:MessageID>\n%s  </Header>\n"
+	    "  <Body>\n    <q:AdhocQueryRequest xmlns:q=\"urn:oasis:names:tc:ebxml-regrep:xsd:query:3.0\">"
+	    "<q:ResponseOption returnType=\"LeafClass\"/></q:AdhocQueryRequest>\n  </Body>\n</Envelope>\n";
+	static const char *const extra[] = { "", "    <Plain xmlns=\"\">x</Plain>\n" };
+	struct wss_identity who;
+	struct soap_msg     m;
+	char                in[2048], why[256], *xml;
+	size_t              len;
+
+	(void) state;
+	for (size_t i = 0; i < 2; i++) {
+		snprintf(in, sizeof(in), env, extra[i]);
+		assert_int_equal(soap_parse(in, strlen(in), NULL, &m), HIE_OK);
+		if (i == 1) {
+			assert_int_equal(wss_sign_text(signer_a, m.doc, &claims_a, B, 300, &xml, &len), HIE_ESOAP);
+			soap_msg_free(&m);
+			continue;
+		}
+		assert_int_equal(wss_sign_text(signer_a, m.doc, &claims_a, B, 300, &xml, &len), HIE_OK);
+		soap_msg_free(&m);
+		if (verify(verifier_b, xml, NULL, &who, why) != HIE_OK)
+			fail_msg("%s\n%s", why, xml);
+		free(xml);
+	}
+}
+
 int
 main(void)
 {
@@ -380,6 +492,9 @@ main(void)
 		cmocka_unit_test(test_attacks),
 		cmocka_unit_test(test_revoked_and_expected),
 		cmocka_unit_test(test_comment_injection),
+		cmocka_unit_test(test_text_is_canonical),
+		cmocka_unit_test(test_claims_text),
+		cmocka_unit_test(test_foreign_envelope),
 	};
 	hie_xml_init();
 	return cmocka_run_group_tests(tests, setup, teardown);
