@@ -76,6 +76,12 @@ sha256(void)
 	return sha256_md != NULL ? sha256_md : EVP_sha256();
 }
 
+const EVP_MD *
+dsig_sha256(void)
+{
+	return sha256();
+}
+
 struct vis {
 	const xmlNode *apex;    /* the referenced element */
 	const xmlNode *exclude; /* the enveloped signature, or NULL */

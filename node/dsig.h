@@ -39,6 +39,10 @@ EVP_PKEY *dsig_key_pkey(const dsig_key *k);
 /* The id of n (wsu:Id, Id or ID), or NULL. */
 const char *dsig_node_id(const xmlNode *n);
 
+/* SHA-256, fetched from OpenSSL's provider once: EVP_sha256() or SHA256()
+ * look the implementation up again at every use (a few us each). */
+const EVP_MD *dsig_sha256(void);
+
 /* The XML-DSig SignatureMethod URI for k (ECDSA-SHA256 or RSA-SHA256). */
 const char *dsig_key_alg(const dsig_key *k);
 

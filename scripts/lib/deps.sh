@@ -3,7 +3,7 @@
 # Installs what is missing when run as root (or with sudo), else says what to run.
 
 HIE_BUILD_DEPS="build-essential cmake pkg-config libnng-dev libmbedtls-dev libxml2-dev libxmlsec1-dev
-  libssl-dev liblmdb-dev libcurl4-openssl-dev libinih-dev libjson-c-dev libcmocka-dev"
+  libssl-dev liblmdb-dev libcurl4-openssl-dev libinih-dev libjson-c-dev libcmocka-dev libmimalloc-dev"
 HIE_RUN_DEPS="curl python3 python3-xmlsec python3-lxml python3-hl7 python3-zeep xmlsec1 libxml2-utils lmdb-utils procps"
 
 hie_deps() {
