@@ -37,6 +37,7 @@
 
 #include "node/dsig.h"
 #include "node/wss_int.h"
+#include "node/x509.h"
 #include "node/xml.h"
 
 #define SAML_FORMAT_X509 "urn:oasis:names:tc:SAML:1.1:nameid-format:X509SubjectName"
@@ -58,15 +59,6 @@ struct wss_signer {
 	char      issuer[256];
 };
 
-static X509 *
-pem_cert(const char *pem)
-{
-	BIO  *b = BIO_new_mem_buf(pem, -1);
-	X509 *c = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
-	BIO_free(b);
-	return c;
-}
-
 hie_err
 wss_signer_new(const char *cert_pem, const char *key_pem, wss_signer **out)
 {
@@ -79,7 +71,7 @@ wss_signer_new(const char *cert_pem, const char *key_pem, wss_signer **out)
 	*out = NULL;
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return HIE_ENOMEM;
-	if ((s->cert = pem_cert(cert_pem)) == NULL)
+	if ((s->cert = hie_x509_from_pem(cert_pem)) == NULL)
 		goto fail;
 	if ((b = BIO_new_mem_buf(key_pem, -1)) == NULL)
 		goto fail;

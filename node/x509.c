@@ -1,6 +1,8 @@
 /* node/x509.c -- the community a certificate or CSR names. */
 #include "node/x509.h"
 
+#include <openssl/pem.h>
+
 #include <string.h>
 
 int
@@ -31,4 +33,14 @@ hie_x509_community(X509 *c, char *out, size_t cap)
 
 	GENERAL_NAMES_free(gens);
 	return found;
+}
+
+X509 *
+hie_x509_from_pem(const char *pem)
+{
+	BIO  *b = BIO_new_mem_buf(pem, -1);
+	X509 *c = b != NULL ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+
+	BIO_free(b);
+	return c;
 }
