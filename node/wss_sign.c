@@ -118,7 +118,7 @@ struct w {
 };
 
 /* Appends each string up to a NULL. */
-static void
+__attribute__((sentinel)) static void
 put(struct w *w, ...)
 {
 	va_list     ap;

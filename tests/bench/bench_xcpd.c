@@ -180,8 +180,7 @@ main(int argc, char **argv)
 			soap_envelope_new(V3_ACTION_ITI55, "bench", NULL, &doc, &body, NULL);
 			v3_query_build(body, &q, "1.2.3.1", "1.2.3.1", "1.2.3.2", "bench");
 			hie_xml_dump(doc, &plain[i], &plen[i]);
-			wss_sign(requester, doc, &claims, "urn:oid:1.2.3.2", 3600);
-			hie_xml_dump(doc, &signed_req[i], &slen[i]);
+			wss_sign_text(requester, doc, &claims, "urn:oid:1.2.3.2", 3600, &signed_req[i], &slen[i]);
 			xmlFreeDoc(doc);
 		}
 		free(want);

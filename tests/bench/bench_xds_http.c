@@ -255,17 +255,13 @@ main(int argc, char **argv)
 			if (soap_envelope_new(xca ? SOAP_ACTION_ITI38 : SOAP_ACTION_ITI18, NULL, NULL, &doc, &body, NULL) != HIE_OK ||
 			    reg_ebrim_query_build(body, &q, NULL) != HIE_OK)
 				return fprintf(stderr, "cannot build request\n"), 1;
-			e = wss_sign(s, doc, &c, argv[7], 600);
-			if (e == HIE_OK)
-				e = hie_xml_dump(doc, &m[i].xml, &m[i].len);
+			e = wss_sign_text(s, doc, &c, argv[7], 600, &m[i].xml, &m[i].len);
 			xmlFreeDoc(doc);
 		} else {
 			size_t len;
 			char  *x = pnr(i, (size_t) arg, run_id, &len);
 			if ((e = soap_parse(x, len, NULL, &sm)) == HIE_OK) {
-				e = wss_sign(s, sm.doc, &c, argv[7], 600);
-				if (e == HIE_OK)
-					e = hie_xml_dump(sm.doc, &m[i].xml, &m[i].len);
+				e = wss_sign_text(s, sm.doc, &c, argv[7], 600, &m[i].xml, &m[i].len);
 				soap_msg_free(&sm);
 			}
 			free(x);
