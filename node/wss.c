@@ -35,16 +35,34 @@ const struct wss_claim_attr wss_claim_attrs[] = {
 };
 const size_t wss_nclaims = sizeof(wss_claim_attrs) / sizeof(wss_claim_attrs[0]);
 
+/* What wss_verify needs of a trusted certificate besides its key, worked
+ * out once when the certificate enters the cache: decoding its SAN,
+ * printing its subject and hashing its DER for every message was more
+ * work than the cache lookup itself. */
+struct cert_facts {
+	char          community[128]; /* its SAN URI; "" if it names none */
+	char          subject[256];   /* X509_NAME_oneline */
+	unsigned char digest[32];     /* X509_digest, SHA-256: the peer directory's fingerprint */
+	int           digest_ok;
+};
+
 /* Certificates that already passed the chain and CRL checks of this
- * verifier, by SHA-256 of their DER: a peer signs every message with the
- * same one, and decoding and verifying it again costs more than the
- * signature itself.  The cache dies with the verifier, which SIGHUP
- * replaces when the CA or CRL changes. */
+ * verifier, by the exact text of the BinarySecurityToken they came in: a
+ * peer signs every message with the same one, and decoding and verifying
+ * it again costs more than the signature itself.  Keyed on the text, not
+ * on a hash of the decoded DER, so that a hit needs neither the base64
+ * decoding nor the hash (equal text decodes to equal DER; the same
+ * certificate written differently only takes a second slot).  The cache
+ * dies with the verifier, which SIGHUP replaces when the CA or CRL
+ * changes. */
 #define CERT_CACHE 32
 struct cert_cache_entry {
-	unsigned char fp[32];
-	X509         *cert; /* NULL: empty slot */
-	dsig_key     *key;  /* its public key, prepared for verifying */
+	char             *token; /* the token's text (base64); NULL: empty slot */
+	size_t            token_len;
+	X509             *cert;
+	dsig_key         *key;       /* its public key, prepared for verifying */
+	time_t            not_after; /* 0 if unreadable: never a hit */
+	struct cert_facts facts;
 };
 
 struct wss_verifier {
@@ -152,6 +170,7 @@ wss_verifier_free(wss_verifier *v)
 	if (v == NULL)
 		return;
 	for (int i = 0; i < CERT_CACHE; i++) {
+		free(v->cache[i].token);
 		X509_free(v->cache[i].cert);
 		dsig_key_unref(v->cache[i].key);
 	}
@@ -186,66 +205,101 @@ wss_fault_code(hie_err e)
 		goto done;                              \
 	} while (0)
 
-/* A cached, still valid certificate with this fingerprint (a new
- * reference) and its prepared key (a new reference), or NULL. */
+/* A cached certificate still valid at now whose token text is tok[len]
+ * (a new reference), its prepared key (a new reference or NULL) and its
+ * facts; NULL if none. */
 static X509 *
-cache_get(wss_verifier *v, const unsigned char fp[32], dsig_key **key)
+cache_get(wss_verifier *v, const char *tok, size_t len, time_t now, dsig_key **key, struct cert_facts *facts)
 {
 	X509 *c = NULL;
 
 	*key = NULL;
 	pthread_mutex_lock(&v->mtx);
-	for (int i = 0; i < CERT_CACHE; i++)
-		if (v->cache[i].cert != NULL && memcmp(v->cache[i].fp, fp, 32) == 0) {
-			if (X509_cmp_current_time(X509_get0_notAfter(v->cache[i].cert)) > 0) {
-				c = v->cache[i].cert;
-				X509_up_ref(c);
-				if (v->cache[i].key != NULL)
-					*key = dsig_key_ref(v->cache[i].key);
-			}
-			break;
+	for (int i = 0; i < CERT_CACHE; i++) {
+		const struct cert_cache_entry *e = &v->cache[i];
+		if (e->token == NULL || e->token_len != len || memcmp(e->token, tok, len) != 0)
+			continue;
+		/* X509_cmp_current_time(notAfter) > 0, with the time read once. */
+		if (now < e->not_after) {
+			c = e->cert;
+			X509_up_ref(c);
+			if (e->key != NULL)
+				*key = dsig_key_ref(e->key);
+			*facts = e->facts;
 		}
+		break;
+	}
 	pthread_mutex_unlock(&v->mtx);
 	return c;
 }
 
-/* Caches c; *key gets a reference to its prepared key (NULL if none). */
+/* Works out the facts of c (see struct cert_facts). */
 static void
-cache_put(wss_verifier *v, const unsigned char fp[32], X509 *c, dsig_key **key)
+cert_facts_of(X509 *c, struct cert_facts *f)
+{
+	unsigned int n = sizeof(f->digest);
+
+	memset(f, 0, sizeof(*f)); /* community "" unless found */
+	hie_x509_community(c, f->community, sizeof(f->community));
+	X509_NAME_oneline(X509_get_subject_name(c), f->subject, sizeof(f->subject));
+	f->digest_ok = X509_digest(c, EVP_sha256(), f->digest, &n) == 1 && n == sizeof(f->digest);
+}
+
+/* Caches c, which came as token text tok[len]; *key gets a reference to
+ * its prepared key (NULL if none), *facts its facts. */
+static void
+cache_put(wss_verifier *v, const char *tok, size_t len, X509 *c, dsig_key **key, struct cert_facts *facts)
 {
 	struct cert_cache_entry *e;
 	dsig_key                *k = NULL;
+	char                    *t;
+	struct tm                tm;
+	time_t                   na = 0;
 
 	*key = NULL;
+	cert_facts_of(c, facts);
 	if (dsig_key_new(X509_get0_pubkey(c), 0, &k) != HIE_OK)
 		k = NULL; /* dsig_verify makes one per call then */
+	if (ASN1_TIME_to_tm(X509_get0_notAfter(c), &tm) == 1 && (na = timegm(&tm)) == (time_t) -1)
+		na = 0;
+	if ((t = malloc(len + 1)) == NULL) {
+		*key = k; /* not cached: this message only */
+		return;
+	}
+	memcpy(t, tok, len);
+	t[len] = '\0';
 	pthread_mutex_lock(&v->mtx);
 	e = &v->cache[v->next++ % CERT_CACHE];
+	free(e->token);
 	X509_free(e->cert);
 	dsig_key_unref(e->key);
-	memcpy(e->fp, fp, 32);
+	e->token = t;
+	e->token_len = len;
 	X509_up_ref(c);
 	e->cert = c;
 	e->key = k;
+	e->not_after = na;
+	e->facts = *facts;
 	if (k != NULL)
 		*key = dsig_key_ref(k);
 	pthread_mutex_unlock(&v->mtx);
 }
 
-/* The certificate in the BinarySecurityToken, checked against the CA, and
- * its key prepared for verifying (*key, may be NULL; unref it). */
+/* The certificate in the BinarySecurityToken, checked against the CA, its
+ * key prepared for verifying (*key, may be NULL; unref it) and its facts. */
 static hie_err
-token_cert(wss_verifier *v, xmlNode *sec, X509 **out, dsig_key **key, char *why, size_t whycap)
+token_cert(wss_verifier *v, xmlNode *sec, time_t now, X509 **out, dsig_key **key, struct cert_facts *facts, char *why,
+    size_t whycap)
 {
 	xmlNode             *bst = hie_xml_child(sec, WSS_NS_SEC, "BinarySecurityToken");
 	const char          *vt = hie_xml_attr(bst, "ValueType");
 	xmlChar             *text = NULL;
+	const char          *tok;
 	char                *der = NULL;
-	size_t               len;
+	size_t               len, toklen;
 	const unsigned char *p;
 	X509                *c = NULL;
 	X509_STORE_CTX      *ctx = NULL;
-	unsigned char        fp[32];
 	hie_err              e = HIE_OK;
 
 	*out = NULL;
@@ -254,12 +308,20 @@ token_cert(wss_verifier *v, xmlNode *sec, X509 **out, dsig_key **key, char *why,
 		FAIL(HIE_ESIG, "exactly one BinarySecurityToken is required");
 	if (vt == NULL || strcmp(vt, BST_VALUETYPE) != 0)
 		FAIL(HIE_ECERT, "security token is not an X.509 v3 certificate");
-	text = xmlNodeGetContent(bst);
-	if (text == NULL || hie_base64_decode((char *) text, strlen((char *) text), 64 * 1024, &der, &len) != HIE_OK)
+	/* The token's text: read in place when it is one text node (what a
+	 * parser makes of it), else gathered as xmlNodeGetContent does. */
+	if (bst->children != NULL && bst->children->next == NULL && bst->children->type == XML_TEXT_NODE &&
+	    bst->children->content != NULL)
+		tok = (const char *) bst->children->content;
+	else if ((text = xmlNodeGetContent(bst)) != NULL)
+		tok = (const char *) text;
+	else
 		FAIL(HIE_ECERT, "security token is not base64");
-	SHA256((unsigned char *) der, len, fp);
-	if ((*out = cache_get(v, fp, key)) != NULL)
+	toklen = strlen(tok);
+	if ((*out = cache_get(v, tok, toklen, now, key, facts)) != NULL)
 		goto done;
+	if (hie_base64_decode(tok, toklen, 64 * 1024, &der, &len) != HIE_OK)
+		FAIL(HIE_ECERT, "security token is not base64");
 	p = (const unsigned char *) der;
 	if ((c = d2i_X509(NULL, &p, (long) len)) == NULL || p != (const unsigned char *) der + len)
 		FAIL(HIE_ECERT, "security token is not a DER certificate");
@@ -268,7 +330,7 @@ token_cert(wss_verifier *v, xmlNode *sec, X509 **out, dsig_key **key, char *why,
 	if (X509_verify_cert(ctx) != 1)
 		FAIL(HIE_ECERT, "signing certificate not trusted: %s",
 		    X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));
-	cache_put(v, fp, c, key);
+	cache_put(v, tok, toklen, c, key, facts);
 	*out = c;
 	c = NULL;
 done:
@@ -284,18 +346,15 @@ done:
  * this member's current one (a revoked-but-not-yet-in-the-CRL or a
  * superseded certificate is refused as soon as the admin re-signs). */
 static hie_err
-directory_check(const wss_verifier *v, X509 *cert, const char *community, char *why, size_t whycap)
+directory_check(const wss_verifier *v, const struct cert_facts *cert, const char *community, char *why, size_t whycap)
 {
-	unsigned char fp[32];
-	unsigned int  n = sizeof(fp);
-
 	for (size_t i = 0; i < v->nmembers; i++) {
 		if (strcmp(v->members[i].community, community) != 0)
 			continue;
-		if (X509_digest(cert, EVP_sha256(), fp, &n) != 1)
+		if (!cert->digest_ok)
 			break;
 		for (int f = 0; f < v->members[i].nfp; f++)
-			if (memcmp(v->members[i].fp[f], fp, 32) == 0)
+			if (memcmp(v->members[i].fp[f], cert->digest, 32) == 0)
 				return HIE_OK;
 		snprintf(why, whycap, "signing certificate is not one the peer directory lists for %.100s", community);
 		return HIE_ECERT;
@@ -451,6 +510,7 @@ wss_verify(wss_verifier *v, const struct soap_msg *m, int require_assertion, con
 	xmlNode    *sec = sec_header(m, &nsec), *ts, *sig, *as, *hdr;
 	X509       *cert = NULL;
 	dsig_key   *key = NULL;
+	struct cert_facts facts;
 	const char *rids[2];
 	time_t      rexp[2];
 	size_t      nr = 0, which;
@@ -465,14 +525,15 @@ wss_verify(wss_verifier *v, const struct soap_msg *m, int require_assertion, con
 		    nsec == 0 ? "message is not signed (no wsse:Security header)" : "more than one wsse:Security header");
 	if ((e = dsig_register_ids(m->doc, why, whycap)) != HIE_OK)
 		goto done;
-	if ((e = token_cert(v, sec, &cert, &key, why, whycap)) != HIE_OK)
+	if ((e = token_cert(v, sec, now, &cert, &key, &facts, why, whycap)) != HIE_OK)
 		goto done;
-	if (!hie_x509_community(cert, who->community, sizeof(who->community)))
+	if (facts.community[0] == '\0')
 		FAIL(HIE_ECERT, "signing certificate names no community");
-	X509_NAME_oneline(X509_get_subject_name(cert), who->subject, sizeof(who->subject));
+	hie_strlcpy(who->community, facts.community, sizeof(who->community));
+	hie_strlcpy(who->subject, facts.subject, sizeof(who->subject));
 	if (expected_community != NULL && strcmp(who->community, expected_community) != 0)
 		FAIL(HIE_ECERT, "signed by community %.100s, expected %.100s", who->community, expected_community);
-	if (v->directory && (e = directory_check(v, cert, who->community, why, whycap)) != HIE_OK)
+	if (v->directory && (e = directory_check(v, &facts, who->community, why, whycap)) != HIE_OK)
 		goto done;
 
 	/* The message signature: the one ds:Signature directly in Security. */
