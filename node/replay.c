@@ -150,6 +150,7 @@ hie_replay_check_n(hie_replay *rc, const char *const *ids, const time_t *expires
 	MDB_txn *txn;
 	MDB_val  k, v;
 	MDB_stat st;
+	size_t   entries;
 	time_t   now = time(NULL);
 	int      r;
 
@@ -163,27 +164,47 @@ hie_replay_check_n(hie_replay *rc, const char *const *ids, const time_t *expires
 		}
 	if (mdb_txn_begin(rc->env, NULL, 0, &txn) != 0)
 		return HIE_EDB;
-	if (reserve(rc) != 0) {
+	if (reserve(rc) != 0 || mdb_stat(txn, rc->dbi, &st) != 0) {
 		mdb_txn_abort(txn);
 		return HIE_EDB;
 	}
+	/* Counted here from then on: this transaction is the only writer. */
+	entries = st.ms_entries;
 	for (size_t i = 0; i < n; i++) {
 		int64_t e = (int64_t) expires[i];
 		k.mv_data = (void *) ids[i];
 		k.mv_size = strlen(ids[i]);
 		if (which != NULL)
 			*which = i;
-		if ((r = mdb_get(txn, rc->dbi, &k, &v)) == 0 && expiry_of(&v) >= now) {
-			mdb_txn_abort(txn);
-			return HIE_EREPLAY;
+		if (entries >= rc->max) {
+			/* Full: a replay is still told as one (before the
+			 * purge), then room is made or the message refused. */
+			if (mdb_get(txn, rc->dbi, &k, &v) == 0 && expiry_of(&v) >= now) {
+				mdb_txn_abort(txn);
+				return HIE_EREPLAY;
+			}
+			if ((entries = purge(rc, txn, now)) >= rc->max) {
+				mdb_txn_abort(txn);
+				return HIE_EBUSY;
+			}
 		}
-		if (mdb_stat(txn, rc->dbi, &st) != 0 || (st.ms_entries >= rc->max && purge(rc, txn, now) >= rc->max)) {
-			mdb_txn_abort(txn);
-			return HIE_EBUSY;
-		}
+		/* One B-tree descent instead of a get and a put: NOOVERWRITE
+		 * finds a recorded id and hands back its expiry. */
 		v.mv_data = &e;
 		v.mv_size = sizeof(e);
-		if (mdb_put(txn, rc->dbi, &k, &v, 0) != 0) {
+		if ((r = mdb_put(txn, rc->dbi, &k, &v, MDB_NOOVERWRITE)) == MDB_KEYEXIST) {
+			if (expiry_of(&v) >= now) {
+				mdb_txn_abort(txn);
+				return HIE_EREPLAY;
+			}
+			/* Seen, but long enough ago: recorded again. */
+			v.mv_data = &e;
+			v.mv_size = sizeof(e);
+			r = mdb_put(txn, rc->dbi, &k, &v, 0);
+		} else if (r == 0) {
+			entries++;
+		}
+		if (r != 0) {
 			mdb_txn_abort(txn);
 			return HIE_EDB;
 		}

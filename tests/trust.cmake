@@ -48,3 +48,8 @@ target_link_libraries(test_dsig_c14n hie_testutil hie_registry hie_certs hie_cor
 add_test(NAME unit.dsig_c14n COMMAND test_dsig_c14n)
 set_tests_properties(unit.dsig_c14n PROPERTIES
   ENVIRONMENT "HIE_SOURCE_DIR=${CMAKE_SOURCE_DIR}" TIMEOUT 120)
+
+# The replay cache on a real LMDB: replays, expiry, all-or-none, the bound.
+add_executable(test_replay unit/test_replay.c)
+target_link_libraries(test_replay hie_testutil hie_core PkgConfig::CMOCKA)
+add_test(NAME unit.replay COMMAND test_replay)
