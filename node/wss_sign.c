@@ -3,23 +3,25 @@
  * messages written as text.
  *
  * Why text.  Every signed part of a message is digested in exclusive C14N,
- * and what the node sends must parse back to the same canonical bytes.
- * The header that signing adds -- timestamp, token, XUA assertion, the two
+ * and what the node sends must parse back to those canonical bytes.  The
+ * header that signing adds -- timestamp, token, XUA assertion, the two
  * signatures -- is ours from end to end, so it is written here directly in
  * canonical form: namespace declarations where exclusive C14N renders
  * them, attributes in its order, explicit end tags, its escaping.  Its
- * digests are then taken over the very bytes sent, and no libxml2 nodes
- * are built for it only to be canonicalised twice, serialised and freed,
- * which was most of what signing cost besides the ECDSA operations
- * (docs/benchmarks.md, soap).  The parts callers build as trees (the
- * WS-Addressing headers and the Body) are canonicalised once each
- * (dsig_c14n_append): those bytes are digested and sent as they are, so
- * the Body is serialised once instead of twice.
+ * digests are taken over that text, and no libxml2 nodes are built for it
+ * only to be canonicalised twice, serialised and freed, which was most of
+ * what signing cost besides the ECDSA operations (docs/benchmarks.md,
+ * soap).  The parts callers build as trees (the WS-Addressing headers and
+ * the Body) are canonicalised once each (dsig_c14n_append): those bytes
+ * are digested and sent, so the Body is serialised once instead of twice.
+ * What is sent leaves out the namespace declarations already in force
+ * where a part sits (drop_declared, the timestamp's): a receiver would
+ * parse each again, and they do not change the canonical form.
  *
- * Canonical text is a serialisation like any other: a receiver parses it
- * and, canonicalising each referenced element again, gets the same bytes
- * (unit.wss compares them with libxml2's own C14N; the xmlsec1 CLI and
- * python3-xmlsec verify our messages in interop.xmlsec).
+ * A receiver parses the message and, canonicalising each referenced
+ * element again, gets the digested bytes: unit.wss checks every
+ * DigestValue against libxml2's own C14N of the parsed message, and the
+ * xmlsec1 CLI and python3-xmlsec verify our messages in interop.xmlsec.
  */
 #include "node/wss.h"
 
@@ -362,6 +364,63 @@ put_end_tag(struct w *w, const xmlNode *n)
 	put(w, ">", NULL);
 }
 
+/*
+ * Drops from the start tag of the canonical element at b->data[from..]
+ * the namespace declarations that are already in force where it is sent:
+ * those the Envelope (root) or the Header (hdr, may be NULL) declare with
+ * the same prefix and URI, the nearer one counting.  Exclusive C14N writes
+ * every namespace an element uses on it, and a receiver would parse each
+ * of them again (a URI check, a dictionary lookup, an allocation: a tenth
+ * of parsing our request).  The element parses to the same tree without
+ * them, so its canonical form -- what was digested -- is unchanged.
+ */
+static void
+drop_declared(hie_buf *b, size_t from, const xmlNode *root, const xmlNode *hdr)
+{
+	char *p = b->data + from, *end = b->data + b->len, *out;
+
+	/* A canonical start tag: <qname, then ' name="value"' (values hold no
+	 * '"': C14N writes &quot;), then '>'. */
+	p += strcspn(p, " >");
+	out = p;
+	while (p < end && *p == ' ') {
+		char  *name = p + 1, *eq = strchr(name, '='), *val, *close;
+		size_t nlen = (size_t) (eq - name), vlen;
+		int    drop = 0;
+		if (eq == NULL || eq[1] != '"' || (close = strchr(eq + 2, '"')) == NULL)
+			return; /* not what C14N writes: leave the rest as it is */
+		val = eq + 2;
+		vlen = (size_t) (close - val);
+		if ((nlen == 5 || (nlen > 6 && name[5] == ':')) && strncmp(name, "xmlns", 5) == 0) {
+			const char *prefix = nlen == 5 ? NULL : name + 6;
+			size_t      plen = nlen == 5 ? 0 : nlen - 6;
+			for (const xmlNode *n = hdr != NULL ? hdr : root; n != NULL && !drop; n = n == hdr ? root : NULL) {
+				const xmlNs *d;
+				for (d = n->nsDef; d != NULL; d = d->next)
+					if (prefix == NULL ? d->prefix == NULL
+					                   : d->prefix != NULL && strlen((const char *) d->prefix) == plen &&
+					                         strncmp((const char *) d->prefix, prefix, plen) == 0)
+						break;
+				if (d == NULL)
+					continue; /* not declared here: look further out */
+				drop = d->href != NULL && strlen((const char *) d->href) == vlen &&
+				       strncmp((const char *) d->href, val, vlen) == 0;
+				break; /* the nearest declaration of the prefix decides */
+			}
+		}
+		if (!drop) {
+			memmove(out, p, (size_t) (close + 1 - p));
+			out += close + 1 - p;
+		}
+		p = close + 1;
+	}
+	if (out != p) {
+		memmove(out, p, (size_t) (end - p));
+		b->len -= (size_t) (p - out);
+		b->data[b->len] = '\0';
+	}
+}
+
 /* A default namespace declared on the Envelope or the Header.  A canonical
  * part in no namespace would take it on when parsed where we put it
  * (exclusive C14N does not write xmlns="" at its top), so such a part is
@@ -374,6 +433,19 @@ default_ns_declared(const xmlNode *root, const xmlNode *hdr)
 			if (d->prefix == NULL && d->href != NULL && d->href[0] != '\0')
 				return 1;
 	return 0;
+}
+
+/* Is wsu, the Envelope's declaration of the WSS utility namespace, the
+ * prefix "wsu" in force inside the Header (which could redeclare it)? */
+static int
+wsu_in_force(const xmlNs *wsu, const xmlNode *hdr)
+{
+	if (wsu->prefix == NULL || strcmp((const char *) wsu->prefix, "wsu") != 0)
+		return 0;
+	for (const xmlNs *d = hdr->nsDef; d != NULL; d = d->next)
+		if (d->prefix != NULL && strcmp((const char *) d->prefix, "wsu") == 0)
+			return 0;
+	return 1;
 }
 
 /* The wsa headers the message signature covers, in the order of its
@@ -434,8 +506,10 @@ wss_sign_text(const wss_signer *s, xmlDoc *env, const struct wss_claims *claims,
 	hie_buf_init(&o, INT_MAX);
 	hie_buf_init(&bodyc, INT_MAX);
 	hie_buf_init(&refs, 64 * 1024);
-	if ((w.e = dsig_c14n_append(body, &bodyc)) == HIE_OK)
+	if ((w.e = dsig_c14n_append(body, &bodyc)) == HIE_OK) {
 		digest(&bodyc, 0, md_body);
+		drop_declared(&bodyc, 0, root, NULL);
+	}
 
 	put_start_tag(&w, root);
 	put_start_tag(&w, hdr);
@@ -451,21 +525,33 @@ wss_sign_text(const wss_signer *s, xmlDoc *env, const struct wss_claims *claims,
 		for (size_t i = 0; i < NWSA; i++)
 			if (h == wsa[i] && w.e == HIE_OK)
 				digest(&o, from, md_wsa[i]);
+		if (w.e == HIE_OK)
+			drop_declared(&o, from, root, hdr);
 	}
 
 	/* wsse:Security: it is not signed itself, its parts are. */
 	soap_prefix = hdr->ns->prefix != NULL ? (const char *) hdr->ns->prefix : "soapenv";
-	put(&w, "<wsse:Security xmlns:wsse=\"" WSS_NS_SEC "\" xmlns:wsu=\"" WSS_NS_UTIL "\"", NULL);
+	put(&w, "<wsse:Security xmlns:wsse=\"" WSS_NS_SEC "\"", NULL);
+	if (!wsu_in_force(wsu, hdr))
+		put(&w, " xmlns:wsu=\"" WSS_NS_UTIL "\"", NULL);
 	if (hdr->ns->prefix == NULL)
 		put(&w, " xmlns:soapenv=\"", (const char *) hdr->ns->href, "\"", NULL);
 	put(&w, " ", soap_prefix, ":mustUnderstand=\"true\">", NULL);
 	iso_time(t, created);
 	iso_time(t + ttl_s, expires);
-	from = o.len;
-	put(&w, "<wsu:Timestamp xmlns:wsu=\"" WSS_NS_UTIL "\" wsu:Id=\"", id[NWSA + 1], "\"><wsu:Created>", created,
-	    "</wsu:Created><wsu:Expires>", expires, "</wsu:Expires></wsu:Timestamp>", NULL);
-	if (w.e == HIE_OK)
-		digest(&o, from, md);
+	/* The timestamp is digested in canonical form, which declares wsu on
+	 * it, and sent without that declaration: Security's is in force. */
+	{
+		char ts[512];
+		int  n = snprintf(ts, sizeof(ts),
+		     "<wsu:Timestamp xmlns:wsu=\"" WSS_NS_UTIL "\" wsu:Id=\"%s\"><wsu:Created>%s</wsu:Created>"
+		     "<wsu:Expires>%s</wsu:Expires></wsu:Timestamp>",
+		     id[NWSA + 1], created, expires);
+		if (EVP_Digest(ts, (size_t) n, md, NULL, dsig_sha256(), NULL) != 1 && w.e == HIE_OK)
+			w.e = HIE_ECRYPTO;
+		put(&w, "<wsu:Timestamp wsu:Id=\"", id[NWSA + 1], "\"><wsu:Created>", created, "</wsu:Created><wsu:Expires>",
+		    expires, "</wsu:Expires></wsu:Timestamp>", NULL);
+	}
 	put_reference(&wr, id[NWSA + 1], 0, md);
 	put(&w, "<wsse:BinarySecurityToken EncodingType=\"" WSS_BST_ENCODING "\" ValueType=\"" WSS_BST_VALUETYPE
 	        "\" wsu:Id=\"", id[NWSA + 2], "\">", s->cert_b64, "</wsse:BinarySecurityToken>", NULL);
