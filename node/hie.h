@@ -86,6 +86,8 @@ void hie_log(hie_log_level lvl, const char *module, const char *event,
 void hie_request_id(char out[33]);
 /* A fresh RFC 4122 version 4 UUID as "urn:uuid:..." (45 chars + NUL). */
 void hie_urn_uuid(char out[46]);
+/* The same UUID's text alone, 8-4-4-4-12 hex digits (36 chars + NUL). */
+void hie_uuid(char out[37]);
 /* Milliseconds from a monotonic clock. */
 int64_t hie_now_ms(void);
 

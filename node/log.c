@@ -124,7 +124,7 @@ hie_request_id(char out[33])
 }
 
 void
-hie_urn_uuid(char out[46])
+hie_uuid(char out[37])
 {
 	unsigned char r[16];
 	char         *p = out;
@@ -132,10 +132,8 @@ hie_urn_uuid(char out[46])
 	random_bytes(r, sizeof(r));
 	r[6] = (unsigned char) ((r[6] & 0x0f) | 0x40); /* version 4 */
 	r[8] = (unsigned char) ((r[8] & 0x3f) | 0x80); /* RFC 4122 variant */
-	/* "urn:uuid:" and 8-4-4-4-12 hex digits, written directly: snprintf
-	 * with 16 conversions cost as much as drawing the bytes. */
-	memcpy(p, "urn:uuid:", 9);
-	p += 9;
+	/* 8-4-4-4-12 hex digits, written directly: snprintf with 16
+	 * conversions cost as much as drawing the bytes. */
 	for (int i = 0; i < 16; i++) {
 		if (i == 4 || i == 6 || i == 8 || i == 10)
 			*p++ = '-';
@@ -143,6 +141,13 @@ hie_urn_uuid(char out[46])
 		*p++ = hex_digits[r[i] & 15];
 	}
 	*p = '\0';
+}
+
+void
+hie_urn_uuid(char out[46])
+{
+	memcpy(out, "urn:uuid:", 9);
+	hie_uuid(out + 9);
 }
 
 int64_t

@@ -28,7 +28,6 @@
 #include <libxml/xmlstring.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
-#include <openssl/rand.h>
 #include <openssl/x509.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -161,26 +160,6 @@ iso_time(time_t t, char out[32])
 	struct tm tm;
 	gmtime_r(&t, &tm);
 	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-/* A version 4 UUID's text (8-4-4-4-12 hex digits) from 16 random bytes:
- * wss_sign_text draws the bytes of both of a message's UUIDs (the wsu:Id
- * tag, the assertion ID) at once. */
-static void
-uuid_text(unsigned char r[16], char out[37])
-{
-	static const char hex[] = "0123456789abcdef";
-	char             *p = out;
-
-	r[6] = (unsigned char) ((r[6] & 0x0f) | 0x40); /* version 4 */
-	r[8] = (unsigned char) ((r[8] & 0x3f) | 0x80); /* RFC 4122 variant */
-	for (int i = 0; i < 16; i++) {
-		if (i == 4 || i == 6 || i == 8 || i == 10)
-			*p++ = '-';
-		*p++ = hex[r[i] >> 4];
-		*p++ = hex[r[i] & 15];
-	}
-	*p = '\0';
 }
 
 /* Text XML 1.0 can carry: valid UTF-8 without the C0 controls other than
@@ -462,7 +441,7 @@ wss_sign_text(const wss_signer *s, xmlDoc *env, const struct wss_claims *claims,
 	hie_buf       o, bodyc, refs;
 	struct w      w = { &o, HIE_OK }, wr = { &refs, HIE_OK };
 	char          tag[37], aid[37], id[NWSA + 3][DSIG_ID_MAX], created[32], expires[32];
-	unsigned char rnd[32], md_body[32], md_wsa[NWSA][32], md[32];
+	unsigned char md_body[32], md_wsa[NWSA][32], md[32];
 	time_t        t = time(NULL);
 	size_t        from;
 	int           dflt;
@@ -479,10 +458,10 @@ wss_sign_text(const wss_signer *s, xmlDoc *env, const struct wss_claims *claims,
 	                          !xml_text_ok(claims->home_community) || !xml_text_ok(claims->purpose_of_use) ||
 	                          (audience != NULL && !xml_text_ok(audience))))
 		return HIE_EINVAL;
-	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
-		return HIE_ECRYPTO;
-	uuid_text(rnd, tag);
-	uuid_text(rnd + 16, aid);
+	/* One UUID tags the message's wsu:Ids (their prefixes differ); the
+	 * assertion ID, which replay caches key on, has its own. */
+	hie_uuid(tag);
+	hie_uuid(aid);
 	dflt = default_ns_declared(root, hdr);
 
 	/* The tree parts get their wsu:Id (replacing any they had). */
