@@ -53,3 +53,9 @@ set_tests_properties(unit.dsig_c14n PROPERTIES
 add_executable(test_replay unit/test_replay.c)
 target_link_libraries(test_replay hie_testutil hie_core PkgConfig::CMOCKA)
 add_test(NAME unit.replay COMMAND test_replay)
+
+# Message and request ids: form, no repeats across threads, none shared
+# with a forked child.
+add_executable(test_ids unit/test_ids.c)
+target_link_libraries(test_ids hie_testutil hie_core PkgConfig::CMOCKA)
+add_test(NAME unit.ids COMMAND test_ids)
