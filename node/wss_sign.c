@@ -364,10 +364,11 @@ drop_declared(hie_buf *b, size_t from, const xmlNode *root, const xmlNode *hdr)
 	out = p;
 	while (p < end && *p == ' ') {
 		char  *name = p + 1, *eq = strchr(name, '='), *val, *close;
-		size_t nlen = (size_t) (eq - name), vlen;
+		size_t nlen, vlen;
 		int    drop = 0;
 		if (eq == NULL || eq[1] != '"' || (close = strchr(eq + 2, '"')) == NULL)
 			return; /* not what C14N writes: leave the rest as it is */
+		nlen = (size_t) (eq - name);
 		val = eq + 2;
 		vlen = (size_t) (close - val);
 		if ((nlen == 5 || (nlen > 6 && name[5] == ':')) && strncmp(name, "xmlns", 5) == 0) {
