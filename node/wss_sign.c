@@ -367,7 +367,7 @@ drop_declared(hie_buf *b, size_t from, const xmlNode *root, const xmlNode *hdr)
 		size_t nlen, vlen;
 		int    drop = 0;
 		if (eq == NULL || eq[1] != '"' || (close = strchr(eq + 2, '"')) == NULL)
-			return; /* not what C14N writes: leave the rest as it is */
+			break; /* not what C14N writes: leave the rest as it is */
 		nlen = (size_t) (eq - name);
 		val = eq + 2;
 		vlen = (size_t) (close - val);
