@@ -206,16 +206,22 @@ hie_xml_attr(const xmlNode *n, const char *name)
 hie_err
 hie_xml_text(const xmlNode *n, char *dst, size_t cap)
 {
-	xmlChar    *t;
+	xmlChar    *t = NULL;
 	const char *s, *end;
 	size_t      len;
 
 	dst[0] = '\0';
 	if (n == NULL)
 		return HIE_ENOTFOUND;
-	if ((t = xmlNodeGetContent(n)) == NULL)
+	/* An element holding one text node (most of them) is read in place;
+	 * anything else is gathered by xmlNodeGetContent into a copy. */
+	if (n->type == XML_ELEMENT_NODE && n->children != NULL && n->children->next == NULL &&
+	    n->children->type == XML_TEXT_NODE)
+		s = n->children->content != NULL ? (const char *) n->children->content : "";
+	else if ((t = xmlNodeGetContent(n)) == NULL)
 		return HIE_OK;
-	s = (const char *) t;
+	else
+		s = (const char *) t;
 	while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
 		s++;
 	end = s + strlen(s);
