@@ -106,15 +106,6 @@ parse_iso(const char *s)
 	return timegm(&tm);
 }
 
-static X509 *
-pem_cert(const char *pem)
-{
-	BIO  *b = BIO_new_mem_buf(pem, -1);
-	X509 *c = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
-	BIO_free(b);
-	return c;
-}
-
 /* ---- inbound ---- */
 
 hie_err
@@ -141,7 +132,7 @@ wss_verifier_new(const struct wss_verifier_cfg *cfg, wss_verifier **out)
 		memcpy(v->members, cfg->members, cfg->nmembers * sizeof(*v->members));
 		v->nmembers = cfg->nmembers;
 	}
-	if ((v->store = X509_STORE_new()) == NULL || (ca = pem_cert(cfg->ca_pem)) == NULL) {
+	if ((v->store = X509_STORE_new()) == NULL || (ca = hie_x509_from_pem(cfg->ca_pem)) == NULL) {
 		wss_verifier_free(v);
 		return HIE_ECERT;
 	}
