@@ -419,10 +419,25 @@ c_element(struct c14n *c, const xmlNode *e)
 		}
 		nns = k;
 	}
-	if (nns > 1)
+	/* Insertion sorts for the usual few of each, where qsort's indirect
+	 * calls cost more than the sorting; qsort past 16 (an element may
+	 * carry up to [limits] max_attrs). */
+	if (nns > 16)
 		qsort(ns, nns, sizeof(*ns), ns_cmp);
-	if (nattrs > 1)
+	for (size_t i = 1; i < nns && nns <= 16; i++)
+		for (size_t j = i; j > 0 && ns_cmp(&ns[j - 1], &ns[j]) > 0; j--) {
+			struct c14n_ns t = ns[j];
+			ns[j] = ns[j - 1];
+			ns[j - 1] = t;
+		}
+	if (nattrs > 16)
 		qsort(attrs, nattrs, sizeof(*attrs), attr_cmp);
+	for (size_t i = 1; i < nattrs && nattrs <= 16; i++)
+		for (size_t j = i; j > 0 && attr_cmp(&attrs[j - 1], &attrs[j]) > 0; j--) {
+			const xmlAttr *t = attrs[j];
+			attrs[j] = attrs[j - 1];
+			attrs[j - 1] = t;
+		}
 	if (c->nstack + nns > c->cap) {
 		size_t          cap = (c->nstack + nns) * 2 + 16;
 		struct c14n_ns *s = realloc(c->stack, cap * sizeof(*s));
@@ -854,6 +869,11 @@ dsig_register_ids(xmlDoc *doc, char *why, size_t whycap)
 {
 	int dup = 0;
 
+	/* libxml2 makes a document's id table with 256 slots on the first
+	 * xmlAddID (a 12 KiB table cleared per message); a signed message
+	 * has some ten ids, and the table grows by itself if there are more. */
+	if (doc->ids == NULL)
+		doc->ids = xmlHashCreateDict(16, doc->dict);
 	collect_ids(xmlDocGetRootElement(doc), &dup);
 	if (dup) {
 		snprintf(why, whycap, "an element id appears twice");
