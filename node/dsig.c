@@ -186,6 +186,9 @@ struct c14n_ns {
 
 struct c14n {
 	struct sink   *sink;
+	struct sink   *sink2;  /* NULL, or what also gets all but the subtree mute2 */
+	const xmlNode *mute2;
+	int            muted2; /* inside mute2 now */
 	char           buf[4096];
 	size_t         n;
 	const xmlNode *exclude;
@@ -198,6 +201,8 @@ static void
 c_flush(struct c14n *c)
 {
 	if (c->n > 0 && sink_write(c->sink, c->buf, (int) c->n) < 0)
+		c->failed = 1;
+	if (c->n > 0 && c->sink2 != NULL && !c->muted2 && sink_write(c->sink2, c->buf, (int) c->n) < 0)
 		c->failed = 1;
 	c->n = 0;
 }
@@ -354,8 +359,17 @@ c_children(struct c14n *c, const xmlNode *e)
 	for (const xmlNode *n = e->children; n != NULL && !c->failed; n = n->next)
 		switch (n->type) {
 		case XML_ELEMENT_NODE:
-			if (n != c->exclude)
+			if (n == c->exclude)
+				break;
+			if (n == c->mute2) { /* all of it to sink, none to sink2 */
+				c_flush(c);
+				c->muted2 = 1;
 				c_element(c, n);
+				c_flush(c);
+				c->muted2 = 0;
+				break;
+			}
+			c_element(c, n);
 			break;
 		case XML_TEXT_NODE:
 		case XML_CDATA_SECTION_NODE:
@@ -485,13 +499,19 @@ out:
 		free(ns);
 }
 
+/* The direct C14N of apex (minus exclude) into s; with s2, also into s2
+ * minus the subtree mute2 (a child of apex): both digests of an element
+ * that carries an enveloped signature in one walk (struct dsig_memo). */
 static hie_err
-c14n_direct(const xmlNode *apex, const xmlNode *exclude, struct sink *s)
+c14n_direct2(const xmlNode *apex, const xmlNode *exclude, struct sink *s, struct sink *s2, const xmlNode *mute2)
 {
 	struct c14n c;
 	hie_err     e;
 
 	c.sink = s;
+	c.sink2 = s2;
+	c.mute2 = mute2;
+	c.muted2 = 0;
 	c.n = 0;
 	c.exclude = exclude;
 	c.stack = NULL;
@@ -499,9 +519,15 @@ c14n_direct(const xmlNode *apex, const xmlNode *exclude, struct sink *s)
 	c.failed = 0;
 	c_element(&c, apex);
 	c_flush(&c);
-	e = c.failed || s->failed ? HIE_ECRYPTO : HIE_OK;
+	e = c.failed || s->failed || (s2 != NULL && s2->failed) ? HIE_ECRYPTO : HIE_OK;
 	free(c.stack);
 	return e;
+}
+
+static hie_err
+c14n_direct(const xmlNode *apex, const xmlNode *exclude, struct sink *s)
+{
+	return c14n_direct2(apex, exclude, s, NULL, NULL);
 }
 
 /* libxml2's exclusive C14N with a visibility callback: the general path. */
@@ -577,6 +603,27 @@ digest_of(const xmlNode *apex, const xmlNode *exclude, xmlChar **prefixes, unsig
 	    (e = c14n_feed(apex, exclude, prefixes, ctx, SINK_DIGEST)) == HIE_OK)
 		e = EVP_DigestFinal_ex(ctx, md, &n) == 1 && n == 32 ? HIE_OK : HIE_ECRYPTO;
 	EVP_MD_CTX_free(ctx);
+	return e;
+}
+
+/* The digest of apex whole (md) and without its child inner (md2), in one
+ * walk; HIE_EINVAL if apex needs the general path. */
+static hie_err
+digest_pair(const xmlNode *apex, const xmlNode *inner, unsigned char md[32], unsigned char md2[32])
+{
+	EVP_MD_CTX  *c1 = EVP_MD_CTX_new(), *c2 = EVP_MD_CTX_new();
+	struct sink  s1 = { c1, SINK_DIGEST, 0, NULL, 0, 0, NULL }, s2 = { c2, SINK_DIGEST, 0, NULL, 0, 0, NULL };
+	unsigned int n1 = 0, n2 = 0;
+	hie_err      e = HIE_ECRYPTO;
+
+	if (!fast_ok(apex))
+		e = HIE_EINVAL;
+	else if (c1 != NULL && c2 != NULL && EVP_DigestInit_ex(c1, sha256(), NULL) == 1 &&
+	         EVP_DigestInit_ex(c2, sha256(), NULL) == 1 && c14n_direct2(apex, NULL, &s1, &s2, inner) == HIE_OK &&
+	         EVP_DigestFinal_ex(c1, md, &n1) == 1 && EVP_DigestFinal_ex(c2, md2, &n2) == 1 && n1 == 32 && n2 == 32)
+		e = HIE_OK;
+	EVP_MD_CTX_free(c1);
+	EVP_MD_CTX_free(c2);
 	return e;
 }
 
@@ -1065,14 +1112,24 @@ b64_value(const xmlNode *n, unsigned char *out, size_t cap)
 	return r;
 }
 
+/* apex's first child that is a ds:Signature (an enveloped signature), or NULL. */
+static xmlNode *
+signature_child(const xmlNode *apex)
+{
+	for (xmlNode *c = apex->children; c != NULL; c = c->next)
+		if (is_ds(c, "Signature"))
+			return c;
+	return NULL;
+}
+
 /* Checks one Reference (already prechecked): its transforms, then its
  * digest over the element it names; the id goes to id[DSIG_ID_MAX]. */
 static hie_err
-check_reference(xmlNode *sig, xmlNode *ref, char *id, char *why, size_t whycap)
+check_reference(xmlNode *sig, xmlNode *ref, char *id, struct dsig_memo *memo, char *why, size_t whycap)
 {
 	const char     *uri = hie_xml_attr(ref, "URI");
 	int             junk = 0, enveloped = 0, exc = 0, nt = 0;
-	xmlNode        *c = elem_from(ref->children, &junk), *apex;
+	xmlNode        *c = elem_from(ref->children, &junk), *apex, *inner;
 	struct prefixes p;
 	unsigned char   want[64], got[32];
 
@@ -1116,7 +1173,15 @@ check_reference(xmlNode *sig, xmlNode *ref, char *id, char *why, size_t whycap)
 		snprintf(why, whycap, "reference %.100s: digest value is not a SHA-256 digest", uri);
 		return HIE_ESIG;
 	}
-	if (digest_of(apex, enveloped ? sig : NULL, p.n > 0 ? p.list : NULL, got) != HIE_OK) {
+	if (memo != NULL && enveloped && p.n == 0 && memo->apex == apex && memo->inner == sig) {
+		/* Taken with apex's whole digest, in the same walk, earlier in
+		 * this verification (the document has not changed since). */
+		memcpy(got, memo->md, sizeof(got));
+	} else if (memo != NULL && !enveloped && p.n == 0 && (inner = signature_child(apex)) != NULL &&
+	           digest_pair(apex, inner, got, memo->md) == HIE_OK) {
+		memo->apex = apex;
+		memo->inner = inner;
+	} else if (digest_of(apex, enveloped ? sig : NULL, p.n > 0 ? p.list : NULL, got) != HIE_OK) {
 		snprintf(why, whycap, "reference %.100s could not be canonicalized", uri);
 		return HIE_ESIG;
 	}
@@ -1157,8 +1222,8 @@ signature_der(const xmlNode *sv, EVP_PKEY *pub, unsigned char *der, size_t *derl
 /* dsig_verify, and with check_value 0 dsig_verify_vouched: everything but
  * the public-key operation on SignatureValue. */
 static hie_err
-verify_sig(xmlNode *sig, X509 *cert, dsig_key *key, int check_value, char refs[][DSIG_ID_MAX], size_t *nrefs,
-    char *why, size_t whycap)
+verify_sig(xmlNode *sig, X509 *cert, dsig_key *key, struct dsig_memo *memo, int check_value, char refs[][DSIG_ID_MAX],
+    size_t *nrefs, char *why, size_t whycap)
 {
 	EVP_PKEY       *pub = X509_get0_pubkey(cert);
 	xmlNode        *si, *cm, *sm, *c, *sv;
@@ -1200,7 +1265,7 @@ verify_sig(xmlNode *sig, X509 *cert, dsig_key *key, int check_value, char refs[]
 		return HIE_ESIG;
 	}
 	for (c = elem_from(sm->next, &junk); c != NULL; c = elem_from(c->next, &junk)) {
-		if ((e = check_reference(sig, c, refs[*nrefs], why, whycap)) != HIE_OK) {
+		if ((e = check_reference(sig, c, refs[*nrefs], memo, why, whycap)) != HIE_OK) {
 			*nrefs = 0;
 			return e;
 		}
@@ -1251,15 +1316,15 @@ dsig_covers(char refs[][DSIG_ID_MAX], size_t n, const char *id)
 }
 
 hie_err
-dsig_verify(xmlNode *sig, X509 *cert, dsig_key *key, char refs[][DSIG_ID_MAX], size_t *nrefs, char *why,
-    size_t whycap)
+dsig_verify(xmlNode *sig, X509 *cert, dsig_key *key, struct dsig_memo *memo, char refs[][DSIG_ID_MAX],
+    size_t *nrefs, char *why, size_t whycap)
 {
-	return verify_sig(sig, cert, key, 1, refs, nrefs, why, whycap);
+	return verify_sig(sig, cert, key, memo, 1, refs, nrefs, why, whycap);
 }
 
 hie_err
-dsig_verify_vouched(xmlNode *sig, X509 *cert, dsig_key *key, char refs[][DSIG_ID_MAX], size_t *nrefs, char *why,
-    size_t whycap)
+dsig_verify_vouched(xmlNode *sig, X509 *cert, dsig_key *key, struct dsig_memo *memo, char refs[][DSIG_ID_MAX],
+    size_t *nrefs, char *why, size_t whycap)
 {
-	return verify_sig(sig, cert, key, 0, refs, nrefs, why, whycap);
+	return verify_sig(sig, cert, key, memo, 0, refs, nrefs, why, whycap);
 }

@@ -55,14 +55,28 @@ const char *dsig_key_alg(const dsig_key *k);
 hie_err dsig_sign_c14n(dsig_key *k, const char *si, size_t len, char **b64);
 
 /*
+ * What one verification carries from one signature to the next (node/wss.c:
+ * the message signature, then the assertion's inside what it covers): when
+ * a reference's element has a ds:Signature child, its digest without that
+ * child, taken in the same C14N walk as its whole digest.  The enveloped
+ * reference of that inner signature then needs no second walk.  Zero it
+ * before the first call; it is valid only while the document is unchanged,
+ * so it lives on the stack of one verification.
+ */
+struct dsig_memo {
+	const xmlNode *apex, *inner;
+	unsigned char  md[32];
+};
+
+/*
  * Verifies the ds:Signature sig with the public key of cert; key, if not
  * NULL, is that same key prepared (dsig_key_new(X509_get0_pubkey(cert), 0)),
- * otherwise one is made for this call.  On HIE_OK,
+ * otherwise one is made for this call.  memo may be NULL.  On HIE_OK,
  * refs[0..*nrefs) are the ids its references cover (pointing into the
  * copied out).  HIE_ESIG for any failure, with the reason in why.
  */
-hie_err dsig_verify(xmlNode *sig, X509 *cert, dsig_key *key, char refs[][DSIG_ID_MAX], size_t *nrefs,
-    char *why, size_t whycap);
+hie_err dsig_verify(xmlNode *sig, X509 *cert, dsig_key *key, struct dsig_memo *memo, char refs[][DSIG_ID_MAX],
+    size_t *nrefs, char *why, size_t whycap);
 
 /*
  * dsig_verify without the last step, the public-key check of
@@ -73,8 +87,8 @@ hie_err dsig_verify(xmlNode *sig, X509 *cert, dsig_key *key, char refs[][DSIG_ID
  * verified, covers by digest: node/wss.c's XUA assertion inside a signed
  * message (see the argument there).  Anything else needs dsig_verify.
  */
-hie_err dsig_verify_vouched(xmlNode *sig, X509 *cert, dsig_key *key, char refs[][DSIG_ID_MAX],
-    size_t *nrefs, char *why, size_t whycap);
+hie_err dsig_verify_vouched(xmlNode *sig, X509 *cert, dsig_key *key, struct dsig_memo *memo,
+    char refs[][DSIG_ID_MAX], size_t *nrefs, char *why, size_t whycap);
 
 /* Registers every id attribute of the document for reference lookup;
  * HIE_ESIG if an id value appears twice (duplicate-id wrapping). */

@@ -444,8 +444,9 @@ assertion_vouched(const xmlNode *as, const xmlNode *sig, const char *cert_subjec
  * go to *aid and *aexp (wss_verify records them with the message id).
  * The message signature (cert's) already covers the assertion. */
 static hie_err
-check_assertion(wss_verifier *v, xmlNode *as, X509 *cert, dsig_key *key, const char *cert_community,
-    struct wss_identity *who, time_t now, const char **aid, time_t *aexp, char *why, size_t whycap)
+check_assertion(wss_verifier *v, xmlNode *as, X509 *cert, dsig_key *key, struct dsig_memo *memo,
+    const char *cert_community, struct wss_identity *who, time_t now, const char **aid, time_t *aexp, char *why,
+    size_t whycap)
 {
 	char        refs[DSIG_MAX_REFS][DSIG_ID_MAX], aud[160];
 	size_t      nrefs;
@@ -467,7 +468,7 @@ check_assertion(wss_verifier *v, xmlNode *as, X509 *cert, dsig_key *key, const c
 	else
 		v->n_full++;
 	pthread_mutex_unlock(&v->mtx);
-	if ((e = (vouched ? dsig_verify_vouched : dsig_verify)(sig, cert, key, refs, &nrefs, why, whycap)) != HIE_OK)
+	if ((e = (vouched ? dsig_verify_vouched : dsig_verify)(sig, cert, key, memo, refs, &nrefs, why, whycap)) != HIE_OK)
 		goto done;
 	if (nrefs != 1 || !dsig_covers(refs, nrefs, id))
 		FAIL(HIE_ESIG, "assertion signature does not cover the assertion");
@@ -501,6 +502,7 @@ wss_verify(wss_verifier *v, const struct soap_msg *m, int require_assertion, con
 	xmlNode    *sec = sec_header(m, &nsec), *ts, *sig, *as, *hdr;
 	X509       *cert = NULL;
 	dsig_key   *key = NULL;
+	struct dsig_memo memo;
 	struct cert_facts facts;
 	const char *rids[2];
 	time_t      rexp[2];
@@ -509,6 +511,7 @@ wss_verify(wss_verifier *v, const struct soap_msg *m, int require_assertion, con
 	hie_err     e = HIE_OK;
 	static const char *const wsa_headers[] = { "Action", "MessageID", "To", "RelatesTo" };
 
+	memset(&memo, 0, sizeof(memo));
 	memset(who, 0, sizeof(*who));
 	snprintf(why, whycap, "ok");
 	if (nsec != 1)
@@ -531,7 +534,7 @@ wss_verify(wss_verifier *v, const struct soap_msg *m, int require_assertion, con
 	sig = hie_xml_child(sec, DSIG_NS, "Signature");
 	if (sig == NULL || hie_xml_next(sig, DSIG_NS, "Signature") != NULL)
 		FAIL(HIE_ESIG, "exactly one message signature is required");
-	if ((e = dsig_verify(sig, cert, key, refs, &nrefs, why, whycap)) != HIE_OK)
+	if ((e = dsig_verify(sig, cert, key, &memo, refs, &nrefs, why, whycap)) != HIE_OK)
 		goto done;
 
 	/* What we process must be what was signed. */
@@ -571,7 +574,8 @@ wss_verify(wss_verifier *v, const struct soap_msg *m, int require_assertion, con
 	if (as != NULL) {
 		if (!dsig_covers(refs, nrefs, hie_xml_attr(as, "ID")))
 			FAIL(HIE_ESIG, "the assertion is not covered by the message signature");
-		if ((e = check_assertion(v, as, cert, key, who->community, who, now, &rids[nr], &rexp[nr], why, whycap)) != HIE_OK)
+		if ((e = check_assertion(v, as, cert, key, &memo, who->community, who, now, &rids[nr], &rexp[nr], why,
+		         whycap)) != HIE_OK)
 			goto done;
 		nr++;
 	}
