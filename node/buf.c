@@ -38,6 +38,12 @@ buf_reserve(hie_buf *b, size_t extra)
 }
 
 hie_err
+hie_buf_reserve(hie_buf *b, size_t n)
+{
+	return buf_reserve(b, n);
+}
+
+hie_err
 hie_buf_add(hie_buf *b, const void *p, size_t n)
 {
 	hie_err e;

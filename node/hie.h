@@ -104,6 +104,9 @@ typedef struct {
 
 void   hie_buf_init(hie_buf *b, size_t max);
 hie_err hie_buf_add(hie_buf *b, const void *p, size_t n);
+/* Makes room for n more bytes now (one allocation instead of doublings);
+ * HIE_ETOOBIG past max. */
+hie_err hie_buf_reserve(hie_buf *b, size_t n);
 hie_err hie_buf_addstr(hie_buf *b, const char *s);
 hie_err hie_buf_printf(hie_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Appends s as a JSON string literal, quotes included. */

@@ -205,6 +205,7 @@ put_signature(struct w *w, const wss_signer *s, const hie_buf *refs, const char 
 	char    *value = NULL;
 
 	hie_buf_init(&si, 64 * 1024);
+	ws.e = hie_buf_reserve(&si, refs->len + 512);
 	put(&ws, SI_C14N "<ds:CanonicalizationMethod Algorithm=\"" DSIG_ALG_EXC_C14N "\"></ds:CanonicalizationMethod>",
 	    "<ds:SignatureMethod Algorithm=\"", dsig_key_alg(s->dkey), "\"></ds:SignatureMethod>", refs->data,
 	    "</ds:SignedInfo>", NULL);
@@ -271,6 +272,7 @@ put_assertion(struct w *w, const wss_signer *s, const struct wss_claims *c, cons
 	head_end = w->b->len;
 
 	hie_buf_init(&tail, 64 * 1024);
+	wt.e = hie_buf_reserve(&tail, 4096);
 	put(&wt, "<saml2:Subject><saml2:NameID Format=\"" SAML_FORMAT_UNSPEC "\">", NULL);
 	put_esc(&wt, c->subject_id, 0);
 	put(&wt, "</saml2:NameID><saml2:SubjectConfirmation Method=\"" SAML_SENDER_VOUCHES "\"></saml2:SubjectConfirmation>",
@@ -296,6 +298,7 @@ put_assertion(struct w *w, const wss_signer *s, const struct wss_claims *c, cons
 		EVP_MD_CTX_free(ctx);
 	}
 	hie_buf_init(&refs, 4096);
+	wr.e = hie_buf_reserve(&refs, 512);
 	put_reference(&wr, id, 1, inner);
 	if (w->e == HIE_OK)
 		w->e = wt.e != HIE_OK ? wt.e : wr.e;
@@ -489,7 +492,12 @@ wss_sign_text(const wss_signer *s, xmlDoc *env, const struct wss_claims *claims,
 	if ((w.e = dsig_c14n_append(body, &bodyc)) == HIE_OK) {
 		digest(&bodyc, 0, md_body);
 		drop_declared(&bodyc, 0, root, NULL);
+		/* The header comes to some 6 KiB with an assertion: one
+		 * allocation for the whole message. */
+		w.e = hie_buf_reserve(&o, bodyc.len + 8192);
 	}
+	if (w.e == HIE_OK)
+		w.e = hie_buf_reserve(&refs, 2048);
 
 	put_start_tag(&w, root);
 	put_start_tag(&w, hdr);
