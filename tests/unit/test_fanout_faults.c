@@ -41,6 +41,7 @@ struct peer {
 	xmlDoc                  *big;   /* BIG's answer, re-signed per request */
 	int                      entries; /* BIG: how many (0: BIG_ENTRIES) */
 	int64_t                  big_build_ms, big_sign_ms;
+	int                      big_sent;     /* BIG over the limit: answered once already */
 	size_t                   big_bytes;
 	/* raw peers */
 	nng_stream_listener     *sl;
@@ -197,7 +198,13 @@ peer_answer(struct fp_peer *fp, nng_msg *req, nng_msg *out, int *delay_ms)
 	struct peer *p = (struct peer *) fp;
 
 	(void) delay_ms;
-	if (p->mode == HANGUP) {
+	/* The over-limit answer goes out once.  The fan-out drops the
+	 * connection at its length prefix and resends the request on the
+	 * next one; answering that with another 45 MB left a send in flight
+	 * when the test stopped the peer, and nng 1.5.2's nng_close then hung
+	 * for good on the TLS pipe (a clean-clone run, session 6).  Hanging
+	 * up on the resend fails the call the same way, "connection lost". */
+	if (p->mode == HANGUP || (p->mode == BIG && p->entries == 0 && p->big_sent++ > 0)) {
 		nng_pipe_close(nng_msg_get_pipe(req));
 		return FP_SKIP;
 	}
