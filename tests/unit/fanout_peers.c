@@ -42,7 +42,7 @@ fp_respond(struct fp_peer *p, nng_msg *req, nng_msg *out, struct xca_outcome *o)
 static void
 ctx_send(struct fp_ctx *c, nng_msg *msg)
 {
-	c->state = SENDING;
+	__atomic_store_n(&c->state, SENDING, __ATOMIC_RELEASE);
 	nng_aio_set_msg(c->aio, msg);
 	nng_ctx_send(c->ctx, c->aio);
 }
@@ -110,7 +110,7 @@ ctx_cb(void *arg)
 			if (nng_aio_result(c->aio) == NNG_ECLOSED)
 				return;
 		}
-		c->state = RECEIVING;
+		__atomic_store_n(&c->state, RECEIVING, __ATOMIC_RELEASE);
 		nng_ctx_recv(c->ctx, c->aio);
 	}
 }
@@ -188,6 +188,17 @@ void
 fp_peer_stop(struct fp_peer *p)
 {
 	if (p->nctx > 0) {
+		/* Let answers being sent finish first (at most 15 s): nng 1.5.2
+		 * can hang for good in nng_close on a TLS pipe that is still
+		 * writing a large message (test_fanout_faults' 45 MB answer). */
+		for (int waited = 0; waited < 1500; waited++) {
+			int sending = 0;
+			for (size_t k = 0; k < p->nctx; k++)
+				sending |= __atomic_load_n(&p->c[k].state, __ATOMIC_ACQUIRE) == SENDING;
+			if (!sending)
+				break;
+			nng_msleep(10);
+		}
 		for (size_t k = 0; k < p->nctx; k++) {
 			nng_aio_stop(p->c[k].timer);
 			nng_aio_stop(p->c[k].aio);
