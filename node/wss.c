@@ -586,9 +586,10 @@ wss_verify(wss_verifier *v, const struct soap_msg *m, int require_assertion, con
 	}
 	if (v->replay != NULL && nr > 0 && (e = hie_replay_check_n(v->replay, rids, rexp, nr, &which)) != HIE_OK) {
 		int msg = rids[which] == m->message_id;
-		FAIL(e, e != HIE_EREPLAY ? "replay cache unavailable"
-		        : msg            ? "message replayed (wsa:MessageID seen before)"
-		                         : "assertion replayed");
+		FAIL(e, e == HIE_EBUSY     ? "replay cache full of unexpired ids (security.replay_max_entries)"
+		        : e != HIE_EREPLAY ? "replay cache unavailable"
+		        : msg              ? "message replayed (wsa:MessageID seen before)"
+		                           : "assertion replayed");
 	}
 done:
 	dsig_key_unref(key);

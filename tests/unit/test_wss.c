@@ -537,6 +537,38 @@ test_many_signatures(void **state)
 	assert_true(zero > 0 && high > 0);
 }
 
+/* A replay cache full of unexpired ids refuses the next message (fail
+ * closed) and says why. */
+static void
+test_replay_full(void **state)
+{
+	struct wss_verifier_cfg vc;
+	struct wss_identity     who;
+	wss_verifier           *v;
+	hie_replay             *rp;
+	char                    p[600], why[256], *xml;
+
+	(void) state;
+	snprintf(p, sizeof(p), "%s/replay-small", dir);
+	assert_int_equal(hie_replay_open(p, 2, &rp), HIE_OK);
+	memset(&vc, 0, sizeof(vc));
+	vc.ca_pem = ca_pem;
+	vc.community = B;
+	vc.clock_skew_s = 120;
+	vc.max_ttl_s = 600;
+	vc.replay = rp;
+	assert_int_equal(wss_verifier_new(&vc, &v), HIE_OK);
+	xml = signed_request(signer_a, &claims_a, B, 300); /* its two ids fill the cache */
+	assert_int_equal(verify(v, xml, NULL, &who, why), HIE_OK);
+	free(xml);
+	xml = signed_request(signer_a, &claims_a, B, 300);
+	assert_int_equal(verify(v, xml, NULL, &who, why), HIE_EBUSY);
+	assert_non_null(strstr(why, "replay cache full"));
+	free(xml);
+	wss_verifier_free(v);
+	hie_replay_close(rp);
+}
+
 int
 main(void)
 {
@@ -549,6 +581,7 @@ main(void)
 		cmocka_unit_test(test_claims_text),
 		cmocka_unit_test(test_foreign_envelope),
 		cmocka_unit_test(test_many_signatures),
+		cmocka_unit_test(test_replay_full),
 	};
 	hie_xml_init();
 	return cmocka_run_group_tests(tests, setup, teardown);
