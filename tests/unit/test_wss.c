@@ -43,11 +43,29 @@ signer(const char *sub)
 	return tu_signer(d);
 }
 
+/* A verifier for community B trusting the test CA, with replay cache rp
+ * (may be NULL) and CRL crl (may be NULL). */
+static wss_verifier *
+verifier_for(hie_replay *rp, const char *crl)
+{
+	struct wss_verifier_cfg vc;
+	wss_verifier           *v;
+
+	memset(&vc, 0, sizeof(vc));
+	vc.ca_pem = ca_pem;
+	vc.crl_pem = crl;
+	vc.community = B;
+	vc.clock_skew_s = 120;
+	vc.max_ttl_s = 600;
+	vc.replay = rp;
+	assert_int_equal(wss_verifier_new(&vc, &v), HIE_OK);
+	return v;
+}
+
 static int
 setup(void **state)
 {
-	char                    p[600], q[600];
-	struct wss_verifier_cfg vc;
+	char p[600], q[600];
 
 	(void) state;
 	tu_tmpdir(dir);
@@ -71,15 +89,8 @@ setup(void **state)
 	crl_pem = file("ca", "crl.pem");
 	snprintf(p, sizeof(p), "%s/replay", dir);
 	assert_int_equal(hie_replay_open(p, 1000, &replay), HIE_OK);
-	memset(&vc, 0, sizeof(vc));
-	vc.ca_pem = ca_pem;
-	vc.community = B;
-	vc.clock_skew_s = 120;
-	vc.max_ttl_s = 600;
-	vc.replay = replay;
-	assert_int_equal(wss_verifier_new(&vc, &verifier_b), HIE_OK);
-	vc.crl_pem = crl_pem;
-	assert_int_equal(wss_verifier_new(&vc, &verifier_b_crl), HIE_OK);
+	verifier_b = verifier_for(replay, NULL);
+	verifier_b_crl = verifier_for(replay, crl_pem);
 	return 0;
 }
 
@@ -509,19 +520,12 @@ test_foreign_envelope(void **state)
 static void
 test_many_signatures(void **state)
 {
-	struct wss_verifier_cfg vc;
-	struct wss_identity     who;
-	wss_verifier           *v;
-	char                    why[256];
-	int                     zero = 0, high = 0;
+	struct wss_identity who;
+	wss_verifier       *v = verifier_for(NULL, NULL);
+	char                why[256];
+	int                 zero = 0, high = 0;
 
 	(void) state;
-	memset(&vc, 0, sizeof(vc));
-	vc.ca_pem = ca_pem;
-	vc.community = B;
-	vc.clock_skew_s = 120;
-	vc.max_ttl_s = 600;
-	assert_int_equal(wss_verifier_new(&vc, &v), HIE_OK);
 	for (int i = 0; i < 2048; i++) {
 		char       *xml = signed_request(signer_a, &claims_a, B, 300);
 		const char *sv = strstr(strstr(xml, "</saml2:Assertion>"), "<ds:SignatureValue>") + 19;
@@ -542,22 +546,15 @@ test_many_signatures(void **state)
 static void
 test_replay_full(void **state)
 {
-	struct wss_verifier_cfg vc;
-	struct wss_identity     who;
-	wss_verifier           *v;
-	hie_replay             *rp;
-	char                    p[600], why[256], *xml;
+	struct wss_identity who;
+	wss_verifier       *v;
+	hie_replay         *rp;
+	char                p[600], why[256], *xml;
 
 	(void) state;
 	snprintf(p, sizeof(p), "%s/replay-small", dir);
 	assert_int_equal(hie_replay_open(p, 2, &rp), HIE_OK);
-	memset(&vc, 0, sizeof(vc));
-	vc.ca_pem = ca_pem;
-	vc.community = B;
-	vc.clock_skew_s = 120;
-	vc.max_ttl_s = 600;
-	vc.replay = rp;
-	assert_int_equal(wss_verifier_new(&vc, &v), HIE_OK);
+	v = verifier_for(rp, NULL);
 	xml = signed_request(signer_a, &claims_a, B, 300); /* its two ids fill the cache */
 	assert_int_equal(verify(v, xml, NULL, &who, why), HIE_OK);
 	free(xml);
