@@ -20,6 +20,7 @@
 #include <openssl/crypto.h>
 #include <openssl/ec.h>
 #include <openssl/err.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -107,15 +108,12 @@ visible(void *user, xmlNodePtr node, xmlNodePtr parent)
 	return 0;
 }
 
-enum sink_mode { SINK_DIGEST, SINK_SIGN, SINK_VERIFY, SINK_BUFFER, SINK_HIEBUF };
-
+/* Where canonical bytes go: a digest (md) or a buffer (hb). */
 struct sink {
-	EVP_MD_CTX    *md;
-	enum sink_mode mode;
-	int            failed;
-	char          *buf; /* SINK_BUFFER (dsig_c14n) */
-	size_t         len, cap;
-	hie_buf       *hb; /* SINK_HIEBUF (dsig_c14n_append) */
+	EVP_MD_CTX *md;
+	hie_buf    *hb;
+	int         failed;
+	hie_err     err; /* hb's error, when it failed */
 };
 
 static int
@@ -124,36 +122,10 @@ sink_write(void *ctx, const char *buf, int len)
 	struct sink *s = ctx;
 	int          ok;
 
-	switch (s->mode) {
-	case SINK_DIGEST:
+	if (s->hb != NULL)
+		ok = (s->err = hie_buf_add(s->hb, buf, (size_t) len)) == HIE_OK;
+	else
 		ok = EVP_DigestUpdate(s->md, buf, (size_t) len);
-		break;
-	case SINK_SIGN:
-		ok = EVP_DigestSignUpdate(s->md, buf, (size_t) len);
-		break;
-	case SINK_BUFFER:
-		ok = 1;
-		if (s->len + (size_t) len + 1 > s->cap) {
-			size_t cap = (s->len + (size_t) len + 1) * 2;
-			char  *p = realloc(s->buf, cap);
-			if (p == NULL) {
-				ok = 0;
-				break;
-			}
-			s->buf = p;
-			s->cap = cap;
-		}
-		memcpy(s->buf + s->len, buf, (size_t) len);
-		s->len += (size_t) len;
-		s->buf[s->len] = '\0';
-		break;
-	case SINK_HIEBUF:
-		ok = hie_buf_add(s->hb, buf, (size_t) len) == HIE_OK;
-		break;
-	default:
-		ok = EVP_DigestVerifyUpdate(s->md, buf, (size_t) len);
-		break;
-	}
 	if (ok != 1) {
 		s->failed = 1;
 		return -1;
@@ -549,45 +521,48 @@ c14n_libxml2(const xmlNode *apex, const xmlNode *exclude, xmlChar **prefixes, st
 /* Feeds the exclusive C14N (no comments) of apex's subtree, minus exclude,
  * to md.  prefixes: the InclusiveNamespaces PrefixList, or NULL. */
 static hie_err
-c14n_feed(const xmlNode *apex, const xmlNode *exclude, xmlChar **prefixes, EVP_MD_CTX *md, enum sink_mode mode)
+c14n_feed(const xmlNode *apex, const xmlNode *exclude, xmlChar **prefixes, EVP_MD_CTX *md)
 {
-	struct sink s = { md, mode, 0, NULL, 0, 0, NULL };
+	struct sink s = { md, NULL, 0, HIE_OK };
 
 	if (prefixes == NULL && fast_ok(apex))
 		return c14n_direct(apex, exclude, &s);
 	return c14n_libxml2(apex, exclude, prefixes, &s);
 }
 
+/* The C14N of apex (minus exclude) appended to out, by the direct path
+ * (general 0) or libxml2's (1); the buffer's own error if it failed. */
+static hie_err
+c14n_to_buf(const xmlNode *apex, const xmlNode *exclude, int general, hie_buf *out)
+{
+	struct sink s = { NULL, out, 0, HIE_OK };
+	hie_err     e = general ? c14n_libxml2(apex, exclude, NULL, &s) : c14n_direct(apex, exclude, &s);
+
+	return e != HIE_OK && s.err != HIE_OK ? s.err : e;
+}
+
 hie_err
 dsig_c14n(const xmlNode *apex, const xmlNode *exclude, int general, char **out, size_t *len)
 {
-	struct sink s = { NULL, SINK_BUFFER, 0, NULL, 0, 0, NULL };
-	hie_err     e;
+	hie_buf b;
+	hie_err e;
 
 	*out = NULL;
 	*len = 0;
 	if (!general && !fast_ok(apex))
 		return HIE_EINVAL;
-	e = general ? c14n_libxml2(apex, exclude, NULL, &s) : c14n_direct(apex, exclude, &s);
-	if (e != HIE_OK) {
-		free(s.buf);
+	hie_buf_init(&b, INT_MAX);
+	if ((e = c14n_to_buf(apex, exclude, general, &b)) != HIE_OK) {
+		hie_buf_free(&b);
 		return e;
 	}
-	if (s.buf == NULL && (s.buf = calloc(1, 1)) == NULL)
-		return HIE_ENOMEM;
-	*out = s.buf;
-	*len = s.len;
-	return HIE_OK;
+	return (*out = hie_buf_take(&b, len)) != NULL ? HIE_OK : HIE_ENOMEM;
 }
 
 hie_err
 dsig_c14n_append(const xmlNode *apex, hie_buf *out)
 {
-	struct sink s = { NULL, SINK_HIEBUF, 0, NULL, 0, 0, out };
-	hie_err     e = fast_ok(apex) ? c14n_direct(apex, NULL, &s) : c14n_libxml2(apex, NULL, NULL, &s);
-
-	/* A full buffer is the one way the sink fails. */
-	return e != HIE_OK && s.failed ? HIE_ETOOBIG : e;
+	return c14n_to_buf(apex, NULL, !fast_ok(apex), out);
 }
 
 static hie_err
@@ -600,7 +575,7 @@ digest_of(const xmlNode *apex, const xmlNode *exclude, xmlChar **prefixes, unsig
 	if (ctx == NULL)
 		return HIE_ENOMEM;
 	if (EVP_DigestInit_ex(ctx, sha256(), NULL) == 1 &&
-	    (e = c14n_feed(apex, exclude, prefixes, ctx, SINK_DIGEST)) == HIE_OK)
+	    (e = c14n_feed(apex, exclude, prefixes, ctx)) == HIE_OK)
 		e = EVP_DigestFinal_ex(ctx, md, &n) == 1 && n == 32 ? HIE_OK : HIE_ECRYPTO;
 	EVP_MD_CTX_free(ctx);
 	return e;
@@ -612,7 +587,7 @@ static hie_err
 digest_pair(const xmlNode *apex, const xmlNode *inner, unsigned char md[32], unsigned char md2[32])
 {
 	EVP_MD_CTX  *c1 = EVP_MD_CTX_new(), *c2 = EVP_MD_CTX_new();
-	struct sink  s1 = { c1, SINK_DIGEST, 0, NULL, 0, 0, NULL }, s2 = { c2, SINK_DIGEST, 0, NULL, 0, 0, NULL };
+	struct sink  s1 = { c1, NULL, 0, HIE_OK }, s2 = { c2, NULL, 0, HIE_OK };
 	unsigned int n1 = 0, n2 = 0;
 	hie_err      e = HIE_ECRYPTO;
 
